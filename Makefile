@@ -1,0 +1,37 @@
+# The README's two commands: `make demo` and `make test`. Both install missing
+# Debian packages first (scripts/install-deps.sh) and build with CMake.
+BUILD ?= build
+PREFIX ?= /usr/local
+JOBS ?= $(shell nproc)
+CMAKE_BUILD_TYPE ?= RelWithDebInfo
+
+.PHONY: all deps build test unit e2e demo install bench clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure --timeout 300 -j$(JOBS)
+
+unit: build
+	cd $(BUILD) && ctest --output-on-failure -L unit
+
+e2e: build
+	cd $(BUILD) && ctest --output-on-failure -L e2e -j$(JOBS)
+
+demo: build
+	bash examples/demo/demo.sh $(BUILD)
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,81 @@
+/* <hotpatch/patch.h> — write a live patch by hand.
+ *
+ * A patch is an ordinary shared object (cc -shared -fPIC) that carries metadata
+ * records in the ELF section ".hotpatch". The loader reads those records from the
+ * file before it touches the target, so every record is plain data: a kind, a
+ * string and (for code and refs) the address of something inside the patch.
+ * docs/patch-format.md documents the layout; bump HOTPATCH_FORMAT_VERSION on any
+ * incompatible change to struct hotpatch_record. */
+#ifndef HOTPATCH_PATCH_H
+#define HOTPATCH_PATCH_H
+
+#include <stdint.h>
+
+#define HOTPATCH_SECTION ".hotpatch"
+#define HOTPATCH_RECORD_MAGIC 0x31525048u /* "HPR1" little-endian */
+#define HOTPATCH_FORMAT_VERSION 1
+
+enum hotpatch_record_kind {
+  HOTPATCH_KIND_REPLACE = 1,     /* name: target symbol, addr: replacement function */
+  HOTPATCH_KIND_REF = 2,         /* name: target symbol, addr: pointer slot filled at apply */
+  HOTPATCH_KIND_ID = 3,          /* name: patch id */
+  HOTPATCH_KIND_DESCRIPTION = 4, /* name: free text */
+  HOTPATCH_KIND_BUILD_ID = 5,    /* name: hex GNU build-id the target object must have */
+  HOTPATCH_KIND_OBJECT = 6,      /* name: soname/basename of the object symbols are looked up in */
+};
+
+struct hotpatch_record {
+  uint32_t magic;   /* HOTPATCH_RECORD_MAGIC */
+  uint16_t version; /* HOTPATCH_FORMAT_VERSION */
+  uint16_t kind;    /* enum hotpatch_record_kind */
+  const char *name;
+  const void *addr;
+  uint64_t reserved; /* 0; room for flags without changing the size */
+};
+
+/* `extern "C" { ... }` (the block form) so that C++ gets a definition, not a declaration. */
+#ifdef __cplusplus
+#define HOTPATCH_EXTERN_C_BEGIN extern "C" {
+#define HOTPATCH_EXTERN_C_END }
+#else
+#define HOTPATCH_EXTERN_C_BEGIN
+#define HOTPATCH_EXTERN_C_END
+#endif
+
+#define HOTPATCH_CAT_(a, b) a##b
+#define HOTPATCH_CAT(a, b) HOTPATCH_CAT_(a, b)
+
+#if defined(__has_attribute)
+#if __has_attribute(retain)
+#define HOTPATCH_RETAIN __attribute__((retain))
+#endif
+#endif
+#ifndef HOTPATCH_RETAIN
+#define HOTPATCH_RETAIN
+#endif
+
+/* One record per use; __COUNTER__ keeps names unique within a file. */
+#define HOTPATCH_RECORD_(kind, name, addr)                                            \
+  __attribute__((used, section(HOTPATCH_SECTION), aligned(8))) HOTPATCH_RETAIN        \
+  static const struct hotpatch_record HOTPATCH_CAT(hotpatch_record_, __COUNTER__) = { \
+      HOTPATCH_RECORD_MAGIC, HOTPATCH_FORMAT_VERSION, (kind), (name), (const void *)(addr), 0}
+
+/* The target's symbol NAME (a C identifier) now runs FN. */
+#define HOTPATCH_REPLACE(name, fn) HOTPATCH_RECORD_(HOTPATCH_KIND_REPLACE, #name, &(fn))
+/* Any symbol name, e.g. a mangled C++ name. */
+#define HOTPATCH_REPLACE_SYMBOL(symbol, fn) HOTPATCH_RECORD_(HOTPATCH_KIND_REPLACE, symbol, &(fn))
+
+/* Declares `TYPE VAR`, filled at apply time with the address of the target's SYMBOL
+ * (static or global, data or code). It is a hidden global, not a static, so the
+ * compiler cannot assume it keeps its zero initial value. Do not use it from a
+ * constructor of the patch: constructors run before the loader fills it. */
+#define HOTPATCH_REF(type, var, symbol)                                     \
+  HOTPATCH_EXTERN_C_BEGIN __attribute__((visibility("hidden"))) type var; HOTPATCH_EXTERN_C_END \
+  HOTPATCH_RECORD_(HOTPATCH_KIND_REF, symbol, &(var))
+
+#define HOTPATCH_ID(text) HOTPATCH_RECORD_(HOTPATCH_KIND_ID, text, 0)
+#define HOTPATCH_DESCRIPTION(text) HOTPATCH_RECORD_(HOTPATCH_KIND_DESCRIPTION, text, 0)
+#define HOTPATCH_BUILD_ID(hex) HOTPATCH_RECORD_(HOTPATCH_KIND_BUILD_ID, hex, 0)
+#define HOTPATCH_OBJECT(soname) HOTPATCH_RECORD_(HOTPATCH_KIND_OBJECT, soname, 0)
+
+#endif /* HOTPATCH_PATCH_H */

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages hotpatch needs to build and test, and only those
+# that are missing, so a second run costs one dpkg query. Called by the Makefile.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libelf-dev            # ElfImage: reading targets and patch files
+  libfmt-dev            # formatting in the CLI and loader
+  libcli11-dev          # command line parsing
+  nlohmann-json3-dev    # --json output
+  libgtest-dev          # unit tests
+  libbenchmark-dev      # make bench
+  netcat-openbsd        # tests speak to the control socket as users do (nc -U)
+  python3               # e2e helpers
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]} (run as root, or install them with apt-get)" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

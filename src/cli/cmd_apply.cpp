@@ -1,0 +1,24 @@
+#include <fmt/core.h>
+
+#include "cli/commands.h"
+#include "cli/format.h"
+#include "elf/patch_file.h"
+#include "loader/patcher.h"
+
+namespace hotpatch::cli {
+
+int cmd_apply(const ApplyOptions& opts, Output& out) {
+  // The patch file is read and checked before the process is even looked at.
+  PatchFile patch = read_patch_file(opts.patch_path);
+  Patcher patcher(opts.pid);
+  ApplyReport r = patcher.apply(patch, std::chrono::milliseconds(opts.timeout_ms));
+  if (out.json) {
+    out.doc = stop_json(r);
+    out.doc["applied"] = patch_json(r.record);
+  } else {
+    fmt::print("applied {}: {}\n", patch.id, stop_summary(r));
+  }
+  return 0;
+}
+
+}  // namespace hotpatch::cli

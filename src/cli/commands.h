@@ -1,0 +1,34 @@
+// One function per subcommand; main.cpp only parses and dispatches. Each returns the
+// process exit code, or throws hotpatch::Error (main maps it to its exit code).
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace hotpatch::cli {
+
+struct Output {
+  bool json = false;
+  // Prints a human line, or collects into the JSON object printed at the end.
+  nlohmann::json doc = nlohmann::json::object();
+};
+
+struct ApplyOptions {
+  int pid = 0;
+  std::string patch_path;
+  int timeout_ms = 5000;
+};
+struct RevertOptions {
+  int pid = 0;
+  std::string id;  // empty with all=true
+  bool all = false;
+  int timeout_ms = 5000;
+};
+
+int cmd_apply(const ApplyOptions& opts, Output& out);
+int cmd_revert(const RevertOptions& opts, Output& out);
+int cmd_list(int pid, Output& out);
+int cmd_info(const std::string& patch_path, Output& out);
+
+}  // namespace hotpatch::cli

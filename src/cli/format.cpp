@@ -1,0 +1,42 @@
+#include "cli/format.h"
+
+#include <ctime>
+
+#include <fmt/format.h>
+
+namespace hotpatch::cli {
+
+std::string plural(size_t n, const char* word) { return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s"); }
+
+std::string stop_summary(const StopReport& r) {
+  return fmt::format("{}, {}, paused {} us ({})", plural(r.functions, "function"), plural(r.attempts, "attempt"),
+                     r.pause.count(), plural(r.threads, "thread"));
+}
+
+nlohmann::json stop_json(const StopReport& r) {
+  return {{"functions", r.functions}, {"attempts", r.attempts}, {"pause_us", r.pause.count()}, {"threads", r.threads}};
+}
+
+std::string iso_time(uint64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+nlohmann::json patch_json(const PatchRecord& p) {
+  nlohmann::json functions = nlohmann::json::array();
+  for (const auto& r : p.redirects) {
+    functions.push_back({{"symbol", r.symbol},
+                         {"address", fmt::format("{:#x}", r.target)},
+                         {"replacement", r.replacement_name},
+                         {"replacement_address", fmt::format("{:#x}", r.replacement)},
+                         {"via_stub", r.stub != 0}});
+  }
+  return {{"id", p.id}, {"description", p.description}, {"path", p.path}, {"applied", iso_time(p.applied_unix)},
+          {"functions", functions}};
+}
+
+}  // namespace hotpatch::cli

@@ -1,0 +1,104 @@
+// hotpatch: the command line. Parses, dispatches to cmd_*.cpp, maps errors to the
+// exit codes documented in docs/cli.md.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include "cli/commands.h"
+#include "common/error.h"
+
+using hotpatch::Error;
+using hotpatch::ErrorKind;
+
+namespace {
+
+int report_error(hotpatch::cli::Output& out, int code, const std::string& message) {
+  if (out.json) {
+    nlohmann::json j = {{"error", message}, {"exit_code", code}};
+    std::cout << j.dump() << std::endl;
+  }
+  fmt::print(stderr, "hotpatch: error: {}\n", message);
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hotpatch: live patching of running Linux processes"};
+  app.set_version_flag("--version", std::string("hotpatch ") + HOTPATCH_VERSION);
+  app.require_subcommand(1);
+
+  int pid = 0;
+  bool json = false;
+  app.add_option("-p,--pid", pid, "target process id")->check(CLI::PositiveNumber);
+  app.add_flag("--json", json, "print one JSON object instead of text");
+
+  hotpatch::cli::ApplyOptions apply_opts;
+  auto* apply = app.add_subcommand("apply", "apply a patch to the running process");
+  apply->add_option("patch", apply_opts.patch_path, "patch shared object")->required();
+  apply->add_option("--timeout", apply_opts.timeout_ms, "ms to retry while a function is active")
+      ->check(CLI::NonNegativeNumber);
+  apply->add_flag("--json", json);
+
+  hotpatch::cli::RevertOptions revert_opts;
+  auto* revert = app.add_subcommand("revert", "take an applied patch back");
+  auto* revert_id = revert->add_option("id", revert_opts.id, "patch id (see list)");
+  auto* revert_all = revert->add_flag("--all", revert_opts.all, "revert every patch, newest first");
+  revert_id->excludes(revert_all);
+  revert->add_option("--timeout", revert_opts.timeout_ms, "ms to retry while patch code is active")
+      ->check(CLI::NonNegativeNumber);
+  revert->add_flag("--json", json);
+
+  auto* list = app.add_subcommand("list", "list the patches applied to the process");
+  list->add_flag("--json", json);
+
+  std::string info_path;
+  auto* info = app.add_subcommand("info", "show what a patch file contains");
+  info->add_option("patch", info_path, "patch shared object")->required();
+  info->add_flag("--json", json);
+
+  hotpatch::cli::Output out;
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    out.json = json;
+    return report_error(out, static_cast<int>(ErrorKind::Usage), e.what());
+  }
+  out.json = json;
+
+  try {
+    int rc = 0;
+    bool needs_pid = !info->parsed();
+    if (needs_pid && pid <= 0) {
+      throw Error(ErrorKind::Usage, "this command needs -p PID");
+    }
+    if (apply->parsed()) {
+      apply_opts.pid = pid;
+      rc = hotpatch::cli::cmd_apply(apply_opts, out);
+    } else if (revert->parsed()) {
+      if (!revert_opts.all && revert_opts.id.empty()) {
+        throw Error(ErrorKind::Usage, "revert needs a patch id or --all");
+      }
+      revert_opts.pid = pid;
+      rc = hotpatch::cli::cmd_revert(revert_opts, out);
+    } else if (list->parsed()) {
+      rc = hotpatch::cli::cmd_list(pid, out);
+    } else if (info->parsed()) {
+      rc = hotpatch::cli::cmd_info(info_path, out);
+    }
+    if (out.json) std::cout << out.doc.dump() << std::endl;
+    return rc;
+  } catch (const Error& e) {
+    return report_error(out, e.exit_code(), e.what());
+  } catch (const std::exception& e) {
+    return report_error(out, static_cast<int>(ErrorKind::Internal), e.what());
+  }
+}

@@ -1,0 +1,28 @@
+// The registry of applied patches lives inside the target, in the Core Runtime's
+// memory (the exported object `hotpatch_registry`), so any later CLI call can list
+// and revert what an earlier one applied. The loader reads and rewrites it through
+// /proc/PID/mem while every thread is stopped; code inside the process (the control
+// socket) takes `lock` before touching it, and the loader retries while it is held.
+// Bump kRegistryLayoutVersion on any incompatible change to this struct or to the
+// encoding in registry.cpp; a loader refuses a runtime of another version.
+#pragma once
+
+#include <stdint.h>
+
+#define HOTPATCH_REGISTRY_SYMBOL "hotpatch_registry"
+#define HOTPATCH_REGISTRY_MAGIC "HPREG\0\0\1"
+#define HOTPATCH_REGISTRY_LAYOUT_VERSION 1u
+#define HOTPATCH_REGISTRY_CAPACITY (1u << 20)
+
+struct hotpatch_registry_area {
+  char magic[8];
+  uint32_t layout_version;
+  uint32_t lock;        /* 0: free; else the tid of an in-process writer */
+  uint64_t generation;  /* bumped on every change */
+  uint64_t capacity;    /* sizeof(data) */
+  uint64_t used;        /* bytes of data holding the encoded registry */
+  uint8_t data[HOTPATCH_REGISTRY_CAPACITY];
+};
+
+/* Offsets the loader relies on, checked at compile time in registry.cpp. */
+#define HOTPATCH_REGISTRY_HEADER_SIZE 40u

@@ -1,0 +1,49 @@
+// PatchFile: the metadata of a patch .so (see include/hotpatch/patch.h and
+// docs/patch-format.md), read from the file alone, before any process is touched.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "elf/elf_image.h"
+
+namespace hotpatch {
+
+struct PatchReplacement {
+  std::string target_symbol;     // symbol in the target whose entry gets the jump
+  uint64_t replacement_vaddr = 0;  // link-time address of the new function in the patch
+  uint64_t replacement_size = 0;   // st_size of the function symbol there (0 if unknown)
+  std::string replacement_name;  // its symbol name in the patch, if it has one
+};
+
+struct PatchRef {
+  std::string target_symbol;  // symbol in the target whose address is written...
+  uint64_t slot_vaddr = 0;    // ...into this pointer-sized slot of the patch
+};
+
+struct PatchFile {
+  std::string path;              // absolute path
+  uint32_t format_version = 0;
+  std::string id;                // HOTPATCH_ID, else file base name without ".so"
+  std::string description;       // may be empty
+  std::optional<std::string> build_id;  // required build-id of the target object, lowercase hex
+  std::optional<std::string> object;    // HOTPATCH_OBJECT: pin lookups to this object
+  std::string patch_build_id;    // the patch file's own build-id (may be empty)
+  std::vector<PatchReplacement> replacements;
+  std::vector<PatchRef> refs;
+  uint64_t text_vaddr_start = 0, text_vaddr_end = 0;  // span of the patch's executable PT_LOADs
+};
+
+// Reads and validates. Throws Error(BadPatchFile) with a one-line reason naming the
+// file: not ELF / not x86_64 / not a shared object / no .hotpatch section ("not a
+// hotpatch file") / truncated / unknown format version / malformed record / no
+// replacement / a symbol replaced twice / more than one ID, DESCRIPTION, BUILD_ID or
+// OBJECT / bad build-id hex / an id that is empty, longer than 64 chars or has
+// characters outside [A-Za-z0-9._+-].
+PatchFile read_patch_file(const std::string& path);
+// The same from an ElfImage already open (fuzzing).
+PatchFile parse_patch(const ElfImage& image, const std::string& path);
+
+}  // namespace hotpatch

@@ -1,0 +1,443 @@
+#include "loader/patcher.h"
+
+#include <elf.h>
+#include <sys/mman.h>
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <ctime>
+#include <optional>
+#include <thread>
+
+#include "arch/arch.h"
+#include "common/error.h"
+#include "loader/address_space.h"
+#include "loader/process.h"
+#include "loader/remote_call.h"
+#include "loader/runtime_registry.h"
+#include "loader/target_objects.h"
+#include "loader/thread.h"
+
+namespace hotpatch {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr uint64_t kStubPageSize = 4096;
+constexpr size_t kStubSlotSize = 16;  // one far jump per slot, 16-byte aligned
+// Upper bound on the stack bytes scanned per thread: far beyond any real stack in
+// use, small enough that a corrupt stack pointer cannot make us read gigabytes.
+constexpr size_t kMaxStackScan = 64u << 20;
+
+// A range of code that must not be executing when the world is stopped.
+struct GuardedRange {
+  RemoteRange range;
+  std::string what;  // "function 'compute'"
+};
+
+// Libc functions the loader calls inside the target.
+struct LibcEntryPoints {
+  RemoteAddr dlopen, dlclose, dlerror, mmap, munmap;
+};
+
+LibcEntryPoints find_libc_entry_points(const Process& process, const TargetObjects& objects) {
+  const LoadedObject* libc = objects.find_object("libc.so.6");
+  if (!libc)
+    throw Error(ErrorKind::DoesNotFit,
+                fmt::format("process {}: libc.so.6 is not loaded (statically linked?); hotpatch cannot load code into it",
+                            process.pid()));
+  auto get = [&](const char* name) { return objects.resolve(name, libc, true).address; };
+  LibcEntryPoints e;
+  // glibc >= 2.34 exports dlopen from libc itself (Debian 12 has 2.36).
+  e.dlopen = get("dlopen");
+  e.dlclose = get("dlclose");
+  e.dlerror = get("dlerror");
+  e.mmap = get("mmap");
+  e.munmap = get("munmap");
+  return e;
+}
+
+std::string remote_dlerror(Process& process, RemoteCall& rc, const LibcEntryPoints& libc) {
+  uint64_t msg = rc.call(libc.dlerror, {}, "dlerror()");
+  return msg ? process.read_cstring(RemoteAddr(msg), 1024) : std::string("unknown error");
+}
+
+uint64_t remote_dlopen(Process& process, RemoteCall& rc, const LibcEntryPoints& libc, const std::string& path) {
+  RemoteAddr path_in_target = rc.push_string(path);
+  // RTLD_NOW: every undefined symbol of the patch must resolve now, not crash later.
+  uint64_t handle = rc.call(libc.dlopen, {path_in_target.value(), RTLD_NOW | RTLD_LOCAL}, "dlopen(" + path + ")");
+  if (handle == 0)
+    throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: dlopen of {} failed inside the target: {}", process.pid(),
+                                                   path, remote_dlerror(process, rc, libc)));
+  return handle;
+}
+
+// What is left to undo if an apply fails after the patch was loaded.
+struct LoadedPatch {
+  uint64_t handle = 0;
+  std::vector<MemoryBlock> stubs;
+};
+
+void unload(Process& process, const TargetObjects& objects, const LibcEntryPoints& libc, const LoadedPatch& loaded) {
+  if (loaded.handle == 0 && loaded.stubs.empty()) return;
+  auto thread = acquire_thread_for_calls(process, objects, Clock::now() + std::chrono::seconds(10));
+  RemoteCall rc(process, *thread);
+  for (const auto& s : loaded.stubs) rc.call(libc.munmap, {s.start, s.length}, "munmap(stub page)");
+  if (loaded.handle) rc.call(libc.dlclose, {loaded.handle}, "dlclose(patch)");
+}
+
+// Reads every thread's stack once and reports the first guarded range that is live:
+// a thread's pc in it, or any stack word pointing into it (a conservative scan: no
+// false negatives on x86_64; a stale word can make a function look busy).
+std::optional<std::string> find_active(Process& process, AllThreadsStopped& world, const std::vector<GuardedRange>& guarded) {
+  std::optional<AddressSpace> space;
+  std::vector<uint64_t> stack;
+  for (auto& t : world.threads()) {
+    const arch::Registers& regs = t->registers();
+    for (const auto& g : guarded)
+      if (g.range.contains(regs.pc()))
+        return fmt::format("{} is running on thread {} (pc {})", g.what, t->tid(), regs.pc());
+    RemoteAddr sp = regs.sp();
+    if (!space) space = AddressSpace::read(process.pid());
+    const Mapping* m = space->find(sp);
+    if (!m) {
+      space = AddressSpace::read(process.pid());  // a thread created since we last looked
+      m = space->find(sp);
+    }
+    if (!m) return fmt::format("thread {} has its stack pointer {} outside any mapping; cannot check it", t->tid(), sp);
+    size_t len = std::min<uint64_t>(m->range.end - sp, kMaxStackScan);
+    stack.resize(len / 8);
+    size_t got = process.read_partial(sp, stack.data(), stack.size() * 8) / 8;
+    for (size_t i = 0; i < got; ++i) {
+      RemoteAddr word(stack[i]);
+      for (const auto& g : guarded)
+        if (g.range.contains(word))
+          return fmt::format("{} is on the stack of thread {} (return address {} at {})", g.what, t->tid(), word,
+                             sp + static_cast<int64_t>(i * 8));
+    }
+  }
+  return std::nullopt;
+}
+
+// Runs `change` with every thread stopped once no guarded range is active, retrying
+// until the deadline. `change` gets the registry as it is inside the stop.
+template <typename Change>
+StopReport with_world_stopped(Process& process, const RuntimeRegistry& runtime, uint64_t expected_generation,
+                              const std::vector<GuardedRange>& guarded, Clock::time_point deadline,
+                              const std::string& action, Change&& change) {
+  StopReport report;
+  auto backoff = std::chrono::milliseconds(1);
+  for (;;) {
+    ++report.attempts;
+    std::string busy;
+    {
+      AllThreadsStopped world(process);
+      RegistrySnapshot snap = runtime.read(process);
+      if (snap.generation != expected_generation)
+        throw Error(ErrorKind::Conflict, fmt::format("process {}: its patches changed while {} was prepared (another "
+                                                     "hotpatch?); nothing was changed, try again",
+                                                     process.pid(), action));
+      if (snap.lock_holder != 0) {
+        busy = fmt::format("the registry is being updated by thread {}", snap.lock_holder);
+      } else if (auto active = find_active(process, world, guarded)) {
+        busy = *active;
+      } else {
+        change(snap);
+        report.threads = world.threads().size();
+        report.pause = world.release();
+        return report;
+      }
+    }
+    if (Clock::now() + backoff >= deadline)
+      throw Error(ErrorKind::Busy, fmt::format("process {}: cannot {}: {} until the timeout ({} attempts); nothing was "
+                                               "changed",
+                                               process.pid(), action, busy, report.attempts));
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(50));
+  }
+}
+
+// One planned redirect, decided before anything in the target changes.
+struct PlannedRedirect {
+  RedirectRecord record;
+  const PatchRecord* below = nullptr;  // patch already redirecting this function
+};
+
+}  // namespace
+
+struct Patcher::Impl {
+  explicit Impl(pid_t pid) : process(pid) {}
+  Process process;
+};
+
+Patcher::Patcher(pid_t pid) : impl_(new Impl(pid)) {}
+Patcher::~Patcher() { delete impl_; }
+
+Registry Patcher::applied() {
+  TargetObjects objects(impl_->process, AddressSpace::read(impl_->process.pid()));
+  auto runtime = RuntimeRegistry::find(objects);
+  if (!runtime) return {};
+  return runtime->read(impl_->process).registry;
+}
+
+ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds timeout) {
+  Process& process = impl_->process;
+  const pid_t pid = process.pid();
+  const auto deadline = Clock::now() + timeout;
+  check_file_is_trusted(patch.path);
+
+  // 1. Before: everything decided from files and /proc, target untouched.
+  TargetObjects objects(process, AddressSpace::read(pid));
+  auto runtime = RuntimeRegistry::find(objects);
+  const bool had_runtime = runtime.has_value();
+  RegistrySnapshot before;
+  if (runtime) before = runtime->read(process);
+  if (before.registry.find(patch.id))
+    throw Error(ErrorKind::Conflict, fmt::format("process {}: a patch with id '{}' is already applied (revert it first, or "
+                                                 "give the new one another HOTPATCH_ID)",
+                                                 pid, patch.id));
+  std::vector<std::string> excluded = {patch.path};
+  if (runtime) excluded.push_back(runtime->runtime_path());
+  for (const auto& p : before.registry.patches) excluded.push_back(p.path);
+
+  const LoadedObject* pinned = nullptr;
+  if (patch.object) {
+    pinned = objects.find_object(*patch.object);
+    if (!pinned) throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: has no loaded object '{}' (HOTPATCH_OBJECT)", pid, *patch.object));
+  }
+  if (patch.build_id) {
+    const LoadedObject* checked = pinned ? pinned : objects.main_executable();
+    if (!checked) throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: cannot find its main executable to check the build-id", pid));
+    auto actual = objects.image(*checked).build_id();
+    if (!actual || *actual != *patch.build_id)
+      throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: build-id mismatch: the patch is for {}, {} has {}", pid,
+                                                     *patch.build_id, checked->path, actual ? *actual : "none"));
+  }
+
+  std::vector<PlannedRedirect> planned;
+  for (const auto& rep : patch.replacements) {
+    ResolvedSymbol target = objects.resolve(rep.target_symbol, pinned, true, excluded);
+    if (target.symbol.type == STT_GNU_IFUNC)
+      throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: '{}' in {} is an IFUNC resolver; patch the implementation "
+                                                     "it selects instead", pid, rep.target_symbol, target.object->path));
+    if (target.symbol.size == 0)
+      throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: '{}' in {} has no size in the symbol table; cannot check "
+                                                     "that a jump fits", pid, rep.target_symbol, target.object->path));
+    for (const auto& other : planned)
+      if (other.record.target == target.address.value())
+        throw Error(ErrorKind::BadPatchFile, fmt::format("{}: replaces '{}' and '{}', which are the same function at {}",
+                                                         patch.path, other.record.symbol, rep.target_symbol, target.address));
+    auto entry = process.read_bytes(target.address, std::min<uint64_t>(target.symbol.size, 16));
+    size_t keep = arch::entry_prologue_to_keep(entry);
+    if (target.symbol.size < keep + arch::kNearJumpSize)
+      throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: function '{}' at {} is {} bytes, too short for a {}-byte "
+                                                     "jump", pid, rep.target_symbol, target.address, target.symbol.size,
+                                                     keep + arch::kNearJumpSize));
+    PlannedRedirect p;
+    p.record.symbol = rep.target_symbol;
+    p.record.replacement_name = rep.replacement_name;
+    p.record.target = target.address.value();
+    p.record.target_size = target.symbol.size;
+    p.record.patch_site = target.address.value() + keep;
+    p.record.replacement_size = rep.replacement_size;
+    p.below = before.registry.top_patch_for(p.record.target);
+    planned.push_back(std::move(p));
+  }
+  std::vector<std::pair<uint64_t, RemoteAddr>> refs;  // slot vaddr -> target address
+  for (const auto& ref : patch.refs)
+    refs.emplace_back(ref.slot_vaddr, objects.resolve(ref.target_symbol, pinned, false, excluded).address);
+
+  const LibcEntryPoints libc = find_libc_entry_points(process, objects);
+  const std::string runtime_path = runtime ? runtime->runtime_path() : locate_runtime_library();
+  if (!runtime) check_file_is_trusted(runtime_path);
+
+  // 2. Load, while the other threads run.
+  LoadedPatch loaded;
+  try {
+    int64_t patch_bias = 0;
+    {
+      auto thread = acquire_thread_for_calls(process, objects, deadline);
+      RemoteCall rc(process, *thread);
+      if (!runtime) remote_dlopen(process, rc, libc, runtime_path);
+      loaded.handle = remote_dlopen(process, rc, libc, patch.path);
+      // dlopen's handle is the object's link_map, whose first field is its load bias.
+      patch_bias = static_cast<int64_t>(process.read_u64(RemoteAddr(loaded.handle)));
+
+      AddressSpace space = AddressSpace::read(pid);
+      struct StubPage { RemoteAddr start; size_t used = 0; };
+      std::vector<StubPage> pages;
+      for (auto& p : planned) {
+        p.record.replacement = patch.replacements[&p - planned.data()].replacement_vaddr + patch_bias;
+        if (arch::near_jump_reaches(RemoteAddr(p.record.patch_site), RemoteAddr(p.record.replacement))) continue;
+        // Out of reach of a 5-byte jump: go through a stub page mapped near the function.
+        StubPage* page = nullptr;
+        for (auto& candidate : pages) {
+          RemoteAddr slot = candidate.start + static_cast<int64_t>(candidate.used);
+          if (candidate.used + kStubSlotSize <= kStubPageSize && arch::near_jump_reaches(RemoteAddr(p.record.patch_site), slot))
+            page = &candidate;
+        }
+        if (!page) {
+          for (int tries = 0; !page; ++tries) {
+            auto where = space.free_range_near(RemoteAddr(p.record.patch_site), kStubPageSize, arch::kNearJumpReach - 2 * kStubPageSize);
+            if (!where) throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: no free address space within jump reach of '{}'", pid, p.record.symbol));
+            uint64_t got = rc.call(libc.mmap, {where->value(), kStubPageSize, PROT_READ | PROT_EXEC,
+                                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0},
+                                   "mmap(stub page)");
+            if (got == where->value()) {
+              pages.push_back({*where, 0});
+              loaded.stubs.push_back({got, kStubPageSize});
+              page = &pages.back();
+            } else {
+              if (got != reinterpret_cast<uint64_t>(MAP_FAILED) && got != 0)
+                rc.call(libc.munmap, {got, kStubPageSize}, "munmap(misplaced stub page)");
+              if (tries >= 5) throw Error(ErrorKind::Internal, fmt::format("process {}: cannot map a stub page near '{}'", pid, p.record.symbol));
+              space = AddressSpace::read(pid);  // someone mapped there meanwhile
+            }
+          }
+        }
+        RemoteAddr slot = page->start + static_cast<int64_t>(page->used);
+        page->used += kStubSlotSize;
+        p.record.stub = slot.value();
+        process.write_bytes(slot, arch::encode_far_jump(RemoteAddr(p.record.replacement)));
+      }
+    }  // the borrowed thread runs again
+
+    for (const auto& [slot_vaddr, address] : refs)
+      process.write_u64(RemoteAddr(slot_vaddr + patch_bias), address.value());
+    for (auto& p : planned) {
+      RemoteAddr site(p.record.patch_site);
+      RemoteAddr dest(p.record.stub ? p.record.stub : p.record.replacement);
+      p.record.written = *arch::encode_near_jump(site, dest);
+    }
+
+    // The runtime may have been loaded just now: find its registry.
+    TargetObjects after_load(process, AddressSpace::read(pid));
+    runtime = RuntimeRegistry::find(after_load);
+    if (!runtime) throw Error(ErrorKind::Internal, fmt::format("process {}: {} was loaded but its registry is not visible", pid, runtime_path));
+    if (!had_runtime) before = runtime->read(process);
+
+    PatchRecord record;
+    record.id = patch.id;
+    record.description = patch.description;
+    record.path = patch.path;
+    record.applied_unix = static_cast<uint64_t>(std::time(nullptr));
+    record.handle = loaded.handle;
+    record.stubs = loaded.stubs;
+    record.code = {patch.text_vaddr_start + patch_bias, patch.text_vaddr_end - patch.text_vaddr_start};
+
+    // 3. Stop: the function being replaced (and whatever currently stands in for it)
+    // must not be running anywhere.
+    std::vector<GuardedRange> guarded;
+    for (const auto& p : planned) {
+      guarded.push_back({{RemoteAddr(p.record.target), RemoteAddr(p.record.target + p.record.target_size)},
+                         fmt::format("function '{}'", p.record.symbol)});
+      if (p.below)
+        for (const auto& r : p.below->redirects)
+          if (r.target == p.record.target && r.replacement_size)
+            guarded.push_back({{RemoteAddr(r.replacement), RemoteAddr(r.replacement + r.replacement_size)},
+                               fmt::format("function '{}' of patch '{}'", r.replacement_name.empty() ? r.symbol : r.replacement_name,
+                                           p.below->id)});
+    }
+    StopReport stop = with_world_stopped(
+        process, *runtime, before.generation, guarded, deadline, fmt::format("apply '{}'", patch.id),
+        [&](RegistrySnapshot& snap) {
+          for (auto& p : planned) {
+            p.record.saved = process.read_bytes(RemoteAddr(p.record.patch_site), p.record.written.size());
+            const PatchRecord* below = snap.registry.top_patch_for(p.record.target);
+            if (below) {
+              for (const auto& r : below->redirects)
+                if (r.target == p.record.target && r.written != p.record.saved)
+                  throw Error(ErrorKind::Conflict, fmt::format("process {}: the entry of '{}' at {} is not what patch '{}' "
+                                                               "wrote; refusing to touch it", pid, p.record.symbol,
+                                                               RemoteAddr(p.record.patch_site), below->id));
+            } else if (arch::decode_jump(RemoteAddr(p.record.patch_site), p.record.saved)) {
+              throw Error(ErrorKind::Conflict, fmt::format("process {}: '{}' at {} already starts with a jump that no patch "
+                                                           "of ours wrote (another patching tool?)", pid, p.record.symbol,
+                                                           RemoteAddr(p.record.patch_site)));
+            }
+          }
+          for (const auto& p : planned) record.redirects.push_back(p.record);
+          snap.registry.patches.push_back(record);
+          // Registry first: if we die between the two writes, `list` shows the patch
+          // and `revert` finds the original bytes (the restore is idempotent).
+          runtime->write(process, snap.registry, snap.generation);
+          for (const auto& p : planned) process.write_bytes(RemoteAddr(p.record.patch_site), p.record.written);
+        });
+    ApplyReport report;
+    static_cast<StopReport&>(report) = stop;
+    report.functions = planned.size();
+    report.record = record;
+    return report;
+  } catch (...) {
+    try {
+      unload(process, objects, libc, loaded);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "hotpatch: warning: process {}: could not unload the patch after the failure: {}\n", pid, e.what());
+    }
+    throw;
+  }
+}
+
+RevertReport Patcher::revert(const std::string& id, std::chrono::milliseconds timeout) {
+  Process& process = impl_->process;
+  const pid_t pid = process.pid();
+  const auto deadline = Clock::now() + timeout;
+  TargetObjects objects(process, AddressSpace::read(pid));
+  auto runtime = RuntimeRegistry::find(objects);
+  if (!runtime) throw Error(ErrorKind::Conflict, fmt::format("process {}: no patch '{}' is applied (no patch was ever applied)", pid, id));
+  RegistrySnapshot before = runtime->read(process);
+  const PatchRecord* found = before.registry.find(id);
+  if (!found) throw Error(ErrorKind::Conflict, fmt::format("process {}: no patch '{}' is applied (see: hotpatch -p {} list)", pid, id, pid));
+  const PatchRecord patch = *found;
+  for (const auto& r : patch.redirects) {
+    const PatchRecord* top = before.registry.top_patch_for(r.target);
+    if (top && top->id != id)
+      throw Error(ErrorKind::Conflict, fmt::format("process {}: patch '{}' is applied on top of '{}' (function '{}'); revert "
+                                                   "'{}' first", pid, top->id, id, r.symbol, top->id));
+  }
+  const LibcEntryPoints libc = find_libc_entry_points(process, objects);
+
+  std::vector<GuardedRange> guarded;
+  if (patch.code.length) guarded.push_back({{RemoteAddr(patch.code.start), RemoteAddr(patch.code.start + patch.code.length)},
+                                            fmt::format("code of patch '{}'", id)});
+  for (const auto& s : patch.stubs)
+    guarded.push_back({{RemoteAddr(s.start), RemoteAddr(s.start + s.length)}, fmt::format("a jump stub of patch '{}'", id)});
+
+  StopReport stop = with_world_stopped(
+      process, *runtime, before.generation, guarded, deadline, fmt::format("revert '{}'", id), [&](RegistrySnapshot& snap) {
+        for (const auto& r : patch.redirects) {
+          auto now = process.read_bytes(RemoteAddr(r.patch_site), r.written.size());
+          if (now != r.written && now != r.saved)
+            throw Error(ErrorKind::Conflict, fmt::format("process {}: the entry of '{}' at {} is not what patch '{}' wrote; "
+                                                         "refusing to restore it", pid, r.symbol, RemoteAddr(r.patch_site), id));
+        }
+        for (const auto& r : patch.redirects) process.write_bytes(RemoteAddr(r.patch_site), r.saved);
+        std::erase_if(snap.registry.patches, [&](const PatchRecord& p) { return p.id == id; });
+        runtime->write(process, snap.registry, snap.generation);
+      });
+
+  // 4. After: no thread is in the patch and nothing jumps to it any more.
+  LoadedPatch leftovers{patch.handle, patch.stubs};
+  try {
+    unload(process, objects, libc, leftovers);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "hotpatch: warning: process {}: patch '{}' is reverted but its code could not be unloaded: {}\n", pid,
+               id, e.what());
+  }
+  RevertReport report;
+  static_cast<StopReport&>(report) = stop;
+  report.functions = patch.redirects.size();
+  report.id = id;
+  return report;
+}
+
+std::vector<RevertReport> Patcher::revert_all(std::chrono::milliseconds timeout) {
+  std::vector<RevertReport> reports;
+  for (;;) {
+    Registry reg = applied();
+    if (reg.patches.empty()) return reports;
+    reports.push_back(revert(reg.patches.back().id, timeout));
+  }
+}
+
+}  // namespace hotpatch

@@ -1,0 +1,57 @@
+// Patcher: applies and reverts patches in one running process.
+//
+// The flow keeps the world-stopped window short (docs/design.md):
+//  1. before: read the patch file and the target's objects, resolve every symbol,
+//     check sizes and build-ids, refuse bad input before touching the target;
+//  2. load: on one borrowed thread, while the others run, dlopen the Core Runtime
+//     (once) and the patch with RTLD_NOW, map far-jump stubs near the functions,
+//     fill the patch's references;
+//  3. stop: every thread stopped, stacks read once, activeness checked, jumps and the
+//     registry written, everyone resumed; retried while a function is busy;
+//  4. after: report. On failure the patch is unloaded and nothing stays changed.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "common/registry.h"
+#include "elf/patch_file.h"
+
+namespace hotpatch {
+
+struct StopReport {
+  size_t functions = 0;
+  int attempts = 0;
+  std::chrono::microseconds pause{0};  // first thread stopped to last resumed, successful attempt
+  size_t threads = 0;
+};
+
+struct ApplyReport : StopReport {
+  PatchRecord record;
+};
+
+struct RevertReport : StopReport {
+  std::string id;
+};
+
+class Patcher {
+ public:
+  explicit Patcher(pid_t pid);
+  ~Patcher();
+
+  ApplyReport apply(const PatchFile& patch, std::chrono::milliseconds timeout);
+  RevertReport revert(const std::string& id, std::chrono::milliseconds timeout);
+  // Newest first; stops at the first failure (what was reverted stays reverted).
+  std::vector<RevertReport> revert_all(std::chrono::milliseconds timeout);
+  // The patches applied, oldest first (empty if the runtime was never loaded).
+  Registry applied();
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
+
+}  // namespace hotpatch

@@ -1,0 +1,52 @@
+// Process: a target process seen from outside: its threads, its memory through
+// /proc/PID/mem (which writes through page protections, unlike process_vm_writev),
+// its maps. Holding a Process does not stop or trace anything.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/remote_ptr.h"
+
+namespace hotpatch {
+
+class Process {
+ public:
+  // Checks the process exists, is not a zombie, and that we may trace it; opens its
+  // memory. Throws Error(Target) with "process PID: ..." otherwise.
+  explicit Process(pid_t pid);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // The thread ids in /proc/PID/task right now (the main thread first).
+  std::vector<pid_t> thread_ids() const;
+  bool alive() const;
+  // /proc/PID/exe, resolved.
+  std::string executable_path() const;
+  // A path under which we can open a file the target names (its root may differ).
+  std::string path_in_target_root(const std::string& path) const;
+
+  void read(RemoteAddr addr, void* out, size_t len) const;
+  std::vector<uint8_t> read_bytes(RemoteAddr addr, size_t len) const;
+  // Reads as much of [addr, addr+len) as is readable; returns the bytes read.
+  size_t read_partial(RemoteAddr addr, void* out, size_t len) const;
+  std::string read_cstring(RemoteAddr addr, size_t max_len = 4096) const;
+  uint64_t read_u64(RemoteAddr addr) const;
+  void write(RemoteAddr addr, const void* data, size_t len) const;
+  void write_bytes(RemoteAddr addr, const std::vector<uint8_t>& bytes) const { write(addr, bytes.data(), bytes.size()); }
+  void write_u64(RemoteAddr addr, uint64_t value) const { write(addr, &value, sizeof value); }
+
+ private:
+  pid_t pid_;
+  int mem_fd_ = -1;
+};
+
+// The state letter of /proc/PID/stat (R, S, D, T, t, Z, X), or 0 if gone.
+char process_state(pid_t pid);
+
+}  // namespace hotpatch

@@ -1,0 +1,112 @@
+#include "loader/runtime_registry.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+
+#include "common/error.h"
+#include "common/registry_layout.h"
+#include "loader/process.h"
+#include "loader/target_objects.h"
+
+namespace hotpatch {
+
+namespace {
+struct Header {
+  char magic[8];
+  uint32_t layout_version;
+  uint32_t lock;
+  uint64_t generation;
+  uint64_t capacity;
+  uint64_t used;
+};
+static_assert(sizeof(Header) == HOTPATCH_REGISTRY_HEADER_SIZE);
+}  // namespace
+
+std::optional<RuntimeRegistry> RuntimeRegistry::find(const TargetObjects& objects) {
+  for (const auto& o : objects.objects()) {
+    if (o.basename().rfind("libhotpatch", 0) != 0) continue;
+    try {
+      for (const ElfSymbol* s : objects.image(o).find_symbols(HOTPATCH_REGISTRY_SYMBOL))
+        if (s->dynamic && s->section_index != 0) return RuntimeRegistry(o.path, RemoteAddr(s->value + o.bias));
+    } catch (const Error&) {
+    }
+  }
+  return std::nullopt;
+}
+
+RegistrySnapshot RuntimeRegistry::read(const Process& process) const {
+  Header h{};
+  process.read(address_, &h, sizeof h);
+  RegistrySnapshot snap;
+  static const char zero[8] = {};
+  if (std::memcmp(h.magic, zero, 8) == 0) return snap;  // fresh runtime: nothing applied yet
+  if (std::memcmp(h.magic, HOTPATCH_REGISTRY_MAGIC, 8) != 0)
+    throw Error(ErrorKind::Conflict, fmt::format("process {}: the registry of {} is corrupt (bad magic)", process.pid(), runtime_path_));
+  if (h.layout_version != HOTPATCH_REGISTRY_LAYOUT_VERSION)
+    throw Error(ErrorKind::Conflict,
+                fmt::format("process {}: its hotpatch runtime ({}) keeps registry layout {}, this hotpatch reads layout {}; "
+                            "use the matching hotpatch version",
+                            process.pid(), runtime_path_, h.layout_version, HOTPATCH_REGISTRY_LAYOUT_VERSION));
+  if (h.used > HOTPATCH_REGISTRY_CAPACITY)
+    throw Error(ErrorKind::Conflict, fmt::format("process {}: the registry of {} is corrupt (size)", process.pid(), runtime_path_));
+  std::vector<uint8_t> data = process.read_bytes(address_ + HOTPATCH_REGISTRY_HEADER_SIZE, h.used);
+  auto decoded = decode_registry(data.data(), data.size());
+  if (!decoded)
+    throw Error(ErrorKind::Conflict, fmt::format("process {}: the registry of {} is corrupt", process.pid(), runtime_path_));
+  snap.registry = std::move(*decoded);
+  snap.generation = h.generation;
+  snap.lock_holder = h.lock;
+  return snap;
+}
+
+void RuntimeRegistry::write(const Process& process, const Registry& registry, uint64_t previous_generation) const {
+  std::vector<uint8_t> data = encode_registry(registry);
+  if (data.size() > HOTPATCH_REGISTRY_CAPACITY)
+    throw Error(ErrorKind::Conflict, fmt::format("process {}: registry full ({} bytes needed)", process.pid(), data.size()));
+  process.write_bytes(address_ + HOTPATCH_REGISTRY_HEADER_SIZE, data);
+  Header h{};
+  std::memcpy(h.magic, HOTPATCH_REGISTRY_MAGIC, 8);
+  h.layout_version = HOTPATCH_REGISTRY_LAYOUT_VERSION;
+  h.lock = 0;
+  h.generation = previous_generation + 1;
+  h.capacity = HOTPATCH_REGISTRY_CAPACITY;
+  h.used = data.size();
+  process.write(address_, &h, sizeof h);
+}
+
+std::string locate_runtime_library() {
+  if (const char* env = std::getenv("HOTPATCH_RUNTIME"); env && *env) {
+    if (::access(env, R_OK) != 0) throw Error(ErrorKind::Internal, errno_message(fmt::format("HOTPATCH_RUNTIME={}", env), errno));
+    char real[PATH_MAX];
+    return ::realpath(env, real) ? real : env;
+  }
+  char self[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    std::string dir(self, n);
+    dir = dir.substr(0, dir.rfind('/'));
+    for (const std::string candidate : {dir + "/libhotpatch.so", dir + "/../lib/libhotpatch.so"}) {
+      char real[PATH_MAX];
+      if (::access(candidate.c_str(), R_OK) == 0 && ::realpath(candidate.c_str(), real)) return real;
+    }
+  }
+  throw Error(ErrorKind::Internal, "cannot find libhotpatch.so next to the hotpatch executable or in ../lib; set HOTPATCH_RUNTIME");
+}
+
+void check_file_is_trusted(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) throw Error(ErrorKind::BadPatchFile, errno_message(path, errno));
+  if (!S_ISREG(st.st_mode)) throw Error(ErrorKind::BadPatchFile, fmt::format("{}: not a regular file", path));
+  if (st.st_uid != 0 && st.st_uid != ::geteuid())
+    throw Error(ErrorKind::BadPatchFile, fmt::format("{}: owned by uid {}, not by you or root; refusing to load it into a process",
+                                                     path, st.st_uid));
+  if (st.st_mode & (S_IWGRP | S_IWOTH))
+    throw Error(ErrorKind::BadPatchFile, fmt::format("{}: writable by other users (mode {:o}); refusing to load it into a process",
+                                                     path, st.st_mode & 07777));
+}
+
+}  // namespace hotpatch

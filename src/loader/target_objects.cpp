@@ -1,0 +1,180 @@
+#include "loader/target_objects.h"
+
+#include <elf.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "common/error.h"
+#include "loader/process.h"
+
+namespace hotpatch {
+
+std::string LoadedObject::basename() const {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+TargetObjects::TargetObjects(const Process& process, AddressSpace space) : process_(process), space_(std::move(space)) {
+  std::string exe;
+  try {
+    exe = process_.executable_path();
+  } catch (const Error&) {
+  }
+  // Group file mappings by (device, inode): one object each, in address order.
+  for (const auto& m : space_.mappings()) {
+    if (!m.is_file()) continue;
+    auto it = std::find_if(objects_.begin(), objects_.end(),
+                           [&](const LoadedObject& o) { return o.inode == m.inode && o.device == m.device && o.path == m.path; });
+    if (it == objects_.end()) {
+      LoadedObject o;
+      o.path = m.path;
+      o.inode = m.inode;
+      o.device = m.device;
+      o.is_main = (m.path == exe);
+      o.base = m.range.start;
+      o.span = m.range;
+      objects_.push_back(o);
+      it = objects_.end() - 1;
+    }
+    it->span.start = std::min(it->span.start, m.range.start);
+    it->span.end = std::max(it->span.end, m.range.end);
+    it->base = it->span.start;
+    if (m.executable) it->executable_ranges.push_back(m.range);
+    // The bias comes from the mapping of file offset 0, which holds the ELF header
+    // and corresponds to the first PT_LOAD; fixed up once the image is read.
+  }
+  // Drop file mappings that are not ELF objects (data files someone mmapped).
+  std::erase_if(objects_, [](const LoadedObject& o) { return o.executable_ranges.empty(); });
+  for (auto& o : objects_) {
+    const Mapping* first = nullptr;
+    for (const auto& m : space_.mappings())
+      if (m.inode == o.inode && m.device == o.device && m.path == o.path && m.offset == 0) {
+        first = &m;
+        break;
+      }
+    if (!first) continue;
+    try {
+      const ElfImage& img = image(o);
+      uint64_t first_vaddr = UINT64_MAX;
+      for (const auto& seg : img.load_segments()) first_vaddr = std::min(first_vaddr, seg.vaddr & ~uint64_t{0xfff});
+      if (first_vaddr == UINT64_MAX) first_vaddr = 0;
+      o.bias = img.elf_type() == ET_EXEC ? 0 : static_cast<int64_t>(first->range.start.value() - first_vaddr);
+    } catch (const Error&) {
+      // Not readable as ELF: keep it (addresses still map to it) but lookups skip it.
+      o.bias = static_cast<int64_t>(first->range.start.value());
+    }
+  }
+}
+
+const LoadedObject* TargetObjects::main_executable() const {
+  for (const auto& o : objects_)
+    if (o.is_main) return &o;
+  return nullptr;
+}
+
+const LoadedObject* TargetObjects::find_object(const std::string& name) const {
+  for (const auto& o : objects_)
+    if (o.path == name || o.basename() == name) return &o;
+  for (const auto& o : objects_) {
+    try {
+      if (image(o).soname() == name) return &o;
+    } catch (const Error&) {
+    }
+  }
+  return nullptr;
+}
+
+const LoadedObject* TargetObjects::object_containing(RemoteAddr addr) const {
+  for (const auto& o : objects_)
+    if (o.span.contains(addr)) return &o;
+  return nullptr;
+}
+
+const ElfImage& TargetObjects::image(const LoadedObject& object) const {
+  auto it = images_.find(object.path);
+  if (it != images_.end()) return *it->second;
+  // Opened through /proc/PID/root so a target in another root still reads right.
+  std::string in_root = process_.path_in_target_root(object.path);
+  auto img = std::make_unique<ElfImage>(ElfImage::open(::access(in_root.c_str(), R_OK) == 0 ? in_root : object.path));
+  if (!img->has_symtab()) {
+    if (auto id = img->build_id(); id && id->size() > 2) {
+      std::string debug = "/usr/lib/debug/.build-id/" + id->substr(0, 2) + "/" + id->substr(2) + ".debug";
+      if (::access(debug.c_str(), R_OK) == 0) {
+        try {
+          img->merge_symbols_from(ElfImage::open(debug));
+        } catch (const Error&) {
+        }
+      }
+    }
+  }
+  auto& slot = images_[object.path];
+  slot = std::move(img);
+  return *slot;
+}
+
+std::optional<ResolvedSymbol> TargetObjects::lookup_in(const LoadedObject& object, const std::string& name,
+                                                       bool want_function) const {
+  const ElfImage* img;
+  try {
+    img = &image(object);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  std::vector<const ElfSymbol*> candidates;
+  for (const ElfSymbol* s : img->find_symbols(name)) {
+    if (s->section_index == SHN_UNDEF) continue;
+    if (s->type == STT_TLS) continue;
+    if (want_function && s->type != STT_FUNC && s->type != STT_GNU_IFUNC) continue;
+    if (std::none_of(candidates.begin(), candidates.end(), [&](const ElfSymbol* c) { return c->value == s->value; }))
+      candidates.push_back(s);
+  }
+  if (candidates.empty()) return std::nullopt;
+  const ElfSymbol* chosen = nullptr;
+  if (candidates.size() == 1) {
+    chosen = candidates[0];
+  } else {
+    // A global definition wins over file-local ones of the same name; several
+    // locals and no global is ambiguous.
+    std::vector<const ElfSymbol*> globals;
+    for (const ElfSymbol* c : candidates)
+      if (c->bind != STB_LOCAL) globals.push_back(c);
+    if (globals.size() == 1) {
+      chosen = globals[0];
+    } else {
+      std::string files;
+      for (const ElfSymbol* c : candidates) files += (files.empty() ? "" : ", ") + (c->source_file.empty() ? std::string("?") : c->source_file);
+      throw Error(ErrorKind::DoesNotFit, fmt::format("symbol '{}' is ambiguous in {}: {} definitions (in {})", name,
+                                                     object.path, candidates.size(), files));
+    }
+  }
+  ResolvedSymbol r;
+  r.object = &object;
+  r.symbol = *chosen;
+  r.address = RemoteAddr(chosen->value + object.bias);
+  return r;
+}
+
+std::optional<ResolvedSymbol> TargetObjects::try_resolve(const std::string& name, const LoadedObject* pinned,
+                                                         bool want_function, const std::vector<std::string>& excluded) const {
+  if (pinned) return lookup_in(*pinned, name, want_function);
+  std::vector<const LoadedObject*> order;
+  if (const auto* m = main_executable()) order.push_back(m);
+  for (const auto& o : objects_)
+    if (!o.is_main) order.push_back(&o);
+  for (const LoadedObject* o : order) {
+    if (std::find(excluded.begin(), excluded.end(), o->path) != excluded.end()) continue;
+    if (auto r = lookup_in(*o, name, want_function)) return r;
+  }
+  return std::nullopt;
+}
+
+ResolvedSymbol TargetObjects::resolve(const std::string& name, const LoadedObject* pinned, bool want_function,
+                                      const std::vector<std::string>& excluded) const {
+  if (auto r = try_resolve(name, pinned, want_function, excluded)) return *r;
+  std::string where = pinned ? pinned->path : "the main executable or any loaded library";
+  throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: no {}symbol '{}' in {}", process_.pid(),
+                                                 want_function ? "function " : "", name, where));
+}
+
+}  // namespace hotpatch

@@ -1,0 +1,74 @@
+// TargetObjects: the ELF objects loaded in the target (main executable, shared
+// libraries), where each is, and their symbols. Symbol lookups give target
+// addresses: link-time value + the object's load bias.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/remote_ptr.h"
+#include "elf/elf_image.h"
+#include "loader/address_space.h"
+
+namespace hotpatch {
+
+class Process;
+
+struct LoadedObject {
+  std::string path;  // as the target names it
+  uint64_t inode = 0;
+  std::string device;
+  bool is_main = false;
+  RemoteAddr base;  // lowest mapped address
+  int64_t bias = 0; // add to link-time addresses
+  std::vector<RemoteRange> executable_ranges;
+  RemoteRange span;  // lowest to highest mapped address
+
+  std::string basename() const;
+};
+
+struct ResolvedSymbol {
+  const LoadedObject* object = nullptr;
+  ElfSymbol symbol;
+  RemoteAddr address;
+};
+
+class TargetObjects {
+ public:
+  TargetObjects(const Process& process, AddressSpace space);
+
+  const AddressSpace& address_space() const { return space_; }
+  const std::vector<LoadedObject>& objects() const { return objects_; }
+  const LoadedObject* main_executable() const;
+  // By path, base name ("libc.so.6") or DT_SONAME.
+  const LoadedObject* find_object(const std::string& name) const;
+  const LoadedObject* object_containing(RemoteAddr addr) const;
+  // The object's ELF image, read on first use; with the symbols of its separate
+  // debug file (/usr/lib/debug/.build-id/...) merged in when it is stripped.
+  const ElfImage& image(const LoadedObject& object) const;
+
+  // Looks `name` up in `pinned` if given, else in the main executable, then in the
+  // other objects in address order, skipping `excluded` paths (the runtime, patches).
+  // want_function: only STT_FUNC/STT_GNU_IFUNC. Throws Error(DoesNotFit) naming the
+  // symbol when it is missing or ambiguous (several local definitions).
+  ResolvedSymbol resolve(const std::string& name, const LoadedObject* pinned, bool want_function,
+                         const std::vector<std::string>& excluded = {}) const;
+  // Like resolve() but nullopt instead of "not found" (still throws on ambiguity).
+  std::optional<ResolvedSymbol> try_resolve(const std::string& name, const LoadedObject* pinned, bool want_function,
+                                            const std::vector<std::string>& excluded = {}) const;
+
+ private:
+  std::optional<ResolvedSymbol> lookup_in(const LoadedObject& object, const std::string& name, bool want_function) const;
+
+  const Process& process_;
+  AddressSpace space_;
+  std::vector<LoadedObject> objects_;
+  mutable std::map<std::string, std::unique_ptr<ElfImage>> images_;
+};
+
+}  // namespace hotpatch

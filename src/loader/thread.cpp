@@ -1,0 +1,256 @@
+#include "loader/thread.h"
+
+#include <elf.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <fstream>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "common/error.h"
+#include "loader/process.h"
+
+namespace hotpatch {
+
+namespace {
+
+// Signals that may be pending for the thread and not blocked: if one is there, an
+// -EINTR may be the program's own business, so the syscall is left as the kernel made it.
+bool has_deliverable_pending_signal(pid_t pid, pid_t tid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/status");
+  uint64_t pending = 0, shared = 0, blocked = 0, ignored = 0;
+  std::string line;
+  auto hex = [](const std::string& l) { return std::stoull(l.substr(l.find(':') + 1), nullptr, 16); };
+  while (std::getline(in, line)) {
+    if (line.rfind("SigPnd:", 0) == 0) pending = hex(line);
+    else if (line.rfind("ShdPnd:", 0) == 0) shared = hex(line);
+    else if (line.rfind("SigBlk:", 0) == 0) blocked = hex(line);
+    else if (line.rfind("SigIgn:", 0) == 0) ignored = hex(line);
+  }
+  return ((pending | shared) & ~blocked & ~ignored) != 0;
+}
+
+std::string tracer_hint(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("TracerPid:", 0) == 0) {
+      long tracer = std::stol(line.substr(10));
+      if (tracer != 0) return fmt::format(": already traced by process {} (a debugger or another hotpatch?)", tracer);
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+Thread::~Thread() {
+  try {
+    release();
+  } catch (...) {
+    // A destructor must not throw; release() only fails if the thread is gone.
+  }
+}
+
+bool Thread::seize_and_interrupt() {
+  if (::ptrace(PTRACE_SEIZE, tid_, nullptr, nullptr) != 0) {
+    if (errno == ESRCH) return false;
+    int err = errno;
+    throw Error(ErrorKind::Target,
+                errno_message(fmt::format("process {} thread {}: cannot trace{}", pid_, tid_, tracer_hint(pid_)), err));
+  }
+  seized_ = true;
+  if (::ptrace(PTRACE_INTERRUPT, tid_, nullptr, nullptr) != 0) {
+    if (errno == ESRCH) {
+      seized_ = false;
+      return false;
+    }
+    throw Error(ErrorKind::Target, errno_message(fmt::format("process {} thread {}: PTRACE_INTERRUPT", pid_, tid_), errno));
+  }
+  return true;
+}
+
+bool Thread::wait_for_stop() {
+  for (;;) {
+    int status = 0;
+    pid_t r = ::waitpid(tid_, &status, __WALL);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      seized_ = false;  // ECHILD: gone
+      return false;
+    }
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      seized_ = false;
+      return false;
+    }
+    if (!WIFSTOPPED(status)) continue;
+    int sig = WSTOPSIG(status);
+    int event = status >> 16;
+    if (event == PTRACE_EVENT_STOP) {
+      stop_kind_ = (sig == SIGTRAP) ? StopKind::Interrupt : StopKind::GroupStop;
+    } else if (event == 0) {
+      // A signal reached the thread before our interrupt did. We keep it and hand
+      // it back on release; the interrupt itself is dropped by PTRACE_DETACH.
+      stop_kind_ = StopKind::SignalDelivery;
+      pending_signal_ = sig;
+    } else {
+      // No options are set, so no other event is expected; treat it as a stop.
+      stop_kind_ = StopKind::Interrupt;
+    }
+    stopped_ = true;
+    regs_ = read_registers();
+    return true;
+  }
+}
+
+arch::Registers Thread::read_registers() const {
+  user_regs_struct raw{};
+  if (::ptrace(PTRACE_GETREGS, tid_, nullptr, &raw) != 0)
+    throw Error(ErrorKind::Target, errno_message(fmt::format("process {} thread {}: PTRACE_GETREGS", pid_, tid_), errno));
+  return arch::Registers(raw);
+}
+
+void Thread::set_registers(const arch::Registers& regs) {
+  user_regs_struct raw = regs.raw();
+  if (::ptrace(PTRACE_SETREGS, tid_, nullptr, &raw) != 0)
+    throw Error(ErrorKind::Target, errno_message(fmt::format("process {} thread {}: PTRACE_SETREGS", pid_, tid_), errno));
+}
+
+void Thread::save_all_registers() {
+  saved_regs_ = read_registers();
+  // The extended state (x87/SSE/AVX...): a called function may use vector registers
+  // and the interrupted code may be in the middle of using them.
+  saved_extended_.assign(1 << 14, 0);
+  for (int type : {NT_X86_XSTATE, NT_PRFPREG}) {
+    iovec iov{saved_extended_.data(), saved_extended_.size()};
+    if (::ptrace(PTRACE_GETREGSET, tid_, reinterpret_cast<void*>(static_cast<uintptr_t>(type)), &iov) == 0) {
+      saved_extended_.resize(iov.iov_len);
+      saved_extended_type_ = type;
+      return;
+    }
+  }
+  throw Error(ErrorKind::Target, errno_message(fmt::format("process {} thread {}: cannot read FPU state", pid_, tid_), errno));
+}
+
+void Thread::restore_all_registers() {
+  if (!saved_regs_) return;
+  set_registers(*saved_regs_);
+  iovec iov{saved_extended_.data(), saved_extended_.size()};
+  if (::ptrace(PTRACE_SETREGSET, tid_, reinterpret_cast<void*>(static_cast<uintptr_t>(saved_extended_type_)), &iov) != 0)
+    throw Error(ErrorKind::Target, errno_message(fmt::format("process {} thread {}: cannot restore FPU state", pid_, tid_), errno));
+  regs_ = *saved_regs_;
+  saved_regs_.reset();
+}
+
+void Thread::resume(int signal) {
+  if (::ptrace(PTRACE_CONT, tid_, nullptr, reinterpret_cast<void*>(static_cast<uintptr_t>(signal))) != 0)
+    throw Error(ErrorKind::Target, errno_message(fmt::format("process {} thread {}: PTRACE_CONT", pid_, tid_), errno));
+  stopped_ = false;
+}
+
+std::optional<int> Thread::wait_status(std::chrono::steady_clock::time_point deadline) {
+  auto pause = std::chrono::microseconds(0);
+  for (;;) {
+    int status = 0;
+    pid_t r = ::waitpid(tid_, &status, __WALL | WNOHANG);
+    if (r == tid_) {
+      if (WIFSTOPPED(status)) stopped_ = true;
+      if (WIFEXITED(status) || WIFSIGNALED(status)) seized_ = false;
+      return status;
+    }
+    if (r < 0 && errno != EINTR) {
+      seized_ = false;
+      throw Error(ErrorKind::Target, fmt::format("process {} thread {}: exited while we were waiting for it", pid_, tid_));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    // Short calls finish in microseconds: yield first, then back off to 1 ms.
+    if (pause.count() == 0) {
+      ::sched_yield();
+      pause = std::chrono::microseconds(20);
+    } else {
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::microseconds(1000));
+    }
+  }
+}
+
+void Thread::note_signal_for_release(int sig) {
+  // One signal can ride on PTRACE_DETACH; standard signals do not queue, so a second
+  // one of the same number adds nothing, and another number is re-sent after detach.
+  if (pending_signal_ == 0) pending_signal_ = sig;
+  else if (sig != pending_signal_) ::syscall(SYS_tgkill, pid_, tid_, sig);
+}
+
+bool Thread::interrupted_syscall_needs_restart() const {
+  return stop_kind_ == StopKind::Interrupt && regs_.syscall_number() >= 0 && regs_.syscall_result() == -EINTR &&
+         !has_deliverable_pending_signal(pid_, tid_);
+}
+
+void Thread::release() {
+  if (!seized_) return;
+  if (stopped_) {
+    if (saved_regs_) restore_all_registers();
+    if (interrupted_syscall_needs_restart()) {
+      // Our interrupt made a never-restarted syscall (epoll_wait, sigtimedwait, ...)
+      // return -EINTR: run it again so the program never sees it.
+      arch::Registers rewound = regs_;
+      arch::rewind_to_restart_syscall(rewound);
+      set_registers(rewound);
+    }
+  }
+  int sig = pending_signal_;
+  ::ptrace(PTRACE_DETACH, tid_, nullptr, reinterpret_cast<void*>(static_cast<uintptr_t>(sig)));
+  seized_ = false;
+  stopped_ = false;
+}
+
+// --------------------------------------------------------------------------------
+
+AllThreadsStopped::AllThreadsStopped(Process& process) : process_(process) {
+  first_interrupt_ = std::chrono::steady_clock::now();
+  std::set<pid_t> known;
+  // Interrupt every thread we know of before waiting for any, so they stop in
+  // parallel; then look again for threads created meanwhile until none is new.
+  for (int pass = 0;; ++pass) {
+    std::vector<pid_t> tids = process_.thread_ids();
+    if (tids.empty()) throw Error(ErrorKind::Target, fmt::format("process {}: exited", process_.pid()));
+    std::vector<Thread*> fresh;
+    for (pid_t tid : tids) {
+      if (!known.insert(tid).second) continue;
+      auto t = std::make_unique<Thread>(process_.pid(), tid);
+      if (!t->seize_and_interrupt()) continue;
+      fresh.push_back(t.get());
+      threads_.push_back(std::move(t));
+    }
+    if (fresh.empty()) break;
+    for (Thread* t : fresh) t->wait_for_stop();
+    std::erase_if(threads_, [](const std::unique_ptr<Thread>& t) { return !t->seized(); });
+    if (pass > 10000) throw Error(ErrorKind::Target, fmt::format("process {}: threads keep appearing; cannot stop them all", process_.pid()));
+  }
+  if (threads_.empty()) throw Error(ErrorKind::Target, fmt::format("process {}: exited", process_.pid()));
+}
+
+AllThreadsStopped::~AllThreadsStopped() { release(); }
+
+std::chrono::microseconds AllThreadsStopped::release() {
+  if (released_) return {};
+  released_ = true;
+  for (auto& t : threads_) {
+    try {
+      t->release();
+    } catch (...) {
+    }
+  }
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - first_interrupt_);
+}
+
+}  // namespace hotpatch

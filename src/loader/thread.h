@@ -1,0 +1,107 @@
+// Thread: one thread of the target under ptrace (PTRACE_SEIZE, never ATTACH, so no
+// SIGSTOP is sent). While seized it is ours; release() hands it back exactly as it
+// was: registers restored, a syscall we interrupted with -EINTR re-run, a signal
+// that arrived meanwhile delivered, a group-stop left in place.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "arch/arch.h"
+
+namespace hotpatch {
+
+class Process;
+
+enum class StopKind {
+  Interrupt,       // our PTRACE_INTERRUPT (PTRACE_EVENT_STOP with SIGTRAP)
+  GroupStop,       // the process is stopped by SIGSTOP/SIGTSTP/...
+  SignalDelivery,  // a signal arrived for the thread; it must be delivered on release
+};
+
+class Thread {
+ public:
+  explicit Thread(pid_t pid, pid_t tid) : pid_(pid), tid_(tid) {}
+  ~Thread();  // releases if still seized
+  Thread(const Thread&) = delete;
+  Thread& operator=(const Thread&) = delete;
+
+  pid_t tid() const { return tid_; }
+
+  // PTRACE_SEIZE + PTRACE_INTERRUPT. Returns false if the thread is gone (ESRCH):
+  // threads come and go, that is not an error. Throws Error(Target) on EPERM
+  // (e.g. another tracer is attached).
+  bool seize_and_interrupt();
+  // Waits for the stop caused by seize_and_interrupt(). Returns false if the thread
+  // exited meanwhile.
+  bool wait_for_stop();
+  bool seized() const { return seized_; }
+  bool stopped() const { return stopped_; }
+  StopKind stop_kind() const { return stop_kind_; }
+  int pending_signal() const { return pending_signal_; }
+
+  // Registers as they were at the stop (read once by wait_for_stop).
+  const arch::Registers& registers() const { return regs_; }
+  // Replace the registers the thread resumes with (written on release/resume).
+  void set_registers(const arch::Registers& regs);
+  // Reads/writes the full register state (general + extended/FPU) for remote calls.
+  void save_all_registers();
+  void restore_all_registers();
+
+  // Resumes the thread (PTRACE_CONT) delivering `signal` (0 for none).
+  void resume(int signal);
+  // Waits for the next stop or exit; returns the raw waitpid status, or nullopt when
+  // nothing happened before `deadline`.
+  std::optional<int> wait_status(std::chrono::steady_clock::time_point deadline);
+  // Reads the registers anew (after a stop during a remote call).
+  arch::Registers read_registers() const;
+  void note_signal_for_release(int sig);
+  void note_group_stop_seen() { group_stop_seen_ = true; }
+  bool group_stop_seen() const { return group_stop_seen_; }
+
+  // Detach, with the fix-ups described at the top. Safe to call twice.
+  void release();
+
+ private:
+  bool interrupted_syscall_needs_restart() const;
+
+  pid_t pid_;
+  pid_t tid_;
+  bool seized_ = false;
+  bool stopped_ = false;
+  bool regs_dirty_ = false;
+  bool group_stop_seen_ = false;
+  StopKind stop_kind_ = StopKind::Interrupt;
+  int pending_signal_ = 0;
+  arch::Registers regs_;
+  std::vector<uint8_t> saved_extended_;  // NT_X86_XSTATE (or NT_PRFPREG) blob
+  int saved_extended_type_ = 0;
+  std::optional<arch::Registers> saved_regs_;
+};
+
+// Every thread of the process stopped, for as short a window as possible: all are
+// seized and interrupted first, then waited for, and /proc/PID/task is re-read
+// until no new thread appears. The destructor (or release()) resumes them all.
+class AllThreadsStopped {
+ public:
+  explicit AllThreadsStopped(Process& process);
+  ~AllThreadsStopped();
+  AllThreadsStopped(const AllThreadsStopped&) = delete;
+  AllThreadsStopped& operator=(const AllThreadsStopped&) = delete;
+
+  std::vector<std::unique_ptr<Thread>>& threads() { return threads_; }
+  // Resumes everyone; returns how long the first thread was held.
+  std::chrono::microseconds release();
+
+ private:
+  Process& process_;
+  std::vector<std::unique_ptr<Thread>> threads_;
+  std::chrono::steady_clock::time_point first_interrupt_;
+  bool released_ = false;
+};
+
+}  // namespace hotpatch

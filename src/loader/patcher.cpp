@@ -89,8 +89,8 @@ void unload(Process& process, const TargetObjects& objects, const LibcEntryPoint
 // Reads every thread's stack once and reports the first guarded range that is live:
 // a thread's pc in it, or any stack word pointing into it (a conservative scan: no
 // false negatives on x86_64; a stale word can make a function look busy).
-std::optional<std::string> find_active(Process& process, AllThreadsStopped& world, const std::vector<GuardedRange>& guarded) {
-  std::optional<AddressSpace> space;
+std::optional<std::string> find_active(Process& process, AllThreadsStopped& world, const std::vector<GuardedRange>& guarded,
+                                       std::optional<AddressSpace>& space) {
   std::vector<uint64_t> stack;
   for (auto& t : world.threads()) {
     const arch::Registers& regs = t->registers();
@@ -130,6 +130,9 @@ StopReport with_world_stopped(Process& process, const RuntimeRegistry& runtime, 
   for (;;) {
     ++report.attempts;
     std::string busy;
+    // Read before the stop: stacks are found by their mapping, and reading maps
+    // inside the stop would lengthen it. A thread born since then is looked up anew.
+    std::optional<AddressSpace> space = AddressSpace::read(process.pid());
     {
       AllThreadsStopped world(process);
       RegistrySnapshot snap = runtime.read(process);
@@ -139,7 +142,7 @@ StopReport with_world_stopped(Process& process, const RuntimeRegistry& runtime, 
                                                      process.pid(), action));
       if (snap.lock_holder != 0) {
         busy = fmt::format("the registry is being updated by thread {}", snap.lock_holder);
-      } else if (auto active = find_active(process, world, guarded)) {
+      } else if (auto active = find_active(process, world, guarded, space)) {
         busy = *active;
       } else {
         change(snap);

@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libelf-dev            # ElfImage: reading targets and patch files
   libfmt-dev            # formatting in the CLI and loader
+  libcapstone-dev       # which registers a function may clobber (arch/x86_64)
   libcli11-dev          # command line parsing
   nlohmann-json3-dev    # --json output
   libgtest-dev          # unit tests

@@ -9,6 +9,8 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <optional>
 #include <span>
 #include <vector>
@@ -85,5 +87,52 @@ std::optional<RemoteAddr> decode_jump(RemoteAddr at, std::span<const uint8_t> co
 
 // How far a near jump reaches, to place stubs within reach of their function.
 constexpr int64_t kNearJumpReach = (int64_t{1} << 31) - 1;
+
+// Register preservation ---------------------------------------------------------
+//
+// Compilers let a caller keep values in call-clobbered registers across a call when
+// they can see that the callee leaves those registers alone (GCC's -fipa-ra, on at
+// -O2 for calls within one file). A replacement compiled elsewhere may clobber
+// them. We compute what the old function may clobber and what the new one may, and
+// when the new one may clobber more, route the call through a stub that saves and
+// restores the difference.
+
+// A set of call-clobbered registers: general-purpose registers by hardware number
+// (bit 0 = rax ... bit 11 = r11) and vector registers xmm0..xmm15.
+struct RegisterSet {
+  uint32_t general = 0;
+  uint32_t vector = 0;
+
+  static RegisterSet all_call_clobbered();
+  bool empty() const { return general == 0 && vector == 0; }
+  RegisterSet operator|(const RegisterSet& o) const { return {general | o.general, vector | o.vector}; }
+  RegisterSet operator&(const RegisterSet& o) const { return {general & o.general, vector & o.vector}; }
+  RegisterSet without(const RegisterSet& o) const { return {general & ~o.general, vector & ~o.vector}; }
+  bool operator==(const RegisterSet&) const = default;
+  std::string names() const;  // "rdx, rsi, xmm3"
+  uint64_t to_mask() const { return general | (uint64_t{vector} << 32); }
+  static RegisterSet from_mask(uint64_t m) { return {static_cast<uint32_t>(m), static_cast<uint32_t>(m >> 32)}; }
+};
+
+// Where code of one object can be read, by link-time address.
+struct CodeSource {
+  // Bytes at [addr, addr+len); false if not available.
+  std::function<bool(uint64_t addr, size_t len, std::vector<uint8_t>& out)> read;
+  // Size of the function starting exactly at `addr`, if one does.
+  std::function<std::optional<uint64_t>(uint64_t addr)> function_size_at;
+};
+
+// The call-clobbered registers the function [entry, entry+size) may change,
+// following direct calls and tail jumps into functions of the same object. A call
+// or jump whose destination is unknown (PLT, indirect), code that cannot be read or
+// decoded, or too much code make it return all_call_clobbered(): the conservative
+// answer, under which no caller can have relied on anything.
+RegisterSet clobbered_registers(uint64_t entry, uint64_t size, const CodeSource& code);
+
+// A position-independent stub that saves `preserve`, calls `replacement` with the
+// caller's arguments (registers untouched, the first kCopiedStackArgumentBytes of
+// stack arguments copied), restores `preserve` and returns.
+constexpr size_t kCopiedStackArgumentBytes = 128;
+std::vector<uint8_t> encode_preserving_stub(RemoteAddr replacement, const RegisterSet& preserve);
 
 }  // namespace hotpatch::arch

@@ -1,5 +1,6 @@
 #include <fmt/core.h>
 
+#include "arch/arch.h"
 #include "cli/commands.h"
 #include "cli/format.h"
 #include "loader/patcher.h"
@@ -21,9 +22,13 @@ int cmd_list(int pid, Output& out) {
   }
   for (const auto& p : reg.patches) {
     fmt::print("{}  applied {}  {}\n", p.id, iso_time(p.applied_unix), p.path);
-    for (const auto& r : p.redirects)
+    for (const auto& r : p.redirects) {
+      std::string via;
+      if (r.preserved) via = " via stub keeping " + arch::RegisterSet::from_mask(r.preserved).names();
+      else if (r.stub) via = " via stub";
       fmt::print("  {} ({:#x}) -> {} ({:#x}){}\n", r.symbol, r.target, r.replacement_name.empty() ? "?" : r.replacement_name,
-                 r.replacement, r.stub ? " via stub" : "");
+                 r.replacement, via);
+    }
     if (!p.description.empty()) fmt::print("  description: {}\n", p.description);
   }
   return 0;

@@ -1,5 +1,7 @@
 #include "cli/format.h"
 
+#include "arch/arch.h"
+
 #include <ctime>
 
 #include <fmt/format.h>
@@ -33,7 +35,8 @@ nlohmann::json patch_json(const PatchRecord& p) {
                          {"address", fmt::format("{:#x}", r.target)},
                          {"replacement", r.replacement_name},
                          {"replacement_address", fmt::format("{:#x}", r.replacement)},
-                         {"via_stub", r.stub != 0}});
+                         {"via_stub", r.stub != 0},
+                         {"preserved_registers", arch::RegisterSet::from_mask(r.preserved).names()}});
   }
   return {{"id", p.id}, {"description", p.description}, {"path", p.path}, {"applied", iso_time(p.applied_unix)},
           {"functions", functions}};

@@ -129,6 +129,7 @@ std::vector<uint8_t> encode_registry(const Registry& registry) {
       w.u64(r.replacement);
       w.u64(r.replacement_size);
       w.u64(r.stub);
+      w.u64(r.preserved);
       w.bytes(r.saved);
       w.bytes(r.written);
     }
@@ -152,7 +153,7 @@ std::optional<Registry> decode_registry(const uint8_t* data, size_t size) {
     p.code = r.block();
     uint32_t nstubs = r.count(16);
     for (uint32_t s = 0; s < nstubs && r.ok(); ++s) p.stubs.push_back(r.block());
-    uint32_t nredirects = r.count(4 * 4 + 8 * 6);
+    uint32_t nredirects = r.count(4 * 4 + 8 * 7);
     for (uint32_t k = 0; k < nredirects && r.ok(); ++k) {
       RedirectRecord rec;
       rec.symbol = r.str();
@@ -163,6 +164,7 @@ std::optional<Registry> decode_registry(const uint8_t* data, size_t size) {
       rec.replacement = r.u64();
       rec.replacement_size = r.u64();
       rec.stub = r.u64();
+      rec.preserved = r.u64();
       rec.saved = r.bytes();
       rec.written = r.bytes();
       p.redirects.push_back(std::move(rec));

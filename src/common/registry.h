@@ -17,7 +17,8 @@ struct RedirectRecord {
   uint64_t patch_site = 0;       // where the jump was written (after endbr64)
   uint64_t replacement = 0;
   uint64_t replacement_size = 0;
-  uint64_t stub = 0;             // far-jump stub used, 0 for a direct jump
+  uint64_t stub = 0;             // stub the entry jumps to, 0 for a direct jump
+  uint64_t preserved = 0;        // arch::RegisterSet mask the stub saves around the call (0: plain jump)
   std::vector<uint8_t> saved;    // bytes at patch_site before this patch
   std::vector<uint8_t> written;  // bytes this patch wrote there
 };

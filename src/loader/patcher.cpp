@@ -24,7 +24,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr uint64_t kStubPageSize = 4096;
-constexpr size_t kStubSlotSize = 16;  // one far jump per slot, 16-byte aligned
+constexpr size_t kStubSlotSize = 16;  // stubs start 16-byte aligned
 // Upper bound on the stack bytes scanned per thread: far beyond any real stack in
 // use, small enough that a corrupt stack pointer cannot make us read gigabytes.
 constexpr size_t kMaxStackScan = 64u << 20;
@@ -164,7 +164,36 @@ StopReport with_world_stopped(Process& process, const RuntimeRegistry& runtime, 
 struct PlannedRedirect {
   RedirectRecord record;
   const PatchRecord* below = nullptr;  // patch already redirecting this function
+  arch::RegisterSet preserve;          // registers callers may keep across the old function
 };
+
+arch::CodeSource code_of(const ElfImage& image) {
+  arch::CodeSource code;
+  code.read = [&image](uint64_t addr, size_t len, std::vector<uint8_t>& out) {
+    auto bytes = image.read_vaddr(addr, len);
+    if (!bytes) return false;
+    out = std::move(*bytes);
+    return true;
+  };
+  code.function_size_at = [&image](uint64_t addr) -> std::optional<uint64_t> {
+    const ElfSymbol* f = image.function_containing(addr);
+    if (!f || f->value != addr || f->size == 0) return std::nullopt;
+    return f->size;
+  };
+  return code;
+}
+
+// Registers that callers of the old function may have kept live across the call
+// (because it leaves them alone) and that the new function may change.
+arch::RegisterSet registers_to_preserve(const ElfImage& old_image, uint64_t old_vaddr, uint64_t old_size,
+                                        const ElfImage& new_image, uint64_t new_vaddr, uint64_t new_size) {
+  const arch::RegisterSet all = arch::RegisterSet::all_call_clobbered();
+  arch::RegisterSet old_clobbers = arch::clobbered_registers(old_vaddr, old_size, code_of(old_image));
+  if (old_clobbers == all) return {};
+  arch::RegisterSet new_clobbers =
+      new_size ? arch::clobbered_registers(new_vaddr, new_size, code_of(new_image)) : all;
+  return new_clobbers.without(old_clobbers);
+}
 
 }  // namespace
 
@@ -217,6 +246,7 @@ ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds tim
                                                      *patch.build_id, checked->path, actual ? *actual : "none"));
   }
 
+  const ElfImage patch_image = ElfImage::open(patch.path);
   std::vector<PlannedRedirect> planned;
   for (const auto& rep : patch.replacements) {
     ResolvedSymbol target = objects.resolve(rep.target_symbol, pinned, true, excluded);
@@ -244,6 +274,9 @@ ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds tim
     p.record.patch_site = target.address.value() + keep;
     p.record.replacement_size = rep.replacement_size;
     p.below = before.registry.top_patch_for(p.record.target);
+    p.preserve = registers_to_preserve(objects.image(*target.object), target.symbol.value, target.symbol.size,
+                                       patch_image, rep.replacement_vaddr, rep.replacement_size);
+    p.record.preserved = p.preserve.to_mask();
     planned.push_back(std::move(p));
   }
   std::vector<std::pair<uint64_t, RemoteAddr>> refs;  // slot vaddr -> target address
@@ -271,37 +304,42 @@ ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds tim
       std::vector<StubPage> pages;
       for (auto& p : planned) {
         p.record.replacement = patch.replacements[&p - planned.data()].replacement_vaddr + patch_bias;
-        if (arch::near_jump_reaches(RemoteAddr(p.record.patch_site), RemoteAddr(p.record.replacement))) continue;
-        // Out of reach of a 5-byte jump: go through a stub page mapped near the function.
+        std::vector<uint8_t> stub_code;
+        if (!p.preserve.empty()) {
+          stub_code = arch::encode_preserving_stub(RemoteAddr(p.record.replacement), p.preserve);
+        } else if (!arch::near_jump_reaches(RemoteAddr(p.record.patch_site), RemoteAddr(p.record.replacement))) {
+          stub_code = arch::encode_far_jump(RemoteAddr(p.record.replacement));
+        } else {
+          continue;  // a direct jump reaches and nothing needs saving
+        }
+        size_t slot_size = (stub_code.size() + kStubSlotSize - 1) / kStubSlotSize * kStubSlotSize;
         StubPage* page = nullptr;
         for (auto& candidate : pages) {
           RemoteAddr slot = candidate.start + static_cast<int64_t>(candidate.used);
-          if (candidate.used + kStubSlotSize <= kStubPageSize && arch::near_jump_reaches(RemoteAddr(p.record.patch_site), slot))
+          if (candidate.used + slot_size <= kStubPageSize && arch::near_jump_reaches(RemoteAddr(p.record.patch_site), slot))
             page = &candidate;
         }
-        if (!page) {
-          for (int tries = 0; !page; ++tries) {
-            auto where = space.free_range_near(RemoteAddr(p.record.patch_site), kStubPageSize, arch::kNearJumpReach - 2 * kStubPageSize);
-            if (!where) throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: no free address space within jump reach of '{}'", pid, p.record.symbol));
-            uint64_t got = rc.call(libc.mmap, {where->value(), kStubPageSize, PROT_READ | PROT_EXEC,
-                                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0},
-                                   "mmap(stub page)");
-            if (got == where->value()) {
-              pages.push_back({*where, 0});
-              loaded.stubs.push_back({got, kStubPageSize});
-              page = &pages.back();
-            } else {
-              if (got != reinterpret_cast<uint64_t>(MAP_FAILED) && got != 0)
-                rc.call(libc.munmap, {got, kStubPageSize}, "munmap(misplaced stub page)");
-              if (tries >= 5) throw Error(ErrorKind::Internal, fmt::format("process {}: cannot map a stub page near '{}'", pid, p.record.symbol));
-              space = AddressSpace::read(pid);  // someone mapped there meanwhile
-            }
+        for (int tries = 0; !page; ++tries) {
+          auto where = space.free_range_near(RemoteAddr(p.record.patch_site), kStubPageSize, arch::kNearJumpReach - 2 * kStubPageSize);
+          if (!where) throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: no free address space within jump reach of '{}'", pid, p.record.symbol));
+          uint64_t got = rc.call(libc.mmap, {where->value(), kStubPageSize, PROT_READ | PROT_EXEC,
+                                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0},
+                                 "mmap(stub page)");
+          if (got == where->value()) {
+            pages.push_back({*where, 0});
+            loaded.stubs.push_back({got, kStubPageSize});
+            page = &pages.back();
+          } else {
+            if (got != reinterpret_cast<uint64_t>(MAP_FAILED) && got != 0)
+              rc.call(libc.munmap, {got, kStubPageSize}, "munmap(misplaced stub page)");
+            if (tries >= 5) throw Error(ErrorKind::Internal, fmt::format("process {}: cannot map a stub page near '{}'", pid, p.record.symbol));
+            space = AddressSpace::read(pid);  // someone mapped there meanwhile
           }
         }
         RemoteAddr slot = page->start + static_cast<int64_t>(page->used);
-        page->used += kStubSlotSize;
+        page->used += slot_size;
         p.record.stub = slot.value();
-        process.write_bytes(slot, arch::encode_far_jump(RemoteAddr(p.record.replacement)));
+        process.write_bytes(slot, stub_code);
       }
     }  // the borrowed thread runs again
 

@@ -24,6 +24,7 @@ Registry sample() {
   r.replacement = 0x7f0000101100;
   r.replacement_size = 13;
   r.stub = 0x555555550000;
+  r.preserved = 0x0000000300000044;
   r.saved = {0x55, 0x48, 0x89, 0xe5, 0x89};
   r.written = {0xe9, 1, 2, 3, 4};
   a.redirects.push_back(r);
@@ -46,6 +47,7 @@ TEST(Registry, RoundTrip) {
   EXPECT_EQ(back->patches[0].redirects[0].saved, reg.patches[0].redirects[0].saved);
   EXPECT_EQ(back->patches[1].redirects[0].written, reg.patches[1].redirects[0].written);
   EXPECT_EQ(back->patches[0].stubs[0].start, 0x555555550000u);
+  EXPECT_EQ(back->patches[0].redirects[0].preserved, 0x0000000300000044u);
   EXPECT_EQ(encode_registry(*back), bytes);
 }
 

@@ -1,0 +1,206 @@
+// x86_64 register preservation: capstone-based clobber analysis and the
+// register-preserving stub (see arch.h).
+#include <capstone/capstone.h>
+
+#include <cstring>
+#include <set>
+
+#include "arch/arch.h"
+
+namespace hotpatch::arch {
+
+namespace {
+
+// Hardware numbers of the System V call-clobbered general registers.
+constexpr int kRax = 0, kRcx = 1, kRdx = 2, kRsi = 6, kRdi = 7, kR8 = 8, kR11 = 11;
+constexpr uint32_t kCallClobberedGeneral =
+    (1u << kRax) | (1u << kRcx) | (1u << kRdx) | (1u << kRsi) | (1u << kRdi) | (0xFu << kR8);
+constexpr const char* kGeneralNames[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+                                           "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
+// Analysis budget: beyond this much code, give the conservative answer.
+constexpr size_t kMaxInstructions = 200000;
+constexpr int kMaxCallDepth = 16;
+constexpr uint64_t kMaxFunctionSize = 1 << 20;
+
+// Capstone register id -> (is_vector, number), or nullopt for registers we do not track.
+std::optional<std::pair<bool, int>> classify(unsigned reg) {
+  switch (reg) {
+    case X86_REG_RAX: case X86_REG_EAX: case X86_REG_AX: case X86_REG_AL: case X86_REG_AH: return std::pair{false, 0};
+    case X86_REG_RCX: case X86_REG_ECX: case X86_REG_CX: case X86_REG_CL: case X86_REG_CH: return std::pair{false, 1};
+    case X86_REG_RDX: case X86_REG_EDX: case X86_REG_DX: case X86_REG_DL: case X86_REG_DH: return std::pair{false, 2};
+    case X86_REG_RSI: case X86_REG_ESI: case X86_REG_SI: case X86_REG_SIL: return std::pair{false, 6};
+    case X86_REG_RDI: case X86_REG_EDI: case X86_REG_DI: case X86_REG_DIL: return std::pair{false, 7};
+    case X86_REG_R8: case X86_REG_R8D: case X86_REG_R8W: case X86_REG_R8B: return std::pair{false, 8};
+    case X86_REG_R9: case X86_REG_R9D: case X86_REG_R9W: case X86_REG_R9B: return std::pair{false, 9};
+    case X86_REG_R10: case X86_REG_R10D: case X86_REG_R10W: case X86_REG_R10B: return std::pair{false, 10};
+    case X86_REG_R11: case X86_REG_R11D: case X86_REG_R11W: case X86_REG_R11B: return std::pair{false, 11};
+    default: break;
+  }
+  if (reg >= X86_REG_XMM0 && reg <= X86_REG_XMM15) return std::pair{true, static_cast<int>(reg - X86_REG_XMM0)};
+  if (reg >= X86_REG_YMM0 && reg <= X86_REG_YMM15) return std::pair{true, static_cast<int>(reg - X86_REG_YMM0)};
+  if (reg >= X86_REG_ZMM0 && reg <= X86_REG_ZMM15) return std::pair{true, static_cast<int>(reg - X86_REG_ZMM0)};
+  return std::nullopt;
+}
+
+class ClobberAnalysis {
+ public:
+  explicit ClobberAnalysis(const CodeSource& code) : code_(code) {
+    ok_ = cs_open(CS_ARCH_X86, CS_MODE_64, &cs_) == CS_ERR_OK;
+    if (ok_) cs_option(cs_, CS_OPT_DETAIL, CS_OPT_ON);
+  }
+  ~ClobberAnalysis() {
+    if (ok_) cs_close(&cs_);
+  }
+
+  RegisterSet run(uint64_t entry, uint64_t size) {
+    if (!ok_) return RegisterSet::all_call_clobbered();
+    return function(entry, size, 0);
+  }
+
+ private:
+  RegisterSet function(uint64_t entry, uint64_t size, int depth) {
+    const RegisterSet all = RegisterSet::all_call_clobbered();
+    if (depth > kMaxCallDepth || size == 0 || size > kMaxFunctionSize) return all;
+    // A function already being analysed further up contributes nothing new to the
+    // union (recursion): its own instructions are counted where it started.
+    if (!in_progress_.insert(entry).second) return {};
+    std::vector<uint8_t> bytes;
+    if (!code_.read(entry, size, bytes)) return all;
+    RegisterSet result;
+    cs_insn* insn = nullptr;
+    size_t count = cs_disasm(cs_, bytes.data(), bytes.size(), entry, 0, &insn);
+    uint64_t decoded_end = count ? insn[count - 1].address + insn[count - 1].size : entry;
+    // Undecodable bytes inside the function (data, or a decoder gap): be conservative,
+    // unless they are only the padding after the last instruction.
+    bool complete = count > 0 && decoded_end >= entry + size - 16;
+    budget_ += count;
+    if (!complete || budget_ > kMaxInstructions) result = all;
+    for (size_t i = 0; i < count && !(result == all); ++i) {
+      const cs_insn& in = insn[i];
+      cs_regs read_regs, write_regs;
+      uint8_t nread = 0, nwrite = 0;
+      if (cs_regs_access(cs_, &in, read_regs, &nread, write_regs, &nwrite) != CS_ERR_OK) {
+        result = all;
+        break;
+      }
+      for (uint8_t w = 0; w < nwrite; ++w) {
+        if (auto c = classify(write_regs[w])) {
+          if (c->first) result.vector |= 1u << c->second;
+          else result.general |= (1u << c->second) & kCallClobberedGeneral;
+        }
+      }
+      bool is_call = cs_insn_group(cs_, &in, CS_GRP_CALL);
+      bool is_jump = cs_insn_group(cs_, &in, CS_GRP_JUMP);
+      if (!is_call && !is_jump) continue;
+      const cs_x86& x86 = in.detail->x86;
+      bool direct = x86.op_count == 1 && x86.operands[0].type == X86_OP_IMM;
+      if (!direct) {
+        // An indirect call or jump: a switch table or a call through a pointer; we
+        // cannot tell which, so nothing can be assumed.
+        result = all;
+        break;
+      }
+      uint64_t dest = static_cast<uint64_t>(x86.operands[0].imm);
+      if (!is_call && dest >= entry && dest < entry + size) continue;  // a branch inside the function
+      auto callee_size = code_.function_size_at(dest);
+      if (!callee_size) {
+        result = all;  // PLT or unknown code: the full ABI clobber set
+        break;
+      }
+      result = result | function(dest, *callee_size, depth + 1);
+    }
+    if (insn) cs_free(insn, count);
+    in_progress_.erase(entry);
+    return result;
+  }
+
+  const CodeSource& code_;
+  csh cs_ = 0;
+  bool ok_ = false;
+  size_t budget_ = 0;
+  std::set<uint64_t> in_progress_;
+};
+
+void emit(std::vector<uint8_t>& out, std::initializer_list<uint8_t> bytes) { out.insert(out.end(), bytes); }
+void emit32(std::vector<uint8_t>& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+
+// movdqu [rsp+disp32], xmmN  /  movdqu xmmN, [rsp+disp32]
+void emit_movdqu(std::vector<uint8_t>& out, int xmm, uint32_t disp, bool store) {
+  out.push_back(0xF3);
+  if (xmm >= 8) out.push_back(0x44);                         // REX.R
+  emit(out, {0x0F, static_cast<uint8_t>(store ? 0x7F : 0x6F),
+             static_cast<uint8_t>(0x84 | ((xmm & 7) << 3)),  // mod=10 reg=xmm rm=100 (SIB)
+             0x24});                                         // SIB: base=rsp
+  emit32(out, disp);
+}
+
+}  // namespace
+
+RegisterSet RegisterSet::all_call_clobbered() { return {kCallClobberedGeneral, 0xFFFF}; }
+
+std::string RegisterSet::names() const {
+  std::string out;
+  for (int r = 0; r < 16; ++r)
+    if (general & (1u << r)) out += (out.empty() ? "" : ", ") + std::string(kGeneralNames[r]);
+  for (int r = 0; r < 16; ++r)
+    if (vector & (1u << r)) out += (out.empty() ? "" : ", ") + std::string("xmm") + std::to_string(r);
+  return out;
+}
+
+RegisterSet clobbered_registers(uint64_t entry, uint64_t size, const CodeSource& code) {
+  ClobberAnalysis analysis(code);
+  return analysis.run(entry, size);
+}
+
+std::vector<uint8_t> encode_preserving_stub(RemoteAddr replacement, const RegisterSet& preserve) {
+  std::vector<uint8_t> out;
+  std::vector<int> gprs, xmms;
+  for (int r = 0; r < 16; ++r)
+    if (preserve.general & kCallClobberedGeneral & (1u << r)) gprs.push_back(r);
+  for (int r = 0; r < 16; ++r)
+    if (preserve.vector & (1u << r)) xmms.push_back(r);
+
+  for (int r : gprs) {  // push r64
+    if (r >= 8) out.push_back(0x41);
+    out.push_back(static_cast<uint8_t>(0x50 + (r & 7)));
+  }
+  const uint32_t copied_words = kCopiedStackArgumentBytes / 8;
+  const uint32_t xmm_area = 8 * copied_words;
+  uint32_t frame = xmm_area + 16 * static_cast<uint32_t>(xmms.size());
+  // Entry rsp is 8 mod 16 (the caller's call pushed the return address); keep the
+  // callee's view of alignment the same: rsp must be 0 mod 16 at our call.
+  uint32_t pushed = 8 + 8 * static_cast<uint32_t>(gprs.size());
+  frame += (16 - (pushed + frame) % 16) % 16;
+  emit(out, {0x48, 0x81, 0xEC});  // sub rsp, imm32
+  emit32(out, frame);
+  for (size_t i = 0; i < xmms.size(); ++i) emit_movdqu(out, xmms[i], xmm_area + 16 * static_cast<uint32_t>(i), true);
+  // Copy the caller's stack arguments (above its return address) to the new frame.
+  // r11 is never an argument register, and is saved above when it must be kept.
+  for (uint32_t w = 0; w < copied_words; ++w) {
+    emit(out, {0x4C, 0x8B, 0x9C, 0x24});  // mov r11, [rsp+disp32]
+    emit32(out, frame + pushed + 8 * w);
+    emit(out, {0x4C, 0x89, 0x9C, 0x24});  // mov [rsp+disp32], r11
+    emit32(out, 8 * w);
+  }
+  size_t call_at = out.size();
+  emit(out, {0xFF, 0x15});  // call [rip+disp32] -> the address stored after ret
+  emit32(out, 0);           // fixed below
+  for (size_t i = 0; i < xmms.size(); ++i) emit_movdqu(out, xmms[i], xmm_area + 16 * static_cast<uint32_t>(i), false);
+  emit(out, {0x48, 0x81, 0xC4});  // add rsp, imm32
+  emit32(out, frame);
+  for (auto it = gprs.rbegin(); it != gprs.rend(); ++it) {  // pop r64
+    if (*it >= 8) out.push_back(0x41);
+    out.push_back(static_cast<uint8_t>(0x58 + (*it & 7)));
+  }
+  out.push_back(0xC3);  // ret
+  while (out.size() % 8) out.push_back(0xCC);  // int3 padding up to the data
+  uint32_t disp = static_cast<uint32_t>(out.size() - (call_at + 6));
+  std::memcpy(&out[call_at + 2], &disp, 4);
+  uint64_t dest = replacement.value();
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(dest >> (8 * i)));
+  return out;
+}
+
+}  // namespace hotpatch::arch

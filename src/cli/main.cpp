@@ -1,5 +1,6 @@
 // hotpatch: the command line. Parses, dispatches to cmd_*.cpp, maps errors to the
 // exit codes documented in docs/cli.md.
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -73,6 +74,14 @@ int main(int argc, char** argv) {
     return report_error(out, static_cast<int>(ErrorKind::Usage), e.what());
   }
   out.json = json;
+
+  // Ctrl-C or a hang-up while a target thread runs one of our remote calls, or while
+  // every thread is stopped, must not leave the target half-changed: such signals
+  // wait until the command is over (they then take effect as usual).
+  sigset_t deferred;
+  sigemptyset(&deferred);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE}) sigaddset(&deferred, sig);
+  if (apply->parsed() || revert->parsed()) sigprocmask(SIG_BLOCK, &deferred, nullptr);
 
   try {
     int rc = 0;

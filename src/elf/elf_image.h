@@ -58,10 +58,13 @@ class ElfImage {
   const std::vector<ElfSymbol>& symbols() const;
   // Every symbol with exactly this name (locals from several files may repeat).
   std::vector<const ElfSymbol*> find_symbols(std::string_view name) const;
-  // The function symbol (STT_FUNC) whose [value, value+size) contains vaddr.
+  // The function symbol (STT_FUNC or STT_GNU_IFUNC, size > 0) whose [value,
+  // value+size) contains vaddr; a global name is preferred among aliases.
   const ElfSymbol* function_containing(uint64_t vaddr) const;
 
   // Adds symbols from a separate debug file (same build-id), for stripped binaries.
+  // Throws Error(DoesNotFit) if both files have build-ids and they differ.
+  // Pointers from earlier symbols()/find_symbols()/function_containing() calls dangle.
   void merge_symbols_from(const ElfImage& debug_file);
 
   // File bytes backing [vaddr, vaddr+len) via the PT_LOAD that maps it; nullopt if
@@ -71,7 +74,8 @@ class ElfImage {
   std::optional<std::string> read_cstring(uint64_t vaddr, size_t max_len = 4096) const;
   // The pointer value stored at vaddr once the dynamic loader has relocated the
   // image at load bias 0: applies R_X86_64_RELATIVE and R_X86_64_64 against a symbol
-  // defined in this image. nullopt if there is no relocation there or it is of another kind.
+  // defined in this image, and .relr.dyn entries (addend stored in place). nullopt if
+  // there is no relocation there or it is of another kind.
   std::optional<uint64_t> relocated_pointer(uint64_t vaddr) const;
 
   // Raw section contents and its link-time address, by name.

@@ -1,0 +1,67 @@
+// `hotpatch info PATCH.so`: what a patch would do, read from the file alone.
+#include <fmt/core.h>
+
+#include "cli/commands.h"
+#include "elf/patch_file.h"
+
+namespace hotpatch::cli {
+
+namespace {
+
+std::string hex_address(uint64_t vaddr) { return fmt::format("{:#x}", vaddr); }
+
+// The replacement by name when the patch has a symbol table, else by address.
+std::string replacement_label(const PatchReplacement& r) {
+  return r.replacement_name.empty() ? hex_address(r.replacement_vaddr) : r.replacement_name;
+}
+
+nlohmann::json to_json(const PatchFile& patch) {
+  nlohmann::json doc = nlohmann::json::object();
+  doc["id"] = patch.id;
+  doc["format_version"] = patch.format_version;
+  doc["path"] = patch.path;
+  doc["description"] = patch.description;
+  doc["build_id"] = patch.build_id ? nlohmann::json(*patch.build_id) : nlohmann::json(nullptr);
+  doc["object"] = patch.object ? nlohmann::json(*patch.object) : nlohmann::json(nullptr);
+  doc["replacements"] = nlohmann::json::array();
+  for (const PatchReplacement& r : patch.replacements) {
+    doc["replacements"].push_back({{"target", r.target_symbol},
+                                   {"replacement", replacement_label(r)},
+                                   {"replacement_vaddr", hex_address(r.replacement_vaddr)},
+                                   {"size", r.replacement_size}});
+  }
+  doc["refs"] = nlohmann::json::array();
+  for (const PatchRef& ref : patch.refs) {
+    doc["refs"].push_back({{"target", ref.target_symbol}, {"slot", hex_address(ref.slot_vaddr)}});
+  }
+  return doc;
+}
+
+void print_text(const PatchFile& patch) {
+  fmt::print("patch {} (format {})\n", patch.id, patch.format_version);
+  fmt::print("  file: {}\n", patch.path);
+  if (!patch.description.empty()) fmt::print("  description: {}\n", patch.description);
+  fmt::print("  requires build-id: {}\n", patch.build_id.value_or("any build"));
+  fmt::print("  object: {}\n", patch.object.value_or("main executable, then loaded libraries"));
+  for (const PatchReplacement& r : patch.replacements) {
+    std::string size = r.replacement_size > 0 ? fmt::format(" ({} bytes)", r.replacement_size) : "";
+    fmt::print("  replaces: {} -> {}{}\n", r.target_symbol, replacement_label(r), size);
+  }
+  for (const PatchRef& ref : patch.refs) {
+    fmt::print("  ref: {} -> slot {}\n", ref.target_symbol, hex_address(ref.slot_vaddr));
+  }
+}
+
+}  // namespace
+
+int cmd_info(const std::string& patch_path, Output& out) {
+  PatchFile patch = read_patch_file(patch_path);
+  if (out.json) {
+    out.doc = to_json(patch);
+  } else {
+    print_text(patch);
+  }
+  return 0;
+}
+
+}  // namespace hotpatch::cli

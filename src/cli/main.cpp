@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   auto* apply = app.add_subcommand("apply", "apply a patch to the running process");
   apply->add_option("patch", apply_opts.patch_path, "patch shared object")->required();
   apply->add_option("--timeout", apply_opts.timeout_ms, "ms to retry while a function is active")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0, 3600000));
   apply->add_flag("--json", json);
 
   hotpatch::cli::RevertOptions revert_opts;
@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
   auto* revert_all = revert->add_flag("--all", revert_opts.all, "revert every patch, newest first");
   revert_id->excludes(revert_all);
   revert->add_option("--timeout", revert_opts.timeout_ms, "ms to retry while patch code is active")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0, 3600000));
   revert->add_flag("--json", json);
 
   auto* list = app.add_subcommand("list", "list the patches applied to the process");

@@ -19,10 +19,12 @@ constexpr uint64_t kUserSpaceEnd = 0x7ffffffff000;
 constexpr uint64_t kPage = 4096;
 }  // namespace
 
-AddressSpace AddressSpace::read(pid_t pid) {
-  std::string path = "/proc/" + std::to_string(pid) + "/maps";
+AddressSpace AddressSpace::read(pid_t pid, const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw Error(ErrorKind::Target, errno_message(fmt::format("process {}: cannot read {}", pid, path), errno));
+  if (!in) {
+    if (errno == ENOENT || errno == ESRCH) throw Error(ErrorKind::Target, fmt::format("process {}: exited", pid));
+    throw Error(ErrorKind::Target, errno_message(fmt::format("process {}: cannot read {}", pid, path), errno));
+  }
   std::stringstream ss;
   ss << in.rdbuf();
   return parse(ss.str());

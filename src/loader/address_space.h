@@ -24,8 +24,9 @@ struct Mapping {
 
 class AddressSpace {
  public:
-  // Throws Error(Target) if the process is gone or its maps unreadable.
-  static AddressSpace read(pid_t pid);
+  // Reads a maps file (/proc/PID/maps, or a live thread's when the leader is gone).
+  // Throws Error(Target) "process PID: exited" when it no longer exists.
+  static AddressSpace read(pid_t pid, const std::string& maps_path);
   // Parses maps text (tests).
   static AddressSpace parse(const std::string& text);
 

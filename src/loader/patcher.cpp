@@ -98,10 +98,10 @@ std::optional<std::string> find_active(Process& process, AllThreadsStopped& worl
       if (g.range.contains(regs.pc()))
         return fmt::format("{} is running on thread {} (pc {})", g.what, t->tid(), regs.pc());
     RemoteAddr sp = regs.sp();
-    if (!space) space = AddressSpace::read(process.pid());
+    if (!space) space = process.address_space();
     const Mapping* m = space->find(sp);
     if (!m) {
-      space = AddressSpace::read(process.pid());  // a thread created since we last looked
+      space = process.address_space();  // a thread created since we last looked
       m = space->find(sp);
     }
     if (!m) return fmt::format("thread {} has its stack pointer {} outside any mapping; cannot check it", t->tid(), sp);
@@ -132,7 +132,7 @@ StopReport with_world_stopped(Process& process, const RuntimeRegistry& runtime, 
     std::string busy;
     // Read before the stop: stacks are found by their mapping, and reading maps
     // inside the stop would lengthen it. A thread born since then is looked up anew.
-    std::optional<AddressSpace> space = AddressSpace::read(process.pid());
+    std::optional<AddressSpace> space = process.address_space();
     {
       AllThreadsStopped world(process);
       RegistrySnapshot snap = runtime.read(process);
@@ -206,7 +206,7 @@ Patcher::Patcher(pid_t pid) : impl_(new Impl(pid)) {}
 Patcher::~Patcher() { delete impl_; }
 
 Registry Patcher::applied() {
-  TargetObjects objects(impl_->process, AddressSpace::read(impl_->process.pid()));
+  TargetObjects objects(impl_->process, impl_->process.address_space());
   auto runtime = RuntimeRegistry::find(objects);
   if (!runtime) return {};
   return runtime->read(impl_->process).registry;
@@ -219,7 +219,7 @@ ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds tim
   check_file_is_trusted(patch.path);
 
   // 1. Before: everything decided from files and /proc, target untouched.
-  TargetObjects objects(process, AddressSpace::read(pid));
+  TargetObjects objects(process, process.address_space());
   auto runtime = RuntimeRegistry::find(objects);
   const bool had_runtime = runtime.has_value();
   RegistrySnapshot before;
@@ -299,7 +299,7 @@ ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds tim
       // dlopen's handle is the object's link_map, whose first field is its load bias.
       patch_bias = static_cast<int64_t>(process.read_u64(RemoteAddr(loaded.handle)));
 
-      AddressSpace space = AddressSpace::read(pid);
+      AddressSpace space = process.address_space();
       struct StubPage { RemoteAddr start; size_t used = 0; };
       std::vector<StubPage> pages;
       for (auto& p : planned) {
@@ -333,7 +333,7 @@ ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds tim
             if (got != reinterpret_cast<uint64_t>(MAP_FAILED) && got != 0)
               rc.call(libc.munmap, {got, kStubPageSize}, "munmap(misplaced stub page)");
             if (tries >= 5) throw Error(ErrorKind::Internal, fmt::format("process {}: cannot map a stub page near '{}'", pid, p.record.symbol));
-            space = AddressSpace::read(pid);  // someone mapped there meanwhile
+            space = process.address_space();  // someone mapped there meanwhile
           }
         }
         RemoteAddr slot = page->start + static_cast<int64_t>(page->used);
@@ -352,7 +352,7 @@ ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds tim
     }
 
     // The runtime may have been loaded just now: find its registry.
-    TargetObjects after_load(process, AddressSpace::read(pid));
+    TargetObjects after_load(process, process.address_space());
     runtime = RuntimeRegistry::find(after_load);
     if (!runtime) throw Error(ErrorKind::Internal, fmt::format("process {}: {} was loaded but its registry is not visible", pid, runtime_path));
     if (!had_runtime) before = runtime->read(process);
@@ -410,6 +410,8 @@ ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds tim
     report.record = record;
     return report;
   } catch (...) {
+    if (!process.alive())
+      throw Error(ErrorKind::Target, fmt::format("process {}: exited while '{}' was being applied", pid, patch.id));
     try {
       unload(process, objects, libc, loaded);
     } catch (const std::exception& e) {
@@ -423,7 +425,7 @@ RevertReport Patcher::revert(const std::string& id, std::chrono::milliseconds ti
   Process& process = impl_->process;
   const pid_t pid = process.pid();
   const auto deadline = Clock::now() + timeout;
-  TargetObjects objects(process, AddressSpace::read(pid));
+  TargetObjects objects(process, process.address_space());
   auto runtime = RuntimeRegistry::find(objects);
   if (!runtime) throw Error(ErrorKind::Conflict, fmt::format("process {}: no patch '{}' is applied (no patch was ever applied)", pid, id));
   RegistrySnapshot before = runtime->read(process);

@@ -15,24 +15,66 @@
 
 namespace hotpatch {
 
-char process_state(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+namespace {
+
+// Fields of a /proc/.../stat line after the command name (which may hold spaces and
+// parentheses: the fields follow the last ')'). Field 0 is the state.
+std::vector<std::string> stat_fields(const std::string& path) {
+  std::ifstream in(path);
   std::string stat;
-  if (!in || !std::getline(in, stat)) return 0;
-  // The command name may hold spaces and parentheses: the state follows the last ')'.
+  std::vector<std::string> fields;
+  if (!in || !std::getline(in, stat)) return fields;
   auto close = stat.rfind(')');
-  if (close == std::string::npos || close + 2 >= stat.size()) return 0;
-  return stat[close + 2];
+  if (close == std::string::npos) return fields;
+  std::string rest = stat.substr(close + 1);
+  size_t pos = 0;
+  while (pos < rest.size()) {
+    while (pos < rest.size() && rest[pos] == ' ') ++pos;
+    size_t end = rest.find(' ', pos);
+    if (end == std::string::npos) end = rest.size();
+    if (end > pos) fields.push_back(rest.substr(pos, end - pos));
+    pos = end;
+  }
+  return fields;
+}
+
+constexpr unsigned long kPfKthread = 0x00200000;  // PF_KTHREAD in the stat flags field
+
+}  // namespace
+
+char process_state(pid_t pid) {
+  auto f = stat_fields("/proc/" + std::to_string(pid) + "/stat");
+  return f.empty() || f[0].empty() ? 0 : f[0][0];
+}
+
+char thread_state(pid_t pid, pid_t tid) {
+  auto f = stat_fields("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/stat");
+  return f.empty() || f[0].empty() ? 0 : f[0][0];
 }
 
 Process::Process(pid_t pid) : pid_(pid) {
   if (pid <= 0) throw Error(ErrorKind::Usage, fmt::format("invalid pid {}", pid));
   if (::kill(pid, 0) != 0 && errno == ESRCH) throw Error(ErrorKind::Target, fmt::format("process {}: no such process", pid));
-  char state = process_state(pid);
+  auto fields = stat_fields("/proc/" + std::to_string(pid) + "/stat");
+  char state = fields.empty() || fields[0].empty() ? 0 : fields[0][0];
   if (state == 0) throw Error(ErrorKind::Target, fmt::format("process {}: no such process", pid));
-  if (state == 'Z' || state == 'X') throw Error(ErrorKind::Target, fmt::format("process {}: is a zombie (exited, not yet reaped)", pid));
+  if (fields.size() > 7 && (std::stoul(fields[7]) & kPfKthread))
+    throw Error(ErrorKind::Target, fmt::format("process {}: is a kernel thread; only user processes can be patched", pid));
   if (pid == ::getpid()) throw Error(ErrorKind::Target, fmt::format("process {}: is hotpatch itself", pid));
-  std::string mem = "/proc/" + std::to_string(pid) + "/mem";
+  proc_dir_ = "/proc/" + std::to_string(pid);
+  if (state == 'Z' || state == 'X') {
+    // The leader is gone; the process lives on if another thread does.
+    for (pid_t tid : thread_ids()) {
+      char s = thread_state(pid, tid);
+      if (tid != pid && s != 0 && s != 'Z' && s != 'X') {
+        proc_dir_ = "/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid);
+        break;
+      }
+    }
+    if (proc_dir_ == "/proc/" + std::to_string(pid))
+      throw Error(ErrorKind::Target, fmt::format("process {}: is a zombie (exited, not yet reaped)", pid));
+  }
+  std::string mem = proc_dir_ + "/mem";
   mem_fd_ = ::open(mem.c_str(), O_RDWR | O_CLOEXEC);
   if (mem_fd_ < 0) {
     int err = errno;
@@ -65,20 +107,25 @@ std::vector<pid_t> Process::thread_ids() const {
 }
 
 bool Process::alive() const {
-  char s = process_state(pid_);
-  return s != 0 && s != 'Z' && s != 'X';
+  for (pid_t tid : thread_ids()) {
+    char s = thread_state(pid_, tid);
+    if (s != 0 && s != 'Z' && s != 'X') return true;
+  }
+  return false;
 }
+
+AddressSpace Process::address_space() const { return AddressSpace::read(pid_, proc_dir_ + "/maps"); }
 
 std::string Process::executable_path() const {
   char buf[PATH_MAX];
-  std::string link = "/proc/" + std::to_string(pid_) + "/exe";
+  std::string link = proc_dir_ + "/exe";
   ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
   if (n < 0) throw Error(ErrorKind::Target, errno_message(fmt::format("process {}: cannot read {}", pid_, link), errno));
   return std::string(buf, n);
 }
 
 std::string Process::path_in_target_root(const std::string& path) const {
-  return "/proc/" + std::to_string(pid_) + "/root" + path;
+  return proc_dir_ + "/root" + path;
 }
 
 size_t Process::read_partial(RemoteAddr addr, void* out, size_t len) const {

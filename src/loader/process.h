@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/remote_ptr.h"
+#include "loader/address_space.h"
 
 namespace hotpatch {
 
@@ -23,8 +24,11 @@ class Process {
   Process& operator=(const Process&) = delete;
 
   pid_t pid() const { return pid_; }
-  // The thread ids in /proc/PID/task right now (the main thread first).
+  // The thread ids in /proc/PID/task right now (the main thread first). A leader that
+  // exited with pthread_exit() stays listed (a zombie): seizing it fails, and callers
+  // treat that as "gone", as for any thread that exits meanwhile.
   std::vector<pid_t> thread_ids() const;
+  AddressSpace address_space() const;
   bool alive() const;
   // /proc/PID/exe, resolved.
   std::string executable_path() const;
@@ -42,11 +46,17 @@ class Process {
   void write_u64(RemoteAddr addr, uint64_t value) const { write(addr, &value, sizeof value); }
 
  private:
+  // Where the process's maps, mem, exe and root are read: /proc/PID, or, when the
+  // leader has exited (pthread_exit) and its mm is gone, a live thread's
+  // /proc/PID/task/TID, which shares the same memory.
+  std::string proc_dir_;
   pid_t pid_;
   int mem_fd_ = -1;
 };
 
-// The state letter of /proc/PID/stat (R, S, D, T, t, Z, X), or 0 if gone.
+// The state letter of /proc/PID/stat (R, S, D, T, t, Z, X), or 0 if gone; with a
+// tid, of that thread.
 char process_state(pid_t pid);
+char thread_state(pid_t pid, pid_t tid);
 
 }  // namespace hotpatch

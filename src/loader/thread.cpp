@@ -39,8 +39,8 @@ bool has_deliverable_pending_signal(pid_t pid, pid_t tid) {
   return ((pending | shared) & ~blocked & ~ignored) != 0;
 }
 
-std::string tracer_hint(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+std::string tracer_hint(pid_t pid, pid_t tid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/status");
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind("TracerPid:", 0) == 0) {
@@ -65,8 +65,12 @@ bool Thread::seize_and_interrupt() {
   if (::ptrace(PTRACE_SEIZE, tid_, nullptr, nullptr) != 0) {
     if (errno == ESRCH) return false;
     int err = errno;
+    // A thread that is exiting (or a leader that already did) cannot be seized
+    // either: EPERM. That is "gone", not "not permitted".
+    char state = thread_state(pid_, tid_);
+    if (err == EPERM && (state == 0 || state == 'Z' || state == 'X')) return false;
     throw Error(ErrorKind::Target,
-                errno_message(fmt::format("process {} thread {}: cannot trace{}", pid_, tid_, tracer_hint(pid_)), err));
+                errno_message(fmt::format("process {} thread {}: cannot trace{}", pid_, tid_, tracer_hint(pid_, tid_)), err));
   }
   seized_ = true;
   if (::ptrace(PTRACE_INTERRUPT, tid_, nullptr, nullptr) != 0) {

@@ -22,6 +22,10 @@ enum hotpatch_record_kind {
   HOTPATCH_KIND_DESCRIPTION = 4, /* name: free text */
   HOTPATCH_KIND_BUILD_ID = 5,    /* name: hex GNU build-id the target object must have */
   HOTPATCH_KIND_OBJECT = 6,      /* name: soname/basename of the object symbols are looked up in */
+  HOTPATCH_KIND_LINK_NEAR = 7,   /* name: "near"; see HOTPATCH_LINK_NEAR */
+  HOTPATCH_KIND_TARGET_RELOC = 8,/* name: target symbol, addr: place in the patch's code or data,
+                                    reserved: relocation type | (uint32_t)addend << 32.
+                                    Emitted by `hotpatch create`; needs HOTPATCH_LINK_NEAR. */
 };
 
 struct hotpatch_record {
@@ -77,5 +81,13 @@ struct hotpatch_record {
 #define HOTPATCH_DESCRIPTION(text) HOTPATCH_RECORD_(HOTPATCH_KIND_DESCRIPTION, text, 0)
 #define HOTPATCH_BUILD_ID(hex) HOTPATCH_RECORD_(HOTPATCH_KIND_BUILD_ID, hex, 0)
 #define HOTPATCH_OBJECT(soname) HOTPATCH_RECORD_(HOTPATCH_KIND_OBJECT, soname, 0)
+
+/* The patch's code refers to the target's own symbols directly, as code compiled
+ * into the target does (PC-relative, e.g. a `static` variable declared
+ * `extern ... __attribute__((visibility("hidden")))` here). Such a patch is not
+ * dlopen()ed: the loader maps it within ±2 GiB of the target object and resolves
+ * its relocations itself (link with -Wl,-z,notext). No constructors, no TLS.
+ * This is what `hotpatch create` emits. */
+#define HOTPATCH_LINK_NEAR() HOTPATCH_RECORD_(HOTPATCH_KIND_LINK_NEAR, "near", 0)
 
 #endif /* HOTPATCH_PATCH_H */

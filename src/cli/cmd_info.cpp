@@ -30,6 +30,12 @@ nlohmann::json to_json(const PatchFile& patch) {
                                    {"replacement_vaddr", hex_address(r.replacement_vaddr)},
                                    {"size", r.replacement_size}});
   }
+  doc["link"] = patch.link_near ? "near" : "dlopen";
+  doc["target_relocations"] = nlohmann::json::array();
+  for (const PatchTargetReloc& r : patch.target_relocs) {
+    doc["target_relocations"].push_back(
+        {{"target", r.target_symbol}, {"place", hex_address(r.place_vaddr)}, {"type", r.type}, {"addend", r.addend}});
+  }
   doc["refs"] = nlohmann::json::array();
   for (const PatchRef& ref : patch.refs) {
     doc["refs"].push_back({{"target", ref.target_symbol}, {"slot", hex_address(ref.slot_vaddr)}});
@@ -43,9 +49,14 @@ void print_text(const PatchFile& patch) {
   if (!patch.description.empty()) fmt::print("  description: {}\n", patch.description);
   fmt::print("  requires build-id: {}\n", patch.build_id.value_or("any build"));
   fmt::print("  object: {}\n", patch.object.value_or("main executable, then loaded libraries"));
+  fmt::print("  loaded: {}\n", patch.link_near ? "near the target, linked by hotpatch (HOTPATCH_LINK_NEAR)" : "with dlopen");
   for (const PatchReplacement& r : patch.replacements) {
     std::string size = r.replacement_size > 0 ? fmt::format(" ({} bytes)", r.replacement_size) : "";
     fmt::print("  replaces: {} -> {}{}\n", r.target_symbol, replacement_label(r), size);
+  }
+  for (const PatchTargetReloc& r : patch.target_relocs) {
+    fmt::print("  target reference: {} (relocation type {}, addend {}) at {}\n", r.target_symbol, r.type, r.addend,
+               hex_address(r.place_vaddr));
   }
   for (const PatchRef& ref : patch.refs) {
     fmt::print("  ref: {} -> slot {}\n", ref.target_symbol, hex_address(ref.slot_vaddr));

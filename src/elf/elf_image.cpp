@@ -561,6 +561,41 @@ std::optional<uint64_t> ElfImage::relocated_pointer(uint64_t vaddr) const {
   return it->second;
 }
 
+std::vector<ElfImage::Relocation> ElfImage::dynamic_relocations() const {
+  std::vector<Relocation> out;
+  for (const SectionInfo& s : impl_->sections) {
+    bool dynamic = (s.flags & SHF_ALLOC) != 0 || s.info == 0;
+    if (s.type != SHT_RELA || !dynamic) continue;
+    const SectionInfo* symtab = impl_->section_by_index(s.link);
+    std::span<const uint8_t> symbol_bytes, names;
+    if (symtab != nullptr && (symtab->type == SHT_DYNSYM || symtab->type == SHT_SYMTAB)) {
+      symbol_bytes = impl_->contents(*symtab);
+      if (const SectionInfo* strings = impl_->section_by_index(symtab->link); strings && strings->type == SHT_STRTAB)
+        names = impl_->contents(*strings);
+    }
+    std::span<const uint8_t> entries = impl_->contents(s);
+    for (uint64_t pos = 0; range_fits(pos, sizeof(Elf64_Rela), entries.size()); pos += sizeof(Elf64_Rela)) {
+      auto r = load<Elf64_Rela>(entries, pos);
+      Relocation rel;
+      rel.offset = r.r_offset;
+      rel.type = ELF64_R_TYPE(r.r_info);
+      rel.addend = r.r_addend;
+      uint64_t index = ELF64_R_SYM(r.r_info);
+      uint64_t sym_offset = index * sizeof(Elf64_Sym);
+      if (index != 0 && range_fits(sym_offset, sizeof(Elf64_Sym), symbol_bytes.size())) {
+        auto sym = load<Elf64_Sym>(symbol_bytes, sym_offset);
+        rel.symbol = std::string(string_at(names, sym.st_name).value_or(""));
+        rel.symbol_defined = sym.st_shndx != SHN_UNDEF;
+        rel.symbol_value = sym.st_value;
+        rel.symbol_type = GELF_ST_TYPE(sym.st_info);
+        rel.symbol_bind = GELF_ST_BIND(sym.st_info);
+      }
+      out.push_back(std::move(rel));
+    }
+  }
+  return out;
+}
+
 std::optional<ElfImage::Section> ElfImage::section(std::string_view name) const {
   for (const SectionInfo& s : impl_->sections) {
     if (s.name != name || s.type == SHT_NULL) continue;

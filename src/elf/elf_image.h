@@ -78,6 +78,19 @@ class ElfImage {
   // there is no relocation there or it is of another kind.
   std::optional<uint64_t> relocated_pointer(uint64_t vaddr) const;
 
+  // Every dynamic relocation (.rela.dyn, .rela.plt), for linking an image ourselves.
+  struct Relocation {
+    uint64_t offset = 0;  // link-time address patched
+    uint32_t type = 0;    // R_X86_64_*
+    int64_t addend = 0;
+    std::string symbol;   // empty for none (RELATIVE)
+    bool symbol_defined = false;  // defined in this image (value valid)
+    uint64_t symbol_value = 0;
+    uint8_t symbol_type = 0;
+    uint8_t symbol_bind = 0;
+  };
+  std::vector<Relocation> dynamic_relocations() const;
+
   // Raw section contents and its link-time address, by name.
   struct Section {
     std::string name;

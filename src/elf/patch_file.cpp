@@ -49,6 +49,8 @@ const char* kind_name(uint16_t kind) {
     case HOTPATCH_KIND_DESCRIPTION: return "DESCRIPTION";
     case HOTPATCH_KIND_BUILD_ID: return "BUILD_ID";
     case HOTPATCH_KIND_OBJECT: return "OBJECT";
+    case HOTPATCH_KIND_LINK_NEAR: return "LINK_NEAR";
+    case HOTPATCH_KIND_TARGET_RELOC: return "TARGET_RELOC";
     default: return nullptr;
   }
 }
@@ -138,7 +140,13 @@ class RecordReader {
     }
     const char* kind_text = kind_name(kind);
     if (kind_text == nullptr) record_fail(index, fmt::format("unknown record kind {}: malformed record", kind));
-    if (auto reserved = load<uint64_t>(section.data, at + kReservedOffset); reserved != 0) {
+    auto reserved_field = load<uint64_t>(section.data, at + kReservedOffset);
+    if (kind == HOTPATCH_KIND_TARGET_RELOC) {
+      // The one kind that uses the third word: relocation type and addend.
+      std::string name = read_name(index, kind_text, record_vaddr + kNameOffset);
+      return add_target_reloc(index, name, record_vaddr + kAddrOffset, reserved_field);
+    }
+    if (auto reserved = reserved_field; reserved != 0) {
       record_fail(index, fmt::format("{}: reserved field is {:#x}, must be 0: malformed record", kind_text, reserved));
     }
 
@@ -166,6 +174,8 @@ class RecordReader {
     } else if (kind == HOTPATCH_KIND_OBJECT) {
       if (name.empty()) fail(path_, "HOTPATCH_OBJECT names no object (empty string)");
       patch_.object = name;
+    } else if (kind == HOTPATCH_KIND_LINK_NEAR) {
+      patch_.link_near = true;
     }
   }
 
@@ -207,6 +217,25 @@ class RecordReader {
       fail(path_, fmt::format("symbol {} is replaced twice (records {} and {})", quoted(target), it->second, index));
     }
     patch_.replacements.push_back(std::move(replacement));
+  }
+
+  void add_target_reloc(uint64_t index, const std::string& target, uint64_t field_vaddr, uint64_t type_and_addend) {
+    if (target.empty()) record_fail(index, "TARGET_RELOC: empty target symbol name");
+    auto place = image_.relocated_pointer(field_vaddr);
+    if (!place) record_fail(index, fmt::format("TARGET_RELOC {}: the place is not in the patch", quoted(target)));
+    PatchTargetReloc r;
+    r.target_symbol = target;
+    r.place_vaddr = *place;
+    r.type = static_cast<uint32_t>(type_and_addend & 0xffffffffu);
+    r.addend = static_cast<int32_t>(type_and_addend >> 32);
+    if (r.type != R_X86_64_PC32 && r.type != R_X86_64_PLT32 && r.type != R_X86_64_64 && r.type != R_X86_64_32 &&
+        r.type != R_X86_64_32S)
+      record_fail(index, fmt::format("TARGET_RELOC {}: relocation type {} is not supported", quoted(target), r.type));
+    size_t width = r.type == R_X86_64_64 ? 8 : 4;
+    if (segment_holding(image_, r.place_vaddr, width, PF_R, false) == nullptr)
+      record_fail(index, fmt::format("TARGET_RELOC {}: place {:#x} is outside the patch's segments", quoted(target),
+                                     r.place_vaddr));
+    patch_.target_relocs.push_back(std::move(r));
   }
 
   void add_ref(uint64_t index, const std::string& target, uint64_t field_vaddr) {
@@ -270,6 +299,9 @@ PatchFile parse_patch(const ElfImage& image, const std::string& path) {
 
   if (patch.replacements.empty()) {
     fail(path, "no replacement: a patch needs at least one HOTPATCH_REPLACE record");
+  }
+  if (!patch.target_relocs.empty() && !patch.link_near) {
+    fail(path, "TARGET_RELOC records need HOTPATCH_LINK_NEAR (the patch must be linked near the target)");
   }
   if (patch.id.empty()) {
     patch.id = default_id(path);

@@ -23,6 +23,16 @@ struct PatchRef {
   uint64_t slot_vaddr = 0;    // ...into this pointer-sized slot of the patch
 };
 
+// A reference from the patch's code to a symbol of the target, which the loader
+// resolves when it links a HOTPATCH_LINK_NEAR patch (the creator emits these
+// instead of ELF relocations, which ld refuses for undefined symbols in a .so).
+struct PatchTargetReloc {
+  std::string target_symbol;
+  uint64_t place_vaddr = 0;  // where in the patch the value goes
+  uint32_t type = 0;         // R_X86_64_PC32, PLT32, 64, 32 or 32S
+  int32_t addend = 0;
+};
+
 struct PatchFile {
   std::string path;              // absolute path
   uint32_t format_version = 0;
@@ -30,9 +40,11 @@ struct PatchFile {
   std::string description;       // may be empty
   std::optional<std::string> build_id;  // required build-id of the target object, lowercase hex
   std::optional<std::string> object;    // HOTPATCH_OBJECT: pin lookups to this object
+  bool link_near = false;               // HOTPATCH_LINK_NEAR: mapped near the target and linked by us
   std::string patch_build_id;    // the patch file's own build-id (may be empty)
   std::vector<PatchReplacement> replacements;
   std::vector<PatchRef> refs;
+  std::vector<PatchTargetReloc> target_relocs;  // only with link_near
   uint64_t text_vaddr_start = 0, text_vaddr_end = 0;  // span of the patch's executable PT_LOADs
 };
 

@@ -12,6 +12,7 @@
 #include "arch/arch.h"
 #include "common/error.h"
 #include "loader/address_space.h"
+#include "loader/near_linker.h"
 #include "loader/process.h"
 #include "loader/remote_call.h"
 #include "loader/runtime_registry.h"
@@ -37,7 +38,7 @@ struct GuardedRange {
 
 // Libc functions the loader calls inside the target.
 struct LibcEntryPoints {
-  RemoteAddr dlopen, dlclose, dlerror, mmap, munmap;
+  RemoteAddr dlopen, dlclose, dlerror, mmap, munmap, mprotect;
 };
 
 LibcEntryPoints find_libc_entry_points(const Process& process, const TargetObjects& objects) {
@@ -54,6 +55,7 @@ LibcEntryPoints find_libc_entry_points(const Process& process, const TargetObjec
   e.dlerror = get("dlerror");
   e.mmap = get("mmap");
   e.munmap = get("munmap");
+  e.mprotect = get("mprotect");
   return e;
 }
 
@@ -70,6 +72,26 @@ uint64_t remote_dlopen(Process& process, RemoteCall& rc, const LibcEntryPoints& 
     throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: dlopen of {} failed inside the target: {}", process.pid(),
                                                    path, remote_dlerror(process, rc, libc)));
   return handle;
+}
+
+// Maps `length` bytes of fresh memory in a free gap within jump reach of `near`.
+// MAP_FIXED_NOREPLACE never takes over someone's mapping; if the target mapped the
+// gap meanwhile, look again.
+RemoteAddr map_near(Process& process, RemoteCall& rc, const LibcEntryPoints& libc, RemoteAddr near, uint64_t length,
+                    int prot, const std::string& what) {
+  for (int tries = 0;; ++tries) {
+    AddressSpace space = process.address_space();
+    auto where = space.free_range_near(near, length, arch::kNearJumpReach - static_cast<int64_t>(length) - 2 * 4096);
+    if (!where)
+      throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: no free address space within jump reach of {} for {}",
+                                                     process.pid(), near, what));
+    uint64_t got = rc.call(libc.mmap, {where->value(), length, static_cast<uint64_t>(prot), MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                                       static_cast<uint64_t>(-1), 0},
+                           "mmap(" + what + ")");
+    if (got == where->value()) return *where;
+    if (got != reinterpret_cast<uint64_t>(MAP_FAILED) && got != 0) rc.call(libc.munmap, {got, length}, "munmap(misplaced " + what + ")");
+    if (tries >= 5) throw Error(ErrorKind::Internal, fmt::format("process {}: cannot map {} near {}", process.pid(), what, near));
+  }
 }
 
 // What is left to undo if an apply fails after the patch was loaded.
@@ -283,6 +305,12 @@ ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds tim
   for (const auto& ref : patch.refs)
     refs.emplace_back(ref.slot_vaddr, objects.resolve(ref.target_symbol, pinned, false, excluded).address);
 
+  std::optional<NearLinker> near_linker;
+  if (patch.link_near) {
+    near_linker.emplace(patch_image, patch);
+    near_linker->resolve(objects, pinned, excluded);
+  }
+
   const LibcEntryPoints libc = find_libc_entry_points(process, objects);
   const std::string runtime_path = runtime ? runtime->runtime_path() : locate_runtime_library();
   if (!runtime) check_file_is_trusted(runtime_path);
@@ -295,11 +323,23 @@ ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds tim
       auto thread = acquire_thread_for_calls(process, objects, deadline);
       RemoteCall rc(process, *thread);
       if (!runtime) remote_dlopen(process, rc, libc, runtime_path);
-      loaded.handle = remote_dlopen(process, rc, libc, patch.path);
-      // dlopen's handle is the object's link_map, whose first field is its load bias.
-      patch_bias = static_cast<int64_t>(process.read_u64(RemoteAddr(loaded.handle)));
+      if (near_linker) {
+        RemoteAddr base = map_near(process, rc, libc, RemoteAddr(planned.front().record.patch_site), near_linker->span(),
+                                   PROT_READ, "patch " + patch.id);
+        loaded.stubs.push_back({base.value(), near_linker->span()});
+        auto protections = near_linker->link(process, base, [&](uint64_t resolver) {
+          return rc.call(RemoteAddr(resolver), {}, "IFUNC resolver");
+        });
+        for (const auto& prot : protections)
+          if (rc.call(libc.mprotect, {prot.start.value(), prot.length, static_cast<uint64_t>(prot.prot)}, "mprotect(patch)") != 0)
+            throw Error(ErrorKind::Internal, fmt::format("process {}: mprotect of patch '{}' at {} failed", pid, patch.id, prot.start));
+        patch_bias = static_cast<int64_t>(base.value());
+      } else {
+        loaded.handle = remote_dlopen(process, rc, libc, patch.path);
+        // dlopen's handle is the object's link_map, whose first field is its load bias.
+        patch_bias = static_cast<int64_t>(process.read_u64(RemoteAddr(loaded.handle)));
+      }
 
-      AddressSpace space = process.address_space();
       struct StubPage { RemoteAddr start; size_t used = 0; };
       std::vector<StubPage> pages;
       for (auto& p : planned) {
@@ -319,22 +359,12 @@ ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds tim
           if (candidate.used + slot_size <= kStubPageSize && arch::near_jump_reaches(RemoteAddr(p.record.patch_site), slot))
             page = &candidate;
         }
-        for (int tries = 0; !page; ++tries) {
-          auto where = space.free_range_near(RemoteAddr(p.record.patch_site), kStubPageSize, arch::kNearJumpReach - 2 * kStubPageSize);
-          if (!where) throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: no free address space within jump reach of '{}'", pid, p.record.symbol));
-          uint64_t got = rc.call(libc.mmap, {where->value(), kStubPageSize, PROT_READ | PROT_EXEC,
-                                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, static_cast<uint64_t>(-1), 0},
-                                 "mmap(stub page)");
-          if (got == where->value()) {
-            pages.push_back({*where, 0});
-            loaded.stubs.push_back({got, kStubPageSize});
-            page = &pages.back();
-          } else {
-            if (got != reinterpret_cast<uint64_t>(MAP_FAILED) && got != 0)
-              rc.call(libc.munmap, {got, kStubPageSize}, "munmap(misplaced stub page)");
-            if (tries >= 5) throw Error(ErrorKind::Internal, fmt::format("process {}: cannot map a stub page near '{}'", pid, p.record.symbol));
-            space = process.address_space();  // someone mapped there meanwhile
-          }
+        if (!page) {
+          RemoteAddr start = map_near(process, rc, libc, RemoteAddr(p.record.patch_site), kStubPageSize,
+                                      PROT_READ | PROT_EXEC, "stub page");
+          loaded.stubs.push_back({start.value(), kStubPageSize});
+          pages.push_back({start, 0});
+          page = &pages.back();
         }
         RemoteAddr slot = page->start + static_cast<int64_t>(page->used);
         page->used += slot_size;

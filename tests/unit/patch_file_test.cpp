@@ -226,8 +226,35 @@ INSTANTIATE_TEST_SUITE_P(
         BadFixture{"bad_kind", "unknown record kind 99"},
         BadFixture{"bad_reserved", "reserved field is 0x1, must be 0"},
         BadFixture{"bad_name_null", "the name is not a pointer into the patch"},
-        BadFixture{"bad_section_size", "size 48 is not a multiple of the 32-byte record"}),
+        BadFixture{"bad_section_size", "size 48 is not a multiple of the 32-byte record"},
+        BadFixture{"bad_target_reloc_without_near", "TARGET_RELOC records need HOTPATCH_LINK_NEAR"}),
     [](const ::testing::TestParamInfo<BadFixture>& info) { return std::string(info.param.name); });
+
+TEST(PatchFile, LinkNearPatchCarriesItsTargetReferences) {
+  PatchFile patch = read_patch_file(fixture("near_patch"));
+  ElfImage image = ElfImage::open(fixture("near_patch"));
+  EXPECT_TRUE(patch.link_near);
+  ASSERT_EQ(patch.target_relocs.size(), 1u);
+  const PatchTargetReloc& r = patch.target_relocs[0];
+  EXPECT_EQ(r.target_symbol, "counter");
+  EXPECT_EQ(r.type, 2u);  // R_X86_64_PC32
+  EXPECT_EQ(r.addend, -4);
+  // The place is the displacement of the lea inside compute_v2: its 3 opcode bytes
+  // (48 8d 05 for rax; REX/ModRM vary with the register) come right before it.
+  const ElfSymbol* fn = image.function_containing(r.place_vaddr);
+  ASSERT_NE(fn, nullptr);
+  EXPECT_EQ(fn->name, "compute_v2");
+  auto before = image.read_vaddr(r.place_vaddr - 2, 2);
+  ASSERT_TRUE(before);
+  EXPECT_EQ((*before)[0], 0x8d) << "lea opcode";
+  EXPECT_EQ((*before)[1] & 0xc7, 0x05) << "ModRM: rip-relative";
+}
+
+TEST(PatchFile, PlainPatchIsNotLinkNear) {
+  PatchFile patch = read_patch_file(fixture("patch_full"));
+  EXPECT_FALSE(patch.link_near);
+  EXPECT_TRUE(patch.target_relocs.empty());
+}
 
 TEST(PatchFile, MissingFile) {
   EXPECT_EQ(rejection("/nonexistent-dir/fix.so"), "/nonexistent-dir/fix.so: No such file or directory");

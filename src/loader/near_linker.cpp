@@ -1,0 +1,168 @@
+#include "loader/near_linker.h"
+
+#include <elf.h>
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+#include "common/error.h"
+#include "loader/process.h"
+#include "loader/target_objects.h"
+
+namespace hotpatch {
+
+namespace {
+constexpr uint64_t kPage = 4096;
+
+bool supported(uint32_t type) {
+  switch (type) {
+    case R_X86_64_NONE: case R_X86_64_RELATIVE: case R_X86_64_64: case R_X86_64_GLOB_DAT: case R_X86_64_JUMP_SLOT:
+    case R_X86_64_PC32: case R_X86_64_PLT32: case R_X86_64_32: case R_X86_64_32S:
+      return true;
+    default:
+      return false;
+  }
+}
+}  // namespace
+
+NearLinker::NearLinker(const ElfImage& image, const PatchFile& patch) : patch_(image), file_(patch), path_(patch.path) {
+  uint64_t end = 0;
+  for (const auto& seg : patch_.load_segments()) end = std::max(end, seg.vaddr + seg.memsz);
+  if (end == 0) throw Error(ErrorKind::BadPatchFile, fmt::format("{}: has no loadable segment", path_));
+  span_ = (end + kPage - 1) & ~(kPage - 1);
+  if (patch_.section(".tdata") || patch_.section(".tbss"))
+    throw Error(ErrorKind::BadPatchFile, fmt::format("{}: HOTPATCH_LINK_NEAR patches cannot have thread-local data", path_));
+  for (const char* init : {".init_array", ".init", ".preinit_array"}) {
+    auto s = patch_.section(init);
+    // An .init_array holding only the frame_dummy of crtbegin is still a constructor
+    // we would have to run; creator output is linked without start files.
+    if (s && s->size) throw Error(ErrorKind::BadPatchFile,
+                                  fmt::format("{}: HOTPATCH_LINK_NEAR patches cannot have constructors ({}); link with "
+                                              "-nostartfiles", path_, init));
+  }
+  relocations_ = patch_.dynamic_relocations();
+  for (const auto& r : relocations_) {
+    if (!supported(r.type))
+      throw Error(ErrorKind::BadPatchFile, fmt::format("{}: relocation type {} at {:#x} is not supported for "
+                                                       "HOTPATCH_LINK_NEAR patches", path_, r.type, r.offset));
+    if (!r.symbol.empty() && r.symbol_type == STT_TLS)
+      throw Error(ErrorKind::BadPatchFile, fmt::format("{}: refers to thread-local '{}'", path_, r.symbol));
+  }
+}
+
+void NearLinker::resolve(const TargetObjects& objects, const LoadedObject* pinned, const std::vector<std::string>& excluded) {
+  std::map<std::string, External> found;
+  std::vector<std::pair<std::string, bool>> wanted;  // name, weak
+  for (const auto& r : relocations_)
+    if (!r.symbol.empty() && !r.symbol_defined) wanted.emplace_back(r.symbol, r.symbol_bind == STB_WEAK);
+  for (const auto& t : file_.target_relocs) wanted.emplace_back(t.target_symbol, false);
+  for (const auto& [name, weak] : wanted) {
+    if (found.count(name)) continue;
+    External e;
+    e.name = name;
+    // The pinned object (or the main executable) first, its local symbols included;
+    // then every loaded library's exports, as the dynamic linker would.
+    auto sym = objects.try_resolve(name, pinned, false, excluded);
+    if (!sym && pinned) sym = objects.try_resolve(name, nullptr, false, excluded);
+    if (sym) {
+      e.address = sym->address.value();
+      e.ifunc = sym->symbol.type == STT_GNU_IFUNC;
+    } else if (!weak) {
+      throw Error(ErrorKind::DoesNotFit, fmt::format("{}: refers to '{}', which the process does not have", path_, name));
+    }
+    found[name] = e;
+  }
+  externals_.clear();
+  for (auto& [name, e] : found) externals_.push_back(e);
+}
+
+std::vector<NearLinker::Protection> NearLinker::link(const Process& process, RemoteAddr base,
+                                                     const std::function<uint64_t(uint64_t)>& resolve_ifunc) const {
+  const uint64_t bias = base.value();
+  // The image as it will be in memory: file bytes of each PT_LOAD, zeros beyond.
+  std::vector<uint8_t> image(span_, 0);
+  for (const auto& seg : patch_.load_segments()) {
+    if (seg.filesz == 0) continue;
+    auto bytes = patch_.read_vaddr(seg.vaddr, seg.filesz);
+    if (!bytes) throw Error(ErrorKind::BadPatchFile, fmt::format("{}: segment at {:#x} is truncated", path_, seg.vaddr));
+    std::memcpy(&image[seg.vaddr], bytes->data(), bytes->size());
+  }
+  std::map<std::string, uint64_t> address_of;
+  for (const auto& e : externals_) address_of[e.name] = e.ifunc ? resolve_ifunc(e.address) : e.address;
+
+  auto put = [&](uint64_t offset, const void* value, size_t len) {
+    if (offset + len > image.size() || offset + len < offset)
+      throw Error(ErrorKind::BadPatchFile, fmt::format("{}: relocation at {:#x} is outside the image", path_, offset));
+    std::memcpy(&image[offset], value, len);
+  };
+  // ELF relocations of the image, then the creator's references to the target.
+  std::vector<ElfImage::Relocation> all = relocations_;
+  for (const auto& t : file_.target_relocs) {
+    ElfImage::Relocation r;
+    r.offset = t.place_vaddr;
+    r.type = t.type;
+    r.addend = t.addend;
+    r.symbol = t.target_symbol;
+    all.push_back(std::move(r));
+  }
+  for (const auto& r : all) {
+    if (r.type == R_X86_64_NONE) continue;
+    uint64_t symbol = 0;
+    if (!r.symbol.empty()) {
+      if (r.symbol_defined) {
+        if (r.symbol_type == STT_GNU_IFUNC)
+          throw Error(ErrorKind::BadPatchFile, fmt::format("{}: defines IFUNC '{}'; not supported here", path_, r.symbol));
+        symbol = bias + r.symbol_value;
+      } else {
+        symbol = address_of.at(r.symbol);
+      }
+    }
+    const uint64_t place = bias + r.offset;
+    switch (r.type) {
+      case R_X86_64_RELATIVE: {
+        uint64_t v = bias + r.addend;
+        put(r.offset, &v, 8);
+        break;
+      }
+      case R_X86_64_64: {
+        uint64_t v = symbol + r.addend;
+        put(r.offset, &v, 8);
+        break;
+      }
+      case R_X86_64_GLOB_DAT: case R_X86_64_JUMP_SLOT:
+        put(r.offset, &symbol, 8);
+        break;
+      case R_X86_64_PC32: case R_X86_64_PLT32: {
+        int64_t v = static_cast<int64_t>(symbol + r.addend - place);
+        if (v != static_cast<int32_t>(v))
+          throw Error(ErrorKind::DoesNotFit, fmt::format("{}: '{}' is out of reach of a 32-bit PC-relative reference at {:#x}",
+                                                         path_, r.symbol, place));
+        int32_t v32 = static_cast<int32_t>(v);
+        put(r.offset, &v32, 4);
+        break;
+      }
+      case R_X86_64_32: case R_X86_64_32S: {
+        uint64_t v = symbol + r.addend;
+        bool fits = r.type == R_X86_64_32 ? v <= UINT32_MAX : static_cast<int64_t>(v) == static_cast<int32_t>(v);
+        if (!fits) throw Error(ErrorKind::DoesNotFit, fmt::format("{}: '{}' does not fit a 32-bit absolute reference", path_, r.symbol));
+        uint32_t v32 = static_cast<uint32_t>(v);
+        put(r.offset, &v32, 4);
+        break;
+      }
+    }
+  }
+  process.write(base, image.data(), image.size());
+
+  std::vector<Protection> prots;
+  for (const auto& seg : patch_.load_segments()) {
+    uint64_t start = seg.vaddr & ~(kPage - 1);
+    uint64_t end = (seg.vaddr + seg.memsz + kPage - 1) & ~(kPage - 1);
+    int prot = ((seg.flags & PF_R) ? PROT_READ : 0) | ((seg.flags & PF_W) ? PROT_WRITE : 0) | ((seg.flags & PF_X) ? PROT_EXEC : 0);
+    prots.push_back({base + static_cast<int64_t>(start), end - start, prot});
+  }
+  return prots;
+}
+
+}  // namespace hotpatch

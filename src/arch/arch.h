@@ -129,6 +129,11 @@ struct CodeSource {
 // answer, under which no caller can have relied on anything.
 RegisterSet clobbered_registers(uint64_t entry, uint64_t size, const CodeSource& code);
 
+// Offset just past the instruction that contains byte `offset` of `code` (decoded
+// from the start, which must be an instruction boundary), or nullopt if `offset`
+// is not inside a decodable instruction. PC-relative operands are relative to it.
+std::optional<uint64_t> instruction_end(std::span<const uint8_t> code, uint64_t offset);
+
 // A position-independent stub that saves `preserve`, calls `replacement` with the
 // caller's arguments (registers untouched, the first kCopiedStackArgumentBytes of
 // stack arguments copied), restores `preserve` and returns.

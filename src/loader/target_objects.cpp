@@ -121,9 +121,18 @@ std::optional<ResolvedSymbol> TargetObjects::lookup_in(const LoadedObject& objec
   } catch (const Error&) {
     return std::nullopt;
   }
+  // "file.c::name" names a file-local symbol of that source file (the creator
+  // writes such names; mangled C++ names never contain "::").
+  std::string symbol_name = name, source_file;
+  if (auto sep = name.find("::"); sep != std::string::npos) {
+    source_file = name.substr(0, sep);
+    symbol_name = name.substr(sep + 2);
+  }
+  auto base = [](const std::string& path) { auto s = path.rfind('/'); return s == std::string::npos ? path : path.substr(s + 1); };
   std::vector<const ElfSymbol*> candidates;
-  for (const ElfSymbol* s : img->find_symbols(name)) {
+  for (const ElfSymbol* s : img->find_symbols(symbol_name)) {
     if (s->section_index == SHN_UNDEF) continue;
+    if (!source_file.empty() && (s->bind != STB_LOCAL || base(s->source_file) != base(source_file))) continue;
     if (s->type == STT_TLS) continue;
     if (want_function && s->type != STT_FUNC && s->type != STT_GNU_IFUNC) continue;
     if (std::none_of(candidates.begin(), candidates.end(), [&](const ElfSymbol* c) { return c->value == s->value; }))

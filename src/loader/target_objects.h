@@ -54,7 +54,8 @@ class TargetObjects {
 
   // Looks `name` up in `pinned` if given, else in the main executable, then in the
   // other objects in address order, skipping `excluded` paths (the runtime, patches).
-  // want_function: only STT_FUNC/STT_GNU_IFUNC. Throws Error(DoesNotFit) naming the
+  // want_function: only STT_FUNC/STT_GNU_IFUNC. "file.c::name" names the local
+  // symbol `name` of source file file.c. Throws Error(DoesNotFit) naming the
   // symbol when it is missing or ambiguous (several local definitions).
   ResolvedSymbol resolve(const std::string& name, const LoadedObject* pinned, bool want_function,
                          const std::vector<std::string>& excluded = {}) const;

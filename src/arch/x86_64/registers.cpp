@@ -138,6 +138,26 @@ void emit_movdqu(std::vector<uint8_t>& out, int xmm, uint32_t disp, bool store) 
 
 }  // namespace
 
+std::optional<uint64_t> instruction_end(std::span<const uint8_t> code, uint64_t offset) {
+  csh cs;
+  if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) return std::nullopt;
+  std::optional<uint64_t> end;
+  const uint8_t* p = code.data();
+  size_t left = code.size();
+  uint64_t address = 0;
+  cs_insn* insn = cs_malloc(cs);
+  while (left > 0 && cs_disasm_iter(cs, &p, &left, &address, insn)) {
+    if (offset >= insn->address && offset < insn->address + insn->size) {
+      end = insn->address + insn->size;
+      break;
+    }
+    if (insn->address > offset) break;
+  }
+  cs_free(insn, 1);
+  cs_close(&cs);
+  return end;
+}
+
 RegisterSet RegisterSet::all_call_clobbered() { return {kCallClobberedGeneral, 0xFFFF}; }
 
 std::string RegisterSet::names() const {

@@ -1,0 +1,115 @@
+#include "creator/creator.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "common/error.h"
+#include "creator/object_file.h"
+#include "creator/work_tree.h"
+#include "elf/elf_image.h"
+#include "elf/patch_file.h"
+
+namespace hotpatch::creator {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string default_id(const std::string& output) {
+  std::string base = fs::path(output).filename().string();
+  if (base.size() > 3 && base.ends_with(".so")) base.resize(base.size() - 3);
+  return base;
+}
+
+void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+}  // namespace
+
+CreateResult create_patch(const CreateOptions& options) {
+  auto started = std::chrono::steady_clock::now();
+  CreateResult result;
+  if (!fs::is_directory(options.source_dir))
+    throw Error(ErrorKind::Usage, fmt::format("--src {}: not a directory", options.source_dir));
+  const std::string source = fs::canonical(options.source_dir).string();
+  const std::string diff = fs::absolute(options.diff).string();
+  if (!fs::is_regular_file(diff)) throw Error(ErrorKind::Usage, fmt::format("--diff {}: no such file", options.diff));
+  const std::string binary_path = source + "/" + options.binary;
+  if (!fs::is_regular_file(binary_path))
+    throw Error(ErrorKind::Usage, fmt::format("--binary {}: no such file in {} (build the tree first: the patch is "
+                                              "for the program you run)", options.binary, source));
+  ElfImage binary = ElfImage::open(binary_path);
+  if (!binary.has_symtab())
+    throw Error(ErrorKind::DoesNotFit, fmt::format("{}: has no symbol table (stripped); keep it, or install its debug "
+                                                   "file", binary_path));
+  result.build_id = binary.build_id().value_or("");
+
+  WorkTree work(source, options.work_dir);
+  result.rebuilt_from_scratch = work.prepare(options.build_command);
+  auto unpatched = work.objects();
+  if (unpatched.empty())
+    throw Error(ErrorKind::Usage, fmt::format("the build '{}' leaves no object files (.o) to compare", options.build_command));
+  std::string orig_dir = work.dir() + "/unpatched-objects";
+  fs::remove_all(orig_dir);
+  for (const auto& [rel, bytes] : unpatched) write_file(orig_dir + "/" + rel, bytes);
+
+  work.apply_diff(diff, false);
+  std::map<std::string, std::vector<uint8_t>> patched;
+  try {
+    work.build(options.build_command, "the patched tree");
+    patched = work.objects();
+  } catch (...) {
+    work.apply_diff(diff, true);
+    throw;
+  }
+  // Put the tree back, so a kept work directory stays the unpatched build.
+  work.apply_diff(diff, true);
+  if (options.work_dir) work.build(options.build_command, "the unpatched tree again");
+
+  PatchBuilder builder(binary);
+  std::string patched_dir = work.dir() + "/patched-objects";
+  fs::remove_all(patched_dir);
+  for (const auto& [rel, bytes] : patched) {
+    auto before = unpatched.find(rel);
+    if (before != unpatched.end() && before->second == bytes) continue;
+    write_file(patched_dir + "/" + rel, bytes);
+    if (before == unpatched.end()) {
+      result.report.refused.push_back(fmt::format("{}: a new source file; new files are not supported yet", rel));
+      continue;
+    }
+    builder.add_unit(rel, ObjectFile::read(orig_dir + "/" + rel), ObjectFile::read(patched_dir + "/" + rel));
+  }
+  const CreateReport& report = builder.report();
+  result.report.changed = report.changed;
+  result.report.added_functions = report.added_functions;
+  result.report.added_data = report.added_data;
+  result.report.refused.insert(result.report.refused.end(), report.refused.begin(), report.refused.end());
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!result.report.refused.empty()) return result;
+  if (!builder.has_changes())
+    throw Error(ErrorKind::DoesNotFit, fmt::format("the diff changes no function of {}", options.binary));
+
+  std::string id = options.id.empty() ? default_id(options.output) : options.id;
+  std::string description = options.description.empty() ? fs::path(diff).filename().string() : options.description;
+  std::string asm_path = work.dir() + "/patch.s", obj_path = work.dir() + "/patch.o";
+  std::ofstream(asm_path) << builder.assembly(id, description, result.build_id);
+  std::string out = fs::absolute(options.output).string();
+  std::string log = work.dir() + "/link.log";
+  std::string cmd = fmt::format("cc -c -o '{}' '{}' && cc -shared -nostdlib -nostartfiles -Wl,-z,noexecstack -o '{}' '{}'",
+                                obj_path, asm_path, out, obj_path);
+  if (run_shell(cmd, work.dir(), log) != 0)
+    throw Error(ErrorKind::Internal, fmt::format("assembling the patch failed:\n{}", tail_of_file(log, 15)));
+  read_patch_file(out);  // what we wrote must read back as a valid patch
+  result.output = out;
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+}  // namespace hotpatch::creator

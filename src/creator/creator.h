@@ -1,0 +1,34 @@
+// Creator: `hotpatch create`, from a source tree and a diff to a patch file.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "creator/patch_builder.h"
+
+namespace hotpatch::creator {
+
+struct CreateOptions {
+  std::string source_dir;
+  std::string diff;
+  std::string build_command = "make";
+  std::string binary;  // relative to source_dir: the program users run
+  std::string output;
+  std::string id;           // default: the output's base name
+  std::string description;  // default: the diff's file name
+  std::optional<std::string> work_dir;
+};
+
+struct CreateResult {
+  CreateReport report;
+  std::string output;  // written patch, empty if refused
+  std::string build_id;
+  double seconds = 0;
+  bool rebuilt_from_scratch = false;
+};
+
+// Throws Error(DoesNotFit) when something in the diff cannot be patched live (the
+// report lists why; no file is written), Error(Usage) for a build or diff failure.
+CreateResult create_patch(const CreateOptions& options);
+
+}  // namespace hotpatch::creator

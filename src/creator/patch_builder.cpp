@@ -1,0 +1,519 @@
+#include "creator/patch_builder.h"
+
+#include <elf.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <optional>
+#include <span>
+
+#include <fmt/format.h>
+#include <hotpatch/patch.h>
+
+#include "arch/arch.h"
+#include "common/error.h"
+
+namespace hotpatch::creator {
+
+namespace {
+
+bool is_pc_relative(uint32_t type) { return type == R_X86_64_PC32 || type == R_X86_64_PLT32; }
+bool is_got_relative(uint32_t type) {
+  return type == R_X86_64_GOTPCREL || type == R_X86_64_GOTPCRELX || type == R_X86_64_REX_GOTPCRELX;
+}
+bool is_tls(uint32_t type) {
+  switch (type) {
+    case R_X86_64_TPOFF32: case R_X86_64_TPOFF64: case R_X86_64_GOTTPOFF: case R_X86_64_TLSGD: case R_X86_64_TLSLD:
+    case R_X86_64_DTPOFF32: case R_X86_64_DTPOFF64: case R_X86_64_GOTPC32_TLSDESC: case R_X86_64_TLSDESC_CALL:
+      return true;
+    default:
+      return false;
+  }
+}
+size_t width_of(uint32_t type) { return type == R_X86_64_64 ? 8 : 4; }
+
+// GCC numbers function-local statics (`calls.1`) and the number may differ between
+// two builds; the name without it identifies the variable within one file.
+std::string without_number_suffix(const std::string& name) {
+  auto dot = name.rfind('.');
+  if (dot == std::string::npos || dot + 1 == name.size()) return name;
+  for (size_t i = dot + 1; i < name.size(); ++i)
+    if (!std::isdigit(static_cast<unsigned char>(name[i]))) return name;
+  return name.substr(0, dot);
+}
+
+bool is_cold_part_of(const std::string& cold, const std::string& hot) {
+  return cold.rfind(hot + ".cold", 0) == 0;
+}
+
+// What a relocation refers to, in terms that survive a rebuild.
+struct Target {
+  enum Kind { External, Symbol, Section } kind = External;
+  uint32_t index = 0;  // symbol index (External, Symbol) or section index (Section)
+  int64_t delta = 0;   // S + A relative to the symbol or section start
+  int64_t tail = 0;    // bytes from the relocated field to the end of its instruction
+};
+
+}  // namespace
+
+struct PatchBuilder::Unit {
+  std::string relpath;
+  ObjectFile orig, patched;
+  std::string file;  // source file name, for naming its local symbols in the binary
+  std::set<uint32_t> included;                 // patched function symbols copied into the patch
+  std::map<uint32_t, std::string> replaces;    // patched symbol -> binary symbol it replaces
+  std::set<uint32_t> carried_data;             // patched object symbols copied into the patch
+  std::set<uint32_t> carried_sections;         // anonymous read-only sections copied whole
+  std::map<uint32_t, std::string> orig_name;   // patched object symbol -> its name in the original
+  std::map<uint32_t, std::string> labels;      // patched symbol -> label in the patch
+  size_t number = 0;
+
+  Unit(std::string r, ObjectFile o, ObjectFile p) : relpath(std::move(r)), orig(std::move(o)), patched(std::move(p)) {}
+
+  // The function symbol whose code holds `r`, and the code bytes.
+  Target target_of(const ObjectFile& obj, uint32_t section, const ObjRelocation& r,
+                   const std::optional<std::pair<uint64_t, std::span<const uint8_t>>>& code) const {
+    Target t;
+    const ObjSymbol& sym = obj.symbols()[r.symbol];
+    if (code && (is_pc_relative(r.type) || is_got_relative(r.type))) {
+      auto end = arch::instruction_end(code->second, r.offset - code->first);
+      if (end) t.tail = static_cast<int64_t>(*end - (r.offset - code->first));
+      else t.tail = 4;
+    }
+    if (sym.section == SHN_UNDEF) {
+      t.kind = Target::External;
+      t.index = r.symbol;
+      t.delta = r.addend;
+      return t;
+    }
+    if ((sym.type == STT_FUNC || sym.type == STT_OBJECT) && !sym.name.empty()) {
+      t.kind = Target::Symbol;
+      t.index = r.symbol;
+      t.delta = r.addend;
+      return t;
+    }
+    // A section symbol or a local label: find the named symbol at the address the
+    // instruction really uses (S + A + tail; the addend alone is off by the tail).
+    int64_t at = static_cast<int64_t>(sym.value) + r.addend;
+    uint64_t used = static_cast<uint64_t>(at + (is_pc_relative(r.type) ? t.tail : 0));
+    const ObjSymbol* covering = obj.symbol_covering(sym.section, used);
+    if (covering) {
+      t.kind = Target::Symbol;
+      t.index = static_cast<uint32_t>(covering - obj.symbols().data());
+      t.delta = at - static_cast<int64_t>(covering->value);
+      return t;
+    }
+    t.kind = Target::Section;
+    t.index = sym.section;
+    t.delta = at;
+    return t;
+  }
+
+  // A comparable description of a target: equal strings mean the same thing.
+  std::string key(const ObjectFile& obj, const Target& t) const {
+    const auto& syms = obj.symbols();
+    switch (t.kind) {
+      case Target::External:
+        return fmt::format("ext:{}{:+}", syms[t.index].name, t.delta);
+      case Target::Symbol: {
+        const ObjSymbol& s = syms[t.index];
+        std::string name = s.bind == STB_LOCAL && s.type == STT_OBJECT ? without_number_suffix(s.name) : s.name;
+        return fmt::format("sym:{}{:+}", name, t.delta);
+      }
+      case Target::Section: {
+        const ObjSection& sec = obj.sections()[t.index];
+        uint64_t used = static_cast<uint64_t>(t.delta + t.tail);
+        if ((sec.flags & SHF_STRINGS) && used < sec.data.size()) {
+          const char* str = reinterpret_cast<const char*>(sec.data.data() + used);
+          size_t len = strnlen(str, sec.data.size() - used);
+          return fmt::format("str:{}:{}", std::string(str, len), t.tail);
+        }
+        return fmt::format("sec:{}@{}", sec.name, t.delta);
+      }
+    }
+    return "";
+  }
+
+  std::span<const uint8_t> bytes_of(const ObjectFile& obj, const ObjSymbol& s) const {
+    const ObjSection& sec = obj.sections()[s.section];
+    if (sec.data.empty() || s.value + s.size > sec.data.size()) return {};
+    return std::span<const uint8_t>(sec.data).subspan(s.value, s.size);
+  }
+
+  // Relocations inside [start, start+size) of a section.
+  std::vector<ObjRelocation> relocations_in(const ObjectFile& obj, uint32_t section, uint64_t start, uint64_t size) const {
+    std::vector<ObjRelocation> out;
+    for (const auto& r : obj.relocations(section))
+      if (r.offset >= start && r.offset < start + size) out.push_back(r);
+    return out;
+  }
+
+  // Same code and same references, in both objects?
+  bool same(const ObjSymbol& a, const ObjSymbol& b, bool code) const {
+    if (a.size != b.size) return false;
+    auto ba = bytes_of(orig, a), bb = bytes_of(patched, b);
+    if (ba.size() != bb.size()) return false;
+    auto ra = relocations_in(orig, a.section, a.value, a.size);
+    auto rb = relocations_in(patched, b.section, b.value, b.size);
+    if (ra.size() != rb.size()) return false;
+    std::vector<uint8_t> ma(ba.begin(), ba.end()), mb(bb.begin(), bb.end());
+    for (size_t i = 0; i < ra.size(); ++i) {
+      if (ra[i].offset - a.value != rb[i].offset - b.value || ra[i].type != rb[i].type) return false;
+      std::optional<std::pair<uint64_t, std::span<const uint8_t>>> ca, cb;
+      if (code) {
+        ca = std::make_pair(a.value, ba);
+        cb = std::make_pair(b.value, bb);
+      }
+      if (key(orig, target_of(orig, a.section, ra[i], ca)) != key(patched, target_of(patched, b.section, rb[i], cb)))
+        return false;
+      size_t at = ra[i].offset - a.value, w = width_of(ra[i].type);
+      for (size_t k = 0; k < w && at + k < ma.size(); ++k) ma[at + k] = mb[at + k] = 0;
+    }
+    return ma == mb;
+  }
+
+  const ObjSymbol* counterpart(const ObjSymbol& s) const {
+    if (const ObjSymbol* o = orig.find_defined(s.name, s.type)) return o;
+    if (s.bind != STB_LOCAL || s.type != STT_OBJECT) return nullptr;
+    const ObjSymbol* found = nullptr;
+    for (const auto& o : orig.symbols()) {
+      if (o.type != STT_OBJECT || o.section == SHN_UNDEF || without_number_suffix(o.name) != without_number_suffix(s.name)) continue;
+      if (found) return nullptr;  // ambiguous
+      found = &o;
+    }
+    return found;
+  }
+};
+
+PatchBuilder::PatchBuilder(const ElfImage& binary) : binary_(binary) {}
+PatchBuilder::~PatchBuilder() = default;
+
+void PatchBuilder::add_unit(const std::string& relpath, ObjectFile orig, ObjectFile patched) {
+  auto unit = std::make_unique<Unit>(relpath, std::move(orig), std::move(patched));
+  unit->file = unit->patched.source_file();
+  unit->number = units_.size();
+  analyse(*unit);
+  units_.push_back(std::move(unit));
+}
+
+void PatchBuilder::analyse(Unit& u) {
+  const auto& syms = u.patched.symbols();
+  auto where = [&](const ObjSymbol& s) { return fmt::format("{} ({})", s.name, u.file); };
+  std::set<uint32_t> changed_functions, new_functions, changed_constants;
+
+  for (uint32_t i = 0; i < syms.size(); ++i) {
+    const ObjSymbol& s = syms[i];
+    if (s.section == SHN_UNDEF || s.section >= u.patched.sections().size() || s.name.empty()) continue;
+    const ObjSection& sec = u.patched.sections()[s.section];
+    if (s.type == STT_FUNC) {
+      const ObjSymbol* o = u.orig.find_defined(s.name, STT_FUNC);
+      if (!o) {
+        new_functions.insert(i);
+      } else if (!u.same(*o, s, true)) {
+        if (s.name == "main" || sec.name.rfind(".text.startup", 0) == 0) {
+          report_.refused.push_back(fmt::format("{}: changed, but it is start-up code (or main, which never "
+                                                "returns): a running process will not run it again", where(s)));
+        } else {
+          changed_functions.insert(i);
+        }
+      }
+    } else if (s.type == STT_OBJECT && sec.is_allocated()) {
+      const ObjSymbol* o = u.counterpart(s);
+      if (!o) continue;  // new: carried only if changed code uses it
+      u.orig_name[i] = o->name;
+      if (o->size != s.size) {
+        report_.refused.push_back(fmt::format("{}: its size changed from {} to {} bytes (data layout); existing "
+                                              "data cannot be resized in a running process", where(s), o->size, s.size));
+      } else if (!u.same(*o, s, false)) {
+        if (sec.is_writable())
+          report_.refused.push_back(fmt::format("{}: its initial value changed; a running process already has its "
+                                                "own value, which a patch does not re-initialise", where(s)));
+        else
+          changed_constants.insert(i);
+      }
+    }
+  }
+
+  // Everything the changed code needs, to a fixed point: new functions it calls,
+  // .cold parts, changed constants (and every function that reads one).
+  std::vector<uint32_t> work(changed_functions.begin(), changed_functions.end());
+  for (uint32_t c : changed_constants) {
+    u.carried_data.insert(c);
+    for (uint32_t i = 0; i < syms.size(); ++i) {
+      if (syms[i].type != STT_FUNC || syms[i].section == SHN_UNDEF) continue;
+      for (const auto& r : u.relocations_in(u.patched, syms[i].section, syms[i].value, syms[i].size)) {
+        auto bytes = u.bytes_of(u.patched, syms[i]);
+        Target t = u.target_of(u.patched, syms[i].section, r, std::make_pair(syms[i].value, bytes));
+        if (t.kind == Target::Symbol && t.index == c && !changed_functions.count(i)) {
+          changed_functions.insert(i);
+          work.push_back(i);
+        }
+      }
+    }
+  }
+  while (!work.empty()) {
+    uint32_t f = work.back();
+    work.pop_back();
+    if (!u.included.insert(f).second) continue;
+    const ObjSymbol& fs = syms[f];
+    for (uint32_t i = 0; i < syms.size(); ++i) {  // hot and cold parts travel together
+      if (syms[i].type != STT_FUNC || syms[i].section == SHN_UNDEF || i == f) continue;
+      if (is_cold_part_of(syms[i].name, fs.name) || is_cold_part_of(fs.name, syms[i].name)) work.push_back(i);
+    }
+    auto bytes = u.bytes_of(u.patched, fs);
+    for (const auto& r : u.relocations_in(u.patched, fs.section, fs.value, fs.size)) {
+      if (is_tls(r.type)) {
+        report_.refused.push_back(fmt::format("{}: uses thread-local storage ('{}'), which patches cannot reach yet",
+                                              where(fs), syms[r.symbol].name));
+        continue;
+      }
+      Target t = u.target_of(u.patched, fs.section, r, std::make_pair(fs.value, bytes));
+      if (t.kind == Target::Symbol) {
+        const ObjSymbol& ts = syms[t.index];
+        if (ts.type == STT_FUNC && new_functions.count(t.index)) work.push_back(t.index);
+        if (ts.type == STT_OBJECT && !u.counterpart(ts)) u.carried_data.insert(t.index);
+      } else if (t.kind == Target::Section) {
+        const ObjSection& sec = u.patched.sections()[t.index];
+        if (sec.is_writable() || sec.is_code())
+          report_.refused.push_back(fmt::format("{}: refers to unnamed {} data at {}+{:#x}; cannot tell which variable",
+                                                where(fs), sec.is_code() ? "code" : "writable", sec.name, t.delta));
+        else
+          u.carried_sections.insert(t.index);
+      }
+    }
+  }
+  // Carried sections and data have references of their own (jump tables, pointers).
+  for (uint32_t sec : std::set<uint32_t>(u.carried_sections)) {
+    for (const auto& r : u.patched.relocations(sec)) {
+      Target t = u.target_of(u.patched, sec, r, std::nullopt);
+      if (t.kind == Target::Section && !u.patched.sections()[t.index].is_writable() && !u.patched.sections()[t.index].is_code())
+        u.carried_sections.insert(t.index);
+    }
+  }
+
+  for (uint32_t f : u.included) {
+    const ObjSymbol& s = syms[f];
+    if (changed_functions.count(f)) {
+      // The binary names this function as the original object did; a local one is
+      // qualified with its source file, since several files may have one.
+      u.replaces[f] = s.bind == STB_LOCAL ? u.file + "::" + s.name : s.name;
+      report_.changed.push_back(where(s));
+    } else {
+      report_.added_functions.push_back(where(s));
+    }
+  }
+  for (uint32_t d : u.carried_data) report_.added_data.push_back(where(syms[d]));
+}
+
+namespace {
+
+// Collects the assembly text, and the records that go into .hotpatch.
+class AsmWriter {
+ public:
+  std::string text;
+  size_t next_label = 0;
+
+  std::string fresh(const std::string& what) { return fmt::format(".Lhp_{}{}", what, next_label++); }
+  void line(const std::string& s) { text += s + "\n"; }
+  void bytes(std::span<const uint8_t> b) {
+    for (size_t i = 0; i < b.size(); i += 16) {
+      std::string l = "\t.byte ";
+      for (size_t k = i; k < b.size() && k < i + 16; ++k) l += fmt::format("{}{:#04x}", k == i ? "" : ",", b[k]);
+      line(l);
+    }
+  }
+  std::string string_label(const std::string& s) {
+    auto it = strings_.find(s);
+    if (it != strings_.end()) return it->second;
+    std::string label = fresh("str");
+    strings_[s] = label;
+    return label;
+  }
+  void record(uint16_t kind, const std::string& name, const std::string& addr_expr, uint64_t reserved = 0) {
+    records_ += "\t.balign 8\n";
+    records_ += fmt::format("\t.long {:#x}\n\t.short {}, {}\n", HOTPATCH_RECORD_MAGIC, HOTPATCH_FORMAT_VERSION, kind);
+    records_ += fmt::format("\t.quad {}\n\t.quad {}\n", string_label(name), addr_expr.empty() ? "0" : addr_expr);
+    records_ += fmt::format("\t.quad {:#x}\n", reserved);
+  }
+  std::string finish() {
+    std::string out = text;
+    out += "\t.section .hotpatch,\"aw\",@progbits\n" + records_;
+    out += "\t.section .rodata.hotpatch_strings,\"a\",@progbits\n";
+    for (const auto& [s, label] : strings_) {
+      std::string escaped;
+      for (char c : s) {
+        if (c == '"' || c == '\\') escaped += '\\';
+        escaped += c;
+      }
+      out += fmt::format("{}:\n\t.asciz \"{}\"\n", label, escaped);
+    }
+    out += "\t.section .note.GNU-stack,\"\",@progbits\n";
+    return out;
+  }
+
+ private:
+  std::string records_;
+  std::map<std::string, std::string> strings_;
+};
+
+}  // namespace
+
+std::string PatchBuilder::assembly(const std::string& id, const std::string& description, const std::string& build_id) const {
+  AsmWriter w;
+  w.line("\t.text");
+  w.record(HOTPATCH_KIND_ID, id, "");
+  if (!description.empty()) w.record(HOTPATCH_KIND_DESCRIPTION, description, "");
+  if (!build_id.empty()) w.record(HOTPATCH_KIND_BUILD_ID, build_id, "");
+  w.record(HOTPATCH_KIND_LINK_NEAR, "near", "");
+
+  // Labels for everything the patch carries, so references can find each other.
+  std::map<std::string, int> label_uses;
+  for (const auto& u : units_)
+    for (uint32_t f : u->included) ++label_uses[u->patched.symbols()[f].name];
+  for (const auto& u : units_) {
+    for (uint32_t f : u->included) {
+      const std::string& name = u->patched.symbols()[f].name;
+      u->labels[f] = label_uses[name] > 1 ? fmt::format("{}.hotpatch.{}", name, u->number) : name + ".hotpatch";
+    }
+    for (uint32_t d : u->carried_data) u->labels[d] = fmt::format(".Lhp_data{}_{}", u->number, d);
+  }
+  std::map<std::string, std::string> plt, got;  // external symbol -> stub / slot label
+
+  for (const auto& up : units_) {
+    const Unit& u = *up;
+    const auto& syms = u.patched.symbols();
+    auto section_label = [&](uint32_t sec) { return fmt::format(".Lhp_sec{}_{}", u.number, sec); };
+    // The binary's name for a symbol of this unit (qualified when file-local).
+    auto binary_name = [&](uint32_t index) {
+      const ObjSymbol& s = syms[index];
+      std::string name = s.name;
+      if (auto it = u.orig_name.find(index); it != u.orig_name.end()) name = it->second;
+      return s.bind == STB_LOCAL && s.section != SHN_UNDEF ? u.file + "::" + name : name;
+    };
+    auto defined_in_binary = [&](const std::string& name) {
+      std::string plain = name.substr(name.find("::") == std::string::npos ? 0 : name.find("::") + 2);
+      for (const ElfSymbol* s : binary_.find_symbols(plain))
+        if (s->section_index != SHN_UNDEF) return true;
+      return false;
+    };
+    auto slot_for = [&](const std::string& symbol) {
+      auto [it, fresh] = got.emplace(symbol, "");
+      if (fresh) it->second = w.fresh("got");
+      return it->second;
+    };
+
+    // Emits [start, start+size) of `section` with its relocations re-expressed.
+    auto emit = [&](uint32_t section, uint64_t start, uint64_t size, bool code) {
+      const ObjSection& sec = u.patched.sections()[section];
+      std::span<const uint8_t> all(sec.data);
+      auto relocs = u.relocations_in(u.patched, section, start, size);
+      uint64_t at = start;
+      for (const auto& r : relocs) {
+        if (r.offset < at) continue;  // overlapping relocations: keep the first
+        if (sec.type != SHT_NOBITS) w.bytes(all.subspan(at, r.offset - at));
+        std::optional<std::pair<uint64_t, std::span<const uint8_t>>> ctx;
+        if (code) ctx = std::make_pair(start, all.subspan(start, size));
+        Target t = u.target_of(u.patched, section, r, ctx);
+        std::string local;  // the target inside the patch, if it is there
+        if (t.kind == Target::Symbol && u.labels.count(t.index)) local = u.labels.at(t.index);
+        if (t.kind == Target::Section && u.carried_sections.count(t.index)) local = section_label(t.index);
+        std::string place = w.fresh("place");
+        w.line(place + ":");
+        const char* dir = width_of(r.type) == 8 ? ".quad" : ".long";
+        if (is_tls(r.type)) {
+          w.line(fmt::format("\t{} 0", dir));  // refused in analyse()
+        } else if (is_got_relative(r.type)) {
+          std::string target = !local.empty() ? local + fmt::format("{:+}", t.delta) : binary_name(t.index);
+          std::string slot = slot_for(target);
+          w.line(fmt::format("\t.long {} + ({}) - .", slot, r.addend));
+          if (!local.empty()) got[target] = slot;  // defined below with the local value
+        } else if (!local.empty()) {
+          if (is_pc_relative(r.type)) w.line(fmt::format("\t.long {} + ({}) - .", local, t.delta));
+          else if (r.type == R_X86_64_64) w.line(fmt::format("\t.quad {} + ({})", local, t.delta));
+          else if (r.type == R_X86_64_PC64) w.line(fmt::format("\t.quad {} + ({}) - .", local, t.delta));
+          else throw Error(ErrorKind::DoesNotFit, fmt::format("{}: relocation type {} to code or data of the patch "
+                                                               "is not supported", u.relpath, r.type));
+        } else {
+          std::string name = t.kind == Target::Section ? "" : binary_name(t.index);
+          if (name.empty())
+            throw Error(ErrorKind::DoesNotFit, fmt::format("{}: reference to unnamed data in {} cannot be resolved in "
+                                                           "the binary", u.relpath, u.patched.sections()[t.index].name));
+          bool in_binary = defined_in_binary(name);
+          if (!in_binary && r.type == R_X86_64_PLT32) {
+            // A library function: call it through a stub and a slot of our own.
+            auto [it, fresh] = plt.emplace(name, "");
+            if (fresh) it->second = w.fresh("plt");
+            w.line(fmt::format("\t.long {} + ({}) - .", it->second, t.delta));
+          } else if (!in_binary && r.type == R_X86_64_PC32) {
+            throw Error(ErrorKind::DoesNotFit, fmt::format("{}: refers to '{}' PC-relatively, but the program does not "
+                                                           "define it", u.relpath, name));
+          } else {
+            w.line(fmt::format("\t{} 0", dir));
+            w.record(HOTPATCH_KIND_TARGET_RELOC, name, place,
+                     uint64_t{r.type} | (uint64_t{static_cast<uint32_t>(static_cast<int32_t>(t.delta))} << 32));
+          }
+        }
+        at = r.offset + width_of(r.type);
+      }
+      if (sec.type == SHT_NOBITS) {
+        w.line(fmt::format("\t.zero {}", start + size - at));
+      } else if (at < start + size) {
+        w.bytes(all.subspan(at, start + size - at));
+      }
+    };
+
+    auto log2 = [](uint64_t a) { int n = 0; while ((uint64_t{1} << n) < a) ++n; return n; };
+    for (uint32_t f : u.included) {
+      const ObjSymbol& s = syms[f];
+      const std::string& label = u.labels.at(f);
+      w.line(fmt::format("\t.section .text.hotpatch.{}.{},\"ax\",@progbits", u.number, f));
+      w.line(fmt::format("\t.p2align {}", log2(u.patched.sections()[s.section].align)));
+      w.line(fmt::format("\t.type {}, @function", label));
+      w.line(label + ":");
+      emit(s.section, s.value, s.size, true);
+      w.line(fmt::format("\t.size {}, . - {}", label, label));
+      if (auto it = u.replaces.find(f); it != u.replaces.end()) w.record(HOTPATCH_KIND_REPLACE, it->second, label);
+    }
+    for (uint32_t d : u.carried_data) {
+      const ObjSymbol& s = syms[d];
+      const ObjSection& sec = u.patched.sections()[s.section];
+      w.line(fmt::format("\t.section {}.hotpatch.{}.{},\"a{}\",{}", sec.is_writable() ? ".data" : ".rodata", u.number, d,
+                         sec.is_writable() ? "w" : "", sec.type == SHT_NOBITS ? "@nobits" : "@progbits"));
+      w.line(fmt::format("\t.p2align {}", log2(sec.align)));
+      w.line(u.labels.at(d) + ":");
+      emit(s.section, s.value, s.size, false);
+    }
+    for (uint32_t sec_index : u.carried_sections) {
+      const ObjSection& sec = u.patched.sections()[sec_index];
+      w.line(fmt::format("\t.section .rodata.hotpatch.{}.s{},\"a\",@progbits", u.number, sec_index));
+      w.line(fmt::format("\t.p2align {}", log2(sec.align)));
+      w.line(section_label(sec_index) + ":");
+      emit(sec_index, 0, sec.size, false);
+    }
+  }
+
+  // Library functions and addresses taken through the GOT: slots filled at apply time.
+  w.line("\t.section .text.hotpatch.plt,\"ax\",@progbits");
+  for (const auto& [name, stub] : plt) {
+    std::string slot = got.count(name) ? got[name] : (got[name] = w.fresh("got"));
+    w.line("\t.p2align 3");
+    w.line(stub + ":");
+    w.line(fmt::format("\tjmp *{}(%rip)", slot));
+  }
+  w.line("\t.section .data.hotpatch.got,\"aw\",@progbits");
+  w.line("\t.p2align 3");
+  for (const auto& [target, slot] : got) {
+    w.line(slot + ":");
+    bool local = target.rfind(".Lhp_", 0) == 0 || target.find(".hotpatch") != std::string::npos;
+    if (local) {
+      w.line(fmt::format("\t.quad {}", target));
+    } else {
+      w.line("\t.quad 0");
+      w.record(HOTPATCH_KIND_TARGET_RELOC, target, slot, R_X86_64_64);
+    }
+  }
+  return w.finish();
+}
+
+}  // namespace hotpatch::creator

@@ -1,0 +1,51 @@
+// PatchBuilder: the heart of `hotpatch create`. Given pairs of object files built
+// from the same tree without and with the fix (same flags, same paths), it finds
+// the functions that changed, follows what they need (new functions, new data,
+// changed constants, .cold parts), refuses what cannot be patched in a running
+// process, and writes the patch as assembly: the changed code copied byte for
+// byte, every reference re-expressed either inside the patch or as a TARGET_RELOC
+// to the running binary's symbol (kpatch's object-diff model, in user space).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "creator/object_file.h"
+#include "elf/elf_image.h"
+
+namespace hotpatch::creator {
+
+struct CreateReport {
+  std::vector<std::string> changed;          // functions replaced
+  std::vector<std::string> added_functions;  // new functions the changed ones call
+  std::vector<std::string> added_data;       // new variables / changed constants carried along
+  std::vector<std::string> refused;          // what cannot be patched, with the reason
+};
+
+class PatchBuilder {
+ public:
+  // `binary` is the program the patch is for (the file users run).
+  explicit PatchBuilder(const ElfImage& binary);
+  ~PatchBuilder();
+
+  // One translation unit: its object before and after the fix.
+  void add_unit(const std::string& relpath, ObjectFile orig, ObjectFile patched);
+
+  const CreateReport& report() const { return report_; }
+  bool has_changes() const { return !report_.changed.empty(); }
+
+  // The patch as GNU assembler source (assemble, link -shared -nostdlib).
+  std::string assembly(const std::string& id, const std::string& description, const std::string& build_id) const;
+
+ private:
+  struct Unit;
+  void analyse(Unit& unit);
+  const ElfImage& binary_;
+  std::vector<std::unique_ptr<Unit>> units_;
+  CreateReport report_;
+};
+
+}  // namespace hotpatch::creator

@@ -1,0 +1,174 @@
+#include "creator/work_tree.h"
+
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "common/error.h"
+
+extern char** environ;
+
+namespace hotpatch::creator {
+
+namespace fs = std::filesystem;
+
+namespace {
+constexpr const char* kBuiltMarker = ".hotpatch-unpatched-build";
+// Compiler names a build may call; each gets a wrapper when the real one exists.
+constexpr const char* kCompilers[] = {"cc", "gcc", "c++", "g++", "x86_64-linux-gnu-gcc", "x86_64-linux-gnu-g++",
+                                      "gcc-12", "g++-12", "x86_64-linux-gnu-gcc-12", "x86_64-linux-gnu-g++-12"};
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+bool is_source(const fs::path& p) {
+  static const char* exts[] = {".c", ".cc", ".cpp", ".cxx", ".C", ".h", ".hh", ".hpp", ".hxx", ".inc", ".S", ".s"};
+  for (const char* e : exts)
+    if (p.extension() == e) return true;
+  return false;
+}
+}  // namespace
+
+int run_shell(const std::string& command, const std::string& cwd, const std::string& log, const std::string& path_prefix) {
+  std::string script = "cd " + shell_quote(cwd) + " && ";
+  if (!path_prefix.empty()) script += "PATH=" + shell_quote(path_prefix) + ":\"$PATH\" ";
+  script += "exec /bin/sh -c " + shell_quote(command) + " >>" + shell_quote(log) + " 2>&1 </dev/null";
+  pid_t pid;
+  const char* argv[] = {"/bin/sh", "-c", script.c_str(), nullptr};
+  if (posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char* const*>(argv), environ) != 0)
+    throw Error(ErrorKind::Internal, errno_message("cannot start /bin/sh", errno));
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string tail_of_file(const std::string& path, size_t lines) {
+  std::ifstream in(path);
+  std::deque<std::string> last;
+  std::string line;
+  while (std::getline(in, line)) {
+    last.push_back(line);
+    if (last.size() > lines) last.pop_front();
+  }
+  std::string out;
+  for (const auto& l : last) out += "  | " + l + "\n";
+  return out;
+}
+
+WorkTree::WorkTree(std::string source, std::optional<std::string> work) : source_(std::move(source)) {
+  if (work) {
+    dir_ = fs::absolute(*work).lexically_normal().string();
+    fs::create_directories(dir_);
+  } else {
+    // A private directory (0700, unpredictable name), never a fixed /tmp path.
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/hotpatch-create.XXXXXX";
+    std::vector<char> buf(pattern.begin(), pattern.end());
+    buf.push_back('\0');
+    if (!mkdtemp(buf.data())) throw Error(ErrorKind::Internal, errno_message("cannot create a work directory", errno));
+    dir_ = buf.data();
+    temporary_ = true;
+  }
+  tree_ = dir_ + "/tree";
+  wrappers_ = dir_ + "/bin";
+}
+
+WorkTree::~WorkTree() {
+  if (temporary_) {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+}
+
+void WorkTree::write_wrappers() {
+  fs::create_directories(wrappers_);
+  std::string path = std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin";
+  for (const char* name : kCompilers) {
+    // The real compiler: the first one in PATH that is not a wrapper of ours.
+    std::string real;
+    size_t start = 0;
+    while (start <= path.size()) {
+      size_t end = path.find(':', start);
+      std::string entry = path.substr(start, end == std::string::npos ? std::string::npos : end - start);
+      start = end == std::string::npos ? path.size() + 1 : end + 1;
+      if (entry.empty() || fs::path(entry) == fs::path(wrappers_)) continue;
+      std::string candidate = entry + "/" + name;
+      if (::access(candidate.c_str(), X_OK) == 0) {
+        real = candidate;
+        break;
+      }
+    }
+    if (real.empty()) continue;
+    std::string wrapper = wrappers_ + "/" + name;
+    std::ofstream out(wrapper);
+    out << "#!/bin/sh\n"
+        << "# hotpatch create: one section per function and per variable, so that the\n"
+        << "# objects can be compared and cut function by function.\n"
+        << "exec " << shell_quote(real) << " \"$@\" -ffunction-sections -fdata-sections\n";
+    out.close();
+    ::chmod(wrapper.c_str(), 0755);
+  }
+}
+
+bool WorkTree::prepare(const std::string& build_command) {
+  write_wrappers();
+  if (fs::exists(dir_ + "/" + kBuiltMarker) && fs::exists(tree_)) return false;
+  std::error_code ec;
+  fs::remove_all(tree_, ec);
+  fs::create_directories(tree_);
+  fs::copy(source_, tree_, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
+  if (ec) throw Error(ErrorKind::Internal, fmt::format("cannot copy {} to {}: {}", source_, tree_, ec.message()));
+  // The copy may hold objects built without our flags: make every source newer so
+  // the build recompiles all of it.
+  auto now = fs::file_time_type::clock::now();
+  for (const auto& entry : fs::recursive_directory_iterator(tree_, ec))
+    if (entry.is_regular_file() && is_source(entry.path())) fs::last_write_time(entry.path(), now, ec);
+  build(build_command, "the unpatched tree");
+  std::ofstream(dir_ + "/" + kBuiltMarker) << source_ << "\n";
+  return true;
+}
+
+void WorkTree::build(const std::string& build_command, const std::string& what) {
+  std::string log = dir_ + "/build.log";
+  std::ofstream(log, std::ios::app) << "\n==== " << what << ": " << build_command << "\n";
+  int rc = run_shell(build_command, tree_, log, wrappers_);
+  if (rc != 0)
+    throw Error(ErrorKind::Usage, fmt::format("building {} with '{}' failed (exit {}); last lines of {}:\n{}", what,
+                                              build_command, rc, log, tail_of_file(log, 15)));
+}
+
+void WorkTree::apply_diff(const std::string& diff_path, bool reverse) {
+  std::string log = dir_ + "/patch.log";
+  std::string cmd = fmt::format("patch -p1 --batch --forward {} -i {}", reverse ? "-R" : "", shell_quote(diff_path));
+  int rc = run_shell(cmd, tree_, log);
+  if (rc != 0)
+    throw Error(ErrorKind::Usage, fmt::format("the diff {} does not {} cleanly:\n{}", diff_path,
+                                              reverse ? "reverse" : "apply", tail_of_file(log, 10)));
+  std::ofstream(log, std::ios::trunc);
+}
+
+std::map<std::string, std::vector<uint8_t>> WorkTree::objects() const {
+  std::map<std::string, std::vector<uint8_t>> out;
+  std::error_code ec;
+  for (const auto& entry : fs::recursive_directory_iterator(tree_, ec)) {
+    if (!entry.is_regular_file() || entry.path().extension() != ".o") continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    out[fs::relative(entry.path(), tree_).string()] = std::move(bytes);
+  }
+  return out;
+}
+
+}  // namespace hotpatch::creator

@@ -1,0 +1,22 @@
+# What cannot be patched live is refused with a named reason, exit 5, and no file.
+cp -r "$CASE_DIR/project" src
+(cd src && make -s) || fail "building the project failed"
+
+step "a changed initial value of an existing global"
+expect_fail 5 'cannot make a live patch' hp create --src src --diff "$CASE_DIR/init_value.diff" --binary app -o a.so
+assert_match '^refused: limit \(calc\.c\): its initial value changed' "$LAST_OUT" "the reason"
+[ ! -e a.so ] || fail "a refused patch was written"
+
+step "a change only in main (start-up code that never returns)"
+expect_fail 5 'cannot make a live patch' hp create --src src --diff "$CASE_DIR/main_only.diff" --binary app -o b.so
+assert_match '^refused: main \(main\.c\): changed, but it is start-up code' "$LAST_OUT" "the reason"
+[ ! -e b.so ] || fail "a refused patch was written"
+
+step "a diff that changes no code"
+expect_fail 5 'changes no function of app' hp create --src src --diff "$CASE_DIR/nothing.diff" --binary app -o c.so
+[ ! -e c.so ] || fail "an empty patch was written"
+
+step "bad input"
+expect_fail 2 'no such file' hp create --src src --diff "$CASE_DIR/missing.diff" --binary app -o d.so
+expect_fail 2 'no such file in' hp create --src src --diff "$CASE_DIR/nothing.diff" --binary nope -o d.so
+expect_fail 2 'not a directory' hp create --src /nonexistent --diff "$CASE_DIR/nothing.diff" --binary app -o d.so

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -30,5 +31,21 @@ int cmd_apply(const ApplyOptions& opts, Output& out);
 int cmd_revert(const RevertOptions& opts, Output& out);
 int cmd_list(int pid, Output& out);
 int cmd_info(const std::string& patch_path, Output& out);
+
+// Creator (cmd_create.cpp; docs/creator.md).
+struct CreateCommand {
+  std::string source_dir, diff, build = "make", binary, output, id, description, work;
+};
+int cmd_create(const CreateCommand& opts, Output& out);
+
+// Cooperative runtime (cmd_control.cpp, cmd_inject.cpp; docs/cooperative.md).
+struct ControlOptions {
+  int pid = 0;
+  std::string group;               // gflags, glog, var, lib, func
+  std::vector<std::string> words;  // the rest of the command, quoted when sent
+};
+int cmd_control(const ControlOptions& opts, Output& out);
+int cmd_socket(int pid, Output& out);
+int cmd_inject(int pid, int timeout_ms, Output& out);
 
 }  // namespace hotpatch::cli

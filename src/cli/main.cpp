@@ -62,6 +62,35 @@ int main(int argc, char** argv) {
   info->add_option("patch", info_path, "patch shared object")->required();
   info->add_flag("--json", json);
 
+  // Cooperative runtime: the rest of the line goes to the process's control socket.
+  hotpatch::cli::ControlOptions control_opts;
+  std::vector<CLI::App*> control_groups;
+  for (const char* group : {"gflags", "glog", "var", "lib", "func"}) {
+    auto* sub = app.add_subcommand(group, std::string("control socket: ") + group + " ... (see docs/cooperative.md)");
+    sub->prefix_command();  // everything after the group word is the command's, even "-1"
+    sub->add_flag("--json", json);
+    control_groups.push_back(sub);
+  }
+  auto* socket_cmd = app.add_subcommand("socket", "print the process's control socket path");
+  socket_cmd->add_flag("--json", json);
+  int inject_timeout_ms = 5000;
+  auto* inject = app.add_subcommand("inject", "start the control server in the process (loads libhotpatch.so)");
+  inject->add_option("--timeout", inject_timeout_ms, "ms to wait for a thread that can run the call")
+      ->check(CLI::NonNegativeNumber);
+  inject->add_flag("--json", json);
+
+  hotpatch::cli::CreateCommand create_opts;
+  auto* create = app.add_subcommand("create", "make a patch from a source tree and a diff");
+  create->add_option("--src", create_opts.source_dir, "the source tree the running program was built from")->required();
+  create->add_option("--diff", create_opts.diff, "the fix, as a unified diff applying with patch -p1")->required();
+  create->add_option("--build", create_opts.build, "the project's build command (default: make)");
+  create->add_option("--binary", create_opts.binary, "the program, relative to --src")->required();
+  create->add_option("-o,--output", create_opts.output, "the patch file to write")->required();
+  create->add_option("--id", create_opts.id, "patch id (default: the output's base name)");
+  create->add_option("--description", create_opts.description, "description (default: the diff's file name)");
+  create->add_option("--work", create_opts.work, "keep the unpatched build here, for reuse");
+  create->add_flag("--json", json);
+
   hotpatch::cli::Output out;
   try {
     app.parse(argc, argv);
@@ -81,11 +110,11 @@ int main(int argc, char** argv) {
   sigset_t deferred;
   sigemptyset(&deferred);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE}) sigaddset(&deferred, sig);
-  if (apply->parsed() || revert->parsed()) sigprocmask(SIG_BLOCK, &deferred, nullptr);
+  if (apply->parsed() || revert->parsed() || inject->parsed()) sigprocmask(SIG_BLOCK, &deferred, nullptr);
 
   try {
     int rc = 0;
-    bool needs_pid = !info->parsed();
+    bool needs_pid = !info->parsed() && !create->parsed();
     if (needs_pid && pid <= 0) {
       throw Error(ErrorKind::Usage, "this command needs -p PID");
     }
@@ -102,6 +131,20 @@ int main(int argc, char** argv) {
       rc = hotpatch::cli::cmd_list(pid, out);
     } else if (info->parsed()) {
       rc = hotpatch::cli::cmd_info(info_path, out);
+    } else if (create->parsed()) {
+      rc = hotpatch::cli::cmd_create(create_opts, out);
+    } else if (socket_cmd->parsed()) {
+      rc = hotpatch::cli::cmd_socket(pid, out);
+    } else if (inject->parsed()) {
+      rc = hotpatch::cli::cmd_inject(pid, inject_timeout_ms, out);
+    } else {
+      for (auto* sub : control_groups)
+        if (sub->parsed()) {
+          control_opts.pid = pid;
+          control_opts.group = sub->get_name();
+          control_opts.words = sub->remaining();
+          rc = hotpatch::cli::cmd_control(control_opts, out);
+        }
     }
     if (out.json) std::cout << out.doc.dump() << std::endl;
     return rc;

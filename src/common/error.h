@@ -18,6 +18,8 @@ enum class ErrorKind : int {
   DoesNotFit = 5,     // unknown symbol, function too short, build-id mismatch, IFUNC
   Busy = 6,           // a function stayed active until --timeout
   Conflict = 7,       // duplicate id, unknown id, revert order, registry state
+  Refused = 8,        // the process's runtime answered ERR (control socket commands)
+  NoControlServer = 9,  // no control socket: the process runs no control server
 };
 
 class Error : public std::runtime_error {

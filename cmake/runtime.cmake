@@ -1,0 +1,71 @@
+# The cooperative runtime (issue 3, docs/cooperative.md): the control server inside
+# libhotpatch.so, the preload library, the examples, the protocol fuzzer.
+#
+# libhotpatch.so (target hotpatch_runtime, sources src/runtime/*.cpp) also gets the
+# pure pieces it shares with the CLI: the registry codec, the control protocol
+# parser, the socket path, and the arch code that encodes jumps. The runtime keeps
+# -fno-exceptions -fno-rtti: none of these throw, and a runtime that throws into a
+# program built without exception support would take it down.
+target_sources(hotpatch_runtime PRIVATE
+  ${CMAKE_SOURCE_DIR}/src/common/registry.cpp
+  ${CMAKE_SOURCE_DIR}/src/common/control_protocol.cpp
+  ${CMAKE_SOURCE_DIR}/src/common/control_socket_path.cpp
+  ${CMAKE_SOURCE_DIR}/src/arch/x86_64/x86_64.cpp
+  ${CMAKE_SOURCE_DIR}/src/arch/x86_64/signal_context.cpp)
+# arch.h names RemoteAddr, whose header includes fmt's; only headers are used.
+target_include_directories(hotpatch_runtime PRIVATE $<TARGET_PROPERTY:fmt::fmt,INTERFACE_INCLUDE_DIRECTORIES>)
+target_compile_definitions(hotpatch_runtime PRIVATE HOTPATCH_VERSION="${PROJECT_VERSION}")
+target_link_libraries(hotpatch_runtime PRIVATE pthread dl)
+
+# LD_PRELOAD entry: a constructor that starts the control server.
+add_library(hotpatch_preload SHARED src/runtime/preload/preload.cpp)
+set_target_properties(hotpatch_preload PROPERTIES OUTPUT_NAME hotpatch_preload
+  LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}
+  INSTALL_RPATH "$ORIGIN" BUILD_RPATH "${CMAKE_BINARY_DIR}")
+target_include_directories(hotpatch_preload PRIVATE include)
+target_link_libraries(hotpatch_preload PRIVATE hotpatch_runtime)
+install(TARGETS hotpatch_preload LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+
+# Examples (need Debian's libgflags-dev and libgoogle-glog-dev; the runtime itself
+# never links them).
+pkg_check_modules(GFLAGS IMPORTED_TARGET gflags)
+pkg_check_modules(GLOG IMPORTED_TARGET libglog)
+if(GFLAGS_FOUND AND GLOG_FOUND)
+  add_executable(simple_server examples/simple_server/simple_server.cpp)
+  target_include_directories(simple_server PRIVATE include)
+  target_link_libraries(simple_server PRIVATE hotpatch_runtime PkgConfig::GFLAGS PkgConfig::GLOG pthread)
+  set_target_properties(simple_server PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/examples
+    BUILD_RPATH "${CMAKE_BINARY_DIR}")
+
+  add_executable(prebuilt_server examples/prebuilt_server/prebuilt_server.cpp)
+  target_link_libraries(prebuilt_server PRIVATE PkgConfig::GFLAGS PkgConfig::GLOG pthread)
+  set_target_properties(prebuilt_server PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/examples)
+else()
+  message(WARNING "gflags/glog not found (scripts/install-deps.sh installs them): examples and coop tests skipped")
+endif()
+foreach(patch add_func_patch1 add_func_patch2)
+  add_library(${patch} SHARED examples/simple_server/${patch}.cpp)
+  set_target_properties(${patch} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/examples)
+endforeach()
+
+# Fuzzing the protocol parser with libFuzzer: needs clang and libclang-rt-14-dev.
+find_program(CLANGXX_FOR_FUZZ NAMES clang++ clang++-14)
+if(CLANGXX_FOR_FUZZ)
+  set(FUZZ_BIN ${CMAKE_BINARY_DIR}/fuzz/control_protocol_fuzz)
+  set(FUZZ_SOURCES ${CMAKE_SOURCE_DIR}/tests/fuzz/control_protocol_fuzz.cpp
+                   ${CMAKE_SOURCE_DIR}/src/common/control_protocol.cpp)
+  add_custom_command(OUTPUT ${FUZZ_BIN}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/fuzz/corpus
+    COMMAND ${CLANGXX_FOR_FUZZ} -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined
+            -fno-sanitize-recover=undefined -I${CMAKE_SOURCE_DIR}/src ${FUZZ_SOURCES} -o ${FUZZ_BIN}
+    DEPENDS ${FUZZ_SOURCES} ${CMAKE_SOURCE_DIR}/src/common/control_protocol.h
+    COMMENT "Building the control protocol fuzzer (clang, libFuzzer)")
+  add_custom_target(control_protocol_fuzz ALL DEPENDS ${FUZZ_BIN})
+  add_test(NAME fuzz/control_protocol
+    COMMAND ${FUZZ_BIN} -max_total_time=20 -max_len=4096 -timeout=5
+            ${CMAKE_BINARY_DIR}/fuzz/corpus ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus)
+  # (new inputs go to the first directory, in the build tree; the second is the seed corpus)
+  set_tests_properties(fuzz/control_protocol PROPERTIES LABELS fuzz TIMEOUT 120)
+else()
+  message(WARNING "clang++ not found: the control protocol fuzz test is skipped")
+endif()

@@ -1,0 +1,45 @@
+#include <fmt/core.h>
+
+#include "cli/commands.h"
+#include "common/error.h"
+#include "creator/creator.h"
+
+namespace hotpatch::cli {
+
+int cmd_create(const CreateCommand& opts, Output& out) {
+  creator::CreateOptions o;
+  o.source_dir = opts.source_dir;
+  o.diff = opts.diff;
+  o.build_command = opts.build;
+  o.binary = opts.binary;
+  o.output = opts.output;
+  o.id = opts.id;
+  o.description = opts.description;
+  if (!opts.work.empty()) o.work_dir = opts.work;
+  creator::CreateResult r = creator::create_patch(o);
+  const auto& rep = r.report;
+  if (out.json) {
+    out.doc = {{"output", r.output.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.output)},
+               {"build_id", r.build_id},
+               {"changed", rep.changed},
+               {"added_functions", rep.added_functions},
+               {"added_data", rep.added_data},
+               {"refused", rep.refused},
+               {"seconds", r.seconds}};
+  } else {
+    for (const auto& f : rep.changed) fmt::print("changed: {}\n", f);
+    for (const auto& f : rep.added_functions) fmt::print("new function: {}\n", f);
+    for (const auto& d : rep.added_data) fmt::print("carried data: {}\n", d);
+    for (const auto& why : rep.refused) fmt::print("refused: {}\n", why);
+  }
+  if (!rep.refused.empty()) {
+    throw Error(ErrorKind::DoesNotFit, fmt::format("cannot make a live patch from {}: {} refusal{} (no file written)",
+                                                   opts.diff, rep.refused.size(), rep.refused.size() == 1 ? "" : "s"));
+  }
+  if (!out.json)
+    fmt::print("wrote {}: {} function{} for build-id {} in {:.1f} s\n", r.output, rep.changed.size(),
+               rep.changed.size() == 1 ? "" : "s", r.build_id.empty() ? "none" : r.build_id, r.seconds);
+  return 0;
+}
+
+}  // namespace hotpatch::cli

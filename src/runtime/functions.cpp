@@ -1,0 +1,215 @@
+#include "runtime/functions.h"
+
+#include <dlfcn.h>
+
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#include "arch/arch.h"
+#include "runtime/libraries.h"
+#include "runtime/live_code.h"
+#include "runtime/process_symbols.h"
+#include "runtime/registry_access.h"
+#include "runtime/reply.h"
+
+namespace hotpatch::runtime {
+
+namespace {
+
+constexpr const char* kIdPrefix = "func:";  // registry ids of cooperative upgrades
+constexpr size_t kEntryBytesRead = 16;
+
+std::string hex(uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%#lx", static_cast<unsigned long>(v));
+  return buf;
+}
+
+std::vector<uint8_t> read_code(uintptr_t at, size_t len) {
+  const auto* p = reinterpret_cast<const uint8_t*>(at);
+  return std::vector<uint8_t>(p, p + len);
+}
+
+bool is_ours(const PatchRecord& p) { return p.id.rfind(kIdPrefix, 0) == 0; }
+
+std::string unique_id(const Registry& registry, const std::string& func) {
+  std::string id = kIdPrefix + func;
+  for (int n = 2; registry.find(id); ++n) id = kIdPrefix + func + "#" + std::to_string(n);
+  return id;
+}
+
+}  // namespace
+
+FunctionTable& FunctionTable::instance() {
+  static FunctionTable table;
+  return table;
+}
+
+bool FunctionTable::add(const std::string& name, void* function, std::string& error) {
+  if (name.empty() || name.find_first_of(" \t\r\n\"") != std::string::npos || !function) {
+    error = "function name '" + name + "' is empty or contains blanks, or the pointer is null";
+    return false;
+  }
+  std::lock_guard<std::mutex> guard(lock_);
+  for (const auto& [n, a] : registered_)
+    if (n == name) {
+      error = "function '" + name + "' is already registered";
+      return false;
+    }
+  registered_.emplace_back(name, reinterpret_cast<uintptr_t>(function));
+  return true;
+}
+
+std::optional<uintptr_t> FunctionTable::find(const std::string& name) {
+  for (const auto& [n, a] : registered_)
+    if (n == name) return a;
+  return std::nullopt;
+}
+
+std::optional<FunctionTable::Target> FunctionTable::resolve_target(const std::string& func, std::string& error) {
+  if (auto registered = find(func)) {
+    auto sym = ProcessSymbols::function_at(*registered);
+    if (!sym) {
+      error = "registered function '" + func + "' at " + hex(*registered) +
+              " has no sized symbol in its object's symbol table (stripped?); cannot check that a jump fits";
+      return std::nullopt;
+    }
+    return Target{*registered, sym->size};
+  }
+  auto sym = ProcessSymbols::find_function(func, error);
+  if (!sym) return std::nullopt;
+  return Target{sym->address, sym->size};
+}
+
+void FunctionTable::list(Reply& reply) {
+  std::lock_guard<std::mutex> guard(lock_);
+  if (registered_.empty()) reply.line("no functions registered");
+  for (const auto& [name, address] : registered_) reply.line("registered " + name + " " + hex(address));
+  std::string error;
+  auto tx = RegistryTransaction::begin(error);
+  if (!tx) return reply.fail(error);
+  for (const auto& p : tx->registry.patches)
+    for (const auto& r : p.redirects)
+      reply.line("redirect " + r.symbol + " " + hex(r.target) + " -> " +
+                 (r.replacement_name.empty() ? "?" : r.replacement_name) + " " + hex(r.replacement) +
+                 (r.stub ? " via stub" : "") + " (" + p.id + ", " + p.path + ")");
+}
+
+void FunctionTable::upgrade(const std::string& lib, const std::string& func, const std::string& new_func, Reply& reply) {
+  std::lock_guard<std::mutex> guard(lock_);
+  std::string error;
+  auto library = LibraryTable::instance().find(lib);
+  if (!library) return reply.fail("no library named '" + lib + "' is loaded (load it first: lib load " + lib + " PATH)");
+  auto target = resolve_target(func, error);
+  if (!target) return reply.fail(error);
+
+  // The replacement must be defined by that library itself, not found through it.
+  dlerror();
+  void* replacement_ptr = dlsym(library->handle, new_func.c_str());
+  uintptr_t replacement = reinterpret_cast<uintptr_t>(replacement_ptr);
+  if (!replacement_ptr || !address_in_library(replacement, library->handle))
+    return reply.fail("library '" + lib + "' (" + library->path + ") defines no function '" + new_func + "'");
+  if (replacement == target->address) return reply.fail("'" + func + "' and the replacement are the same function");
+  auto replacement_sym = ProcessSymbols::function_at(replacement);
+
+  std::vector<uint8_t> entry = read_code(target->address, std::min(target->size, kEntryBytesRead));
+  const size_t keep = arch::entry_prologue_to_keep(entry);
+  if (target->size < keep + arch::kNearJumpSize)
+    return reply.fail("function '" + func + "' is " + std::to_string(target->size) + " bytes, too short for a " +
+                      std::to_string(keep + arch::kNearJumpSize) + "-byte jump");
+  const uintptr_t site = target->address + keep;
+
+  auto tx = RegistryTransaction::begin(error);
+  if (!tx) return reply.fail(error);
+  std::vector<uint8_t> saved = read_code(site, arch::kNearJumpSize);
+  if (const PatchRecord* below = tx->registry.top_patch_for(target->address)) {
+    for (const auto& r : below->redirects)
+      if (r.target == target->address && r.written != saved)
+        return reply.fail("the entry of '" + func + "' is not what '" + below->id + "' wrote; refusing to touch it");
+  } else if (arch::decode_jump(RemoteAddr(site), saved)) {
+    return reply.fail("'" + func + "' already starts with a jump that no patch of ours wrote (another patching tool?)");
+  }
+
+  RedirectRecord rec;
+  rec.symbol = func;
+  rec.replacement_name = new_func;
+  rec.target = target->address;
+  rec.target_size = target->size;
+  rec.patch_site = site;
+  rec.replacement = replacement;
+  rec.replacement_size = replacement_sym ? replacement_sym->size : 0;
+  rec.saved = saved;
+  PatchRecord record;
+  record.id = unique_id(tx->registry, func);
+  record.description = "func upgrade " + lib + " " + func + " " + new_func + " (control socket)";
+  record.path = library->path;
+  record.applied_unix = static_cast<uint64_t>(std::time(nullptr));
+  record.handle = 0;  // the library belongs to `lib load`; a ptrace revert must not dlclose it
+  if (rec.replacement_size) record.code = {replacement, rec.replacement_size};
+
+  uintptr_t destination = replacement;
+  if (!arch::near_jump_reaches(RemoteAddr(site), RemoteAddr(replacement))) {
+    auto stub = StubPages::map_near(site, arch::encode_far_jump(RemoteAddr(replacement)), error);
+    if (!stub) return reply.fail("'" + func + "': " + error);
+    rec.stub = *stub;
+    record.stubs.push_back({*stub, StubPages::kPageSize});
+    destination = *stub;
+  }
+  rec.written = *arch::encode_near_jump(RemoteAddr(site), RemoteAddr(destination));
+  record.redirects.push_back(rec);
+  tx->registry.patches.push_back(record);
+
+  if (!LiveCodeWriter::replace(site, saved, rec.written, replacement, error)) {
+    if (rec.stub) StubPages::unmap(rec.stub);
+    return reply.fail("'" + func + "': " + error);
+  }
+  if (!tx->commit(error)) {
+    std::string undo_error;
+    LiveCodeWriter::replace(site, rec.written, saved, replacement, undo_error);
+    return reply.fail(error);
+  }
+  reply.line("upgraded " + func + " " + hex(target->address) + " -> " + new_func + " " + hex(replacement) + " (" +
+             library->path + (rec.stub ? ", via stub)" : ")") + " as " + record.id);
+}
+
+void FunctionTable::rollback(const std::string& func, Reply& reply) {
+  std::lock_guard<std::mutex> guard(lock_);
+  std::string error;
+  auto tx = RegistryTransaction::begin(error);
+  if (!tx) return reply.fail(error);
+  // The function the name stands for; else the newest redirect recorded under it.
+  std::optional<uintptr_t> address;
+  std::string resolve_error;
+  if (auto target = resolve_target(func, resolve_error)) address = target->address;
+  for (auto it = tx->registry.patches.rbegin(); !address && it != tx->registry.patches.rend(); ++it)
+    for (const auto& r : it->redirects)
+      if (r.symbol == func) address = r.target;
+  if (!address) return reply.fail(resolve_error);
+  const PatchRecord* top = tx->registry.top_patch_for(*address);
+  if (!top) return reply.fail("'" + func + "' is not upgraded; nothing to roll back");
+  if (!is_ours(*top))
+    return reply.fail("the newest change of '" + func + "' is patch '" + top->id +
+                      "' applied with `hotpatch apply`; revert it with `hotpatch -p PID revert " + top->id + "`");
+  const PatchRecord record = *top;
+  const RedirectRecord* rec = nullptr;
+  for (const auto& r : record.redirects)
+    if (r.target == *address) rec = &r;
+  std::vector<uint8_t> now = read_code(rec->patch_site, rec->written.size());
+  if (now != rec->written)
+    return reply.fail("the entry of '" + func + "' is not what " + record.id + " wrote; refusing to restore it");
+  // A thread arriving during the restore goes where the entry led before the
+  // upgrade being undone: an older redirect's destination, else the replacement
+  // (its call started before the rollback finished).
+  uintptr_t detour = rec->replacement;
+  if (auto older = arch::decode_jump(RemoteAddr(rec->patch_site), rec->saved)) detour = older->value();
+  if (!LiveCodeWriter::replace(rec->patch_site, rec->written, rec->saved, detour, error))
+    return reply.fail("'" + func + "': " + error);
+  std::erase_if(tx->registry.patches, [&](const PatchRecord& p) { return p.id == record.id; });
+  if (!tx->commit(error)) return reply.fail(error);
+  // The stub is left mapped: a thread pre-empted on its one jump instruction would
+  // fault if it vanished. One page per upgrade, reused by nothing.
+  reply.line("rolled back " + func + " " + hex(*address) + " (" + record.id + ")");
+}
+
+}  // namespace hotpatch::runtime

@@ -1,0 +1,24 @@
+# make install's layout works on its own: bin/hotpatch finds lib/libhotpatch.so next
+# to it, and a patch builds with nothing but $(pkg-config --cflags hotpatch).
+build_dir=$(dirname "$HOTPATCH")
+cmake --install "$build_dir" --prefix "$WORK/prefix" >install.log 2>&1 || { cat install.log; fail "cmake --install failed"; }
+for f in bin/hotpatch lib/libhotpatch.so include/hotpatch/patch.h lib/pkgconfig/hotpatch.pc; do
+  [ -e "$WORK/prefix/$f" ] || fail "make install did not install $f"
+done
+cflags=$(PKG_CONFIG_PATH="$WORK/prefix/lib/pkgconfig" pkg-config --cflags hotpatch) || fail "pkg-config does not know hotpatch"
+assert_match "^-I$WORK/prefix/lib/pkgconfig/\.\./\.\./include *$" "$cflags" "pkg-config --cflags"
+cc -shared -fPIC -O2 $cflags -o patch.so "$CASE_DIR/patch.c" || fail "a patch does not build with the installed header"
+build_target target "$CASE_DIR/target.c" -fPIE -pie
+
+start_target t ./target
+pid=$LAST_PID
+wait_for_log t '^compute\(7\)=21$'
+installed=$WORK/prefix/bin/hotpatch
+step "apply with the installed hotpatch (it finds its own runtime)"
+out=$(env -u HOTPATCH_RUNTIME "$installed" -p "$pid" apply patch.so) || fail "installed hotpatch apply failed: $out"
+assert_match '^applied fix-compute: 1 function' "$out" "apply output"
+wait_for_log t '^compute\(7\)=70$' 2
+grep -q " $WORK/prefix/lib/libhotpatch.so$" "/proc/$pid/maps" || fail "the target did not load the installed runtime"
+out=$(env -u HOTPATCH_RUNTIME "$installed" -p "$pid" revert fix-compute) || fail "installed hotpatch revert failed: $out"
+wait_for_log t '^compute\(7\)=21$' 2
+finish_target t '^BAD'

@@ -128,8 +128,11 @@ bool WorkTree::prepare(const std::string& build_command) {
   std::error_code ec;
   fs::remove_all(tree_, ec);
   fs::create_directories(tree_);
-  fs::copy(source_, tree_, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
-  if (ec) throw Error(ErrorKind::Internal, fmt::format("cannot copy {} to {}: {}", source_, tree_, ec.message()));
+  // cp -a keeps modification times: generated files (configure, Makefile.in,
+  // aclocal.m4) must stay newer than their inputs, or make would regenerate them.
+  std::string log = dir_ + "/copy.log";
+  if (run_shell("cp -a " + shell_quote(source_ + "/.") + " " + shell_quote(tree_ + "/"), dir_, log) != 0)
+    throw Error(ErrorKind::Internal, fmt::format("cannot copy {} to {}:\n{}", source_, tree_, tail_of_file(log, 5)));
   // The copy may hold objects built without our flags: make every source newer so
   // the build recompiles all of it.
   auto now = fs::file_time_type::clock::now();

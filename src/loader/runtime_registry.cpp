@@ -89,7 +89,7 @@ std::string locate_runtime_library() {
   if (n > 0) {
     std::string dir(self, n);
     dir = dir.substr(0, dir.rfind('/'));
-    for (const std::string candidate : {dir + "/libhotpatch.so", dir + "/../lib/libhotpatch.so"}) {
+    for (const std::string& candidate : {dir + "/libhotpatch.so", dir + "/../lib/libhotpatch.so"}) {
       char real[PATH_MAX];
       if (::access(candidate.c_str(), R_OK) == 0 && ::realpath(candidate.c_str(), real)) return real;
     }

@@ -1,6 +1,7 @@
 #include "runtime/control_server.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -20,6 +21,11 @@ namespace hotpatch::runtime {
 
 namespace {
 
+// Says why, then closes without losing the reply: closing a Unix socket whose
+// client's request is still unread resets the connection, and the client may then
+// never see the ERR line. So: reply, end our side, and drain briefly first.
+void refuse(int fd, const std::string& reply);
+
 constexpr size_t kThreadStackSize = 1 << 20;
 constexpr int kSendTimeoutSeconds = 10;  // a client that stops reading is dropped
 
@@ -34,6 +40,21 @@ bool send_all(int fd, const std::string& data) {
     sent += static_cast<size_t>(n);
   }
   return true;
+}
+
+void refuse(int fd, const std::string& reply) {
+  send_all(fd, reply);
+  ::shutdown(fd, SHUT_WR);
+  // Bounded: at most ~100 ms and 64 KiB, so a refused client cannot hold the
+  // accepting thread.
+  char sink[4096];
+  for (int i = 0; i < 16; ++i) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) break;
+    ssize_t n = ::recv(fd, sink, sizeof sink, MSG_DONTWAIT);
+    if (n <= 0) break;
+  }
+  ::close(fd);
 }
 
 // Our threads must never take the program's signals (a program that waits for
@@ -171,20 +192,17 @@ void* ControlServer::accept_main(void* self) {
     ucred peer{};
     socklen_t len = sizeof peer;
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0) {
-      send_all(fd, "ERR cannot check who is connecting (SO_PEERCRED failed)\n");
-      ::close(fd);
+      refuse(fd, "ERR cannot check who is connecting (SO_PEERCRED failed)\n");
       continue;
     }
     if (peer.uid != 0 && peer.uid != ::geteuid()) {
-      send_all(fd, "ERR permission denied: uid " + std::to_string(peer.uid) + " may not control this process (runs as uid " +
-                       std::to_string(::geteuid()) + ")\n");
-      ::close(fd);
+      refuse(fd, "ERR permission denied: uid " + std::to_string(peer.uid) + " may not control this process (runs as uid " +
+                     std::to_string(::geteuid()) + ")\n");
       continue;
     }
     if (server->clients_.fetch_add(1) >= kMaxClients) {
       server->clients_.fetch_sub(1);
-      send_all(fd, "ERR too many clients at once (" + std::to_string(kMaxClients) + "); try again\n");
-      ::close(fd);
+      refuse(fd, "ERR too many clients at once (" + std::to_string(kMaxClients) + "); try again\n");
       continue;
     }
     auto* start = new ClientStart{server, fd};

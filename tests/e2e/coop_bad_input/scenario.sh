@@ -20,7 +20,7 @@ step "a connection from another uid is refused (SO_PEERCRED)"
 # uid 65533 keeps CAP_DAC_OVERRIDE so it can reach the 0700 directory: only the
 # server's own check stands between it and the process.
 run_cmd setpriv --reuid=65533 --regid=65533 --clear-groups --inh-caps=+dac_override --ambient-caps=+dac_override \
-  sh -c "printf 'var set age 5\n' | nc -U '$sock'"
+  sh -c "printf 'var set age 5\n' | nc -N -U '$sock'"
 assert_match '^ERR permission denied: uid 65533 may not control this process' "$LAST_OUT" "other uid"
 expect_success hp -p "$pid" var get age
 assert_eq 10 "$LAST_OUT" "age unchanged by the refused client"

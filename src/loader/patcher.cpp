@@ -26,6 +26,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr uint64_t kStubPageSize = 4096;
 constexpr size_t kStubSlotSize = 16;  // stubs start 16-byte aligned
+constexpr std::chrono::milliseconds kLoadPhaseTimeout(30000);
 // Upper bound on the stack bytes scanned per thread: far beyond any real stack in
 // use, small enough that a corrupt stack pointer cannot make us read gigabytes.
 constexpr size_t kMaxStackScan = 64u << 20;
@@ -113,12 +114,16 @@ void unload(Process& process, const TargetObjects& objects, const LibcEntryPoint
 // false negatives on x86_64; a stale word can make a function look busy).
 std::optional<std::string> find_active(Process& process, AllThreadsStopped& world, const std::vector<GuardedRange>& guarded,
                                        std::optional<AddressSpace>& space) {
-  std::vector<uint64_t> stack;
-  for (auto& t : world.threads()) {
-    const arch::Registers& regs = t->registers();
+  // Every thread's pc and stack range first, then all the stacks in one bulk read
+  // (one process_vm_readv per 1024 threads instead of one pread per thread).
+  auto& threads = world.threads();
+  std::vector<std::vector<uint64_t>> stacks(threads.size());
+  std::vector<Process::ReadRequest> reads(threads.size());
+  for (size_t i = 0; i < threads.size(); ++i) {
+    const arch::Registers& regs = threads[i]->registers();
     for (const auto& g : guarded)
       if (g.range.contains(regs.pc()))
-        return fmt::format("{} is running on thread {} (pc {})", g.what, t->tid(), regs.pc());
+        return fmt::format("{} is running on thread {} (pc {})", g.what, threads[i]->tid(), regs.pc());
     RemoteAddr sp = regs.sp();
     if (!space) space = process.address_space();
     const Mapping* m = space->find(sp);
@@ -126,16 +131,20 @@ std::optional<std::string> find_active(Process& process, AllThreadsStopped& worl
       space = process.address_space();  // a thread created since we last looked
       m = space->find(sp);
     }
-    if (!m) return fmt::format("thread {} has its stack pointer {} outside any mapping; cannot check it", t->tid(), sp);
+    if (!m) return fmt::format("thread {} has its stack pointer {} outside any mapping; cannot check it", threads[i]->tid(), sp);
     size_t len = std::min<uint64_t>(m->range.end - sp, kMaxStackScan);
-    stack.resize(len / 8);
-    size_t got = process.read_partial(sp, stack.data(), stack.size() * 8) / 8;
-    for (size_t i = 0; i < got; ++i) {
-      RemoteAddr word(stack[i]);
+    stacks[i].resize(len / 8);
+    reads[i] = {sp, stacks[i].data(), stacks[i].size() * 8};
+  }
+  process.read_many(reads);
+  for (size_t i = 0; i < threads.size(); ++i) {
+    size_t got = reads[i].got / 8;
+    for (size_t w = 0; w < got; ++w) {
+      RemoteAddr word(stacks[i][w]);
       for (const auto& g : guarded)
         if (g.range.contains(word))
-          return fmt::format("{} is on the stack of thread {} (return address {} at {})", g.what, t->tid(), word,
-                             sp + static_cast<int64_t>(i * 8));
+          return fmt::format("{} is on the stack of thread {} (return address {} at {})", g.what, threads[i]->tid(), word,
+                             reads[i].addr + static_cast<int64_t>(w * 8));
     }
   }
   return std::nullopt;
@@ -174,9 +183,10 @@ StopReport with_world_stopped(Process& process, const RuntimeRegistry& runtime, 
       }
     }
     if (Clock::now() + backoff >= deadline)
-      throw Error(ErrorKind::Busy, fmt::format("process {}: cannot {}: {} until the timeout ({} attempts); nothing was "
-                                               "changed",
-                                               process.pid(), action, busy, report.attempts));
+      throw Error(ErrorKind::Busy, fmt::format("process {}: cannot {}: {} until the timeout ({} attempt{}); nothing "
+                                               "was changed",
+                                               process.pid(), action, busy, report.attempts,
+                                               report.attempts == 1 ? "" : "s"));
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(50));
   }
@@ -237,7 +247,10 @@ Registry Patcher::applied() {
 ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds timeout) {
   Process& process = impl_->process;
   const pid_t pid = process.pid();
-  const auto deadline = Clock::now() + timeout;
+  // --timeout bounds the wait for the functions to become inactive (the stop phase);
+  // finding a thread that can load the patch gets its own, longer bound, since on a
+  // loaded machine being scheduled alone can take a while.
+  const auto load_deadline = Clock::now() + std::max<std::chrono::milliseconds>(timeout, kLoadPhaseTimeout);
   check_file_is_trusted(patch.path);
 
   // 1. Before: everything decided from files and /proc, target untouched.
@@ -320,7 +333,7 @@ ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds tim
   try {
     int64_t patch_bias = 0;
     {
-      auto thread = acquire_thread_for_calls(process, objects, deadline);
+      auto thread = acquire_thread_for_calls(process, objects, load_deadline);
       RemoteCall rc(process, *thread);
       if (!runtime) remote_dlopen(process, rc, libc, runtime_path);
       if (near_linker) {
@@ -410,7 +423,7 @@ ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds tim
                                            p.below->id)});
     }
     StopReport stop = with_world_stopped(
-        process, *runtime, before.generation, guarded, deadline, fmt::format("apply '{}'", patch.id),
+        process, *runtime, before.generation, guarded, Clock::now() + timeout, fmt::format("apply '{}'", patch.id),
         [&](RegistrySnapshot& snap) {
           for (auto& p : planned) {
             p.record.saved = process.read_bytes(RemoteAddr(p.record.patch_site), p.record.written.size());

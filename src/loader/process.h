@@ -6,6 +6,8 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,9 @@ class Process {
   // exited with pthread_exit() stays listed (a zombie): seizing it fails, and callers
   // treat that as "gone", as for any thread that exits meanwhile.
   std::vector<pid_t> thread_ids() const;
+  // How many threads the kernel counts in the process (num_threads of /proc/PID/stat,
+  // one small read: cheaper than listing /proc/PID/task), or nullopt if unreadable.
+  std::optional<size_t> thread_count() const;
   AddressSpace address_space() const;
   bool alive() const;
   // /proc/PID/exe, resolved.
@@ -39,6 +44,18 @@ class Process {
   std::vector<uint8_t> read_bytes(RemoteAddr addr, size_t len) const;
   // Reads as much of [addr, addr+len) as is readable; returns the bytes read.
   size_t read_partial(RemoteAddr addr, void* out, size_t len) const;
+  // Many read_partial()s at once, for every thread's stack inside the stop: one
+  // process_vm_readv per 1024 ranges instead of one pread each (measured: 64 stacks
+  // 320 -> 30 us, 1000 stacks 5.2 -> 1.8 ms). Each request's `got` is set as
+  // read_partial() would return it (what it cannot read is retried through
+  // /proc/PID/mem, which reads some mappings process_vm_readv refuses).
+  struct ReadRequest {
+    RemoteAddr addr;
+    void* out = nullptr;
+    size_t len = 0;
+    size_t got = 0;
+  };
+  void read_many(std::span<ReadRequest> requests) const;
   std::string read_cstring(RemoteAddr addr, size_t max_len = 4096) const;
   uint64_t read_u64(RemoteAddr addr) const;
   void write(RemoteAddr addr, const void* data, size_t len) const;
@@ -51,6 +68,7 @@ class Process {
   // /proc/PID/task/TID, which shares the same memory.
   std::string proc_dir_;
   pid_t pid_;
+  pid_t memory_tid_;  // the thread whose /proc entry proc_dir_ is (pid_ unless the leader exited)
   int mem_fd_ = -1;
 };
 

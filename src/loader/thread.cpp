@@ -1,6 +1,7 @@
 #include "loader/thread.h"
 
 #include <elf.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ptrace.h>
@@ -11,6 +12,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <string>
@@ -25,17 +29,25 @@ namespace {
 
 // Signals that may be pending for the thread and not blocked: if one is there, an
 // -EINTR may be the program's own business, so the syscall is left as the kernel made it.
+// Runs inside the stop for every thread an epoll_wait-style call was interrupted in,
+// so it reads the file with one read() into a stack buffer (no stream, no allocation
+// per line).
 bool has_deliverable_pending_signal(pid_t pid, pid_t tid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/status");
-  uint64_t pending = 0, shared = 0, blocked = 0, ignored = 0;
-  std::string line;
-  auto hex = [](const std::string& l) { return std::stoull(l.substr(l.find(':') + 1), nullptr, 16); };
-  while (std::getline(in, line)) {
-    if (line.rfind("SigPnd:", 0) == 0) pending = hex(line);
-    else if (line.rfind("ShdPnd:", 0) == 0) shared = hex(line);
-    else if (line.rfind("SigBlk:", 0) == 0) blocked = hex(line);
-    else if (line.rfind("SigIgn:", 0) == 0) ignored = hex(line);
-  }
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/task/%d/status", static_cast<int>(pid), static_cast<int>(tid));
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char text[4096];
+  ssize_t n = ::read(fd, text, sizeof text - 1);
+  ::close(fd);
+  if (n <= 0) return false;
+  text[n] = 0;
+  auto field = [&](const char* name) -> uint64_t {
+    const char* at = std::strstr(text, name);
+    return at ? std::strtoull(at + std::strlen(name), nullptr, 16) : 0;
+  };
+  uint64_t pending = field("\nSigPnd:"), shared = field("\nShdPnd:"), blocked = field("\nSigBlk:"),
+           ignored = field("\nSigIgn:");
   return ((pending | shared) & ~blocked & ~ignored) != 0;
 }
 
@@ -219,6 +231,30 @@ void Thread::release() {
 
 // --------------------------------------------------------------------------------
 
+StopPriority::StopPriority() {
+  if (const char* env = std::getenv("HOTPATCH_STOP_PRIORITY"); env && std::strcmp(env, "normal") == 0) return;
+  int policy = ::sched_getscheduler(0);
+  sched_param current{};
+  if (policy < 0 || ::sched_getparam(0, &current) != 0) return;
+  if ((policy & ~SCHED_RESET_ON_FORK) == SCHED_FIFO || (policy & ~SCHED_RESET_ON_FORK) == SCHED_RR) return;  // already real-time
+  // The lowest real-time priority is enough to stay ahead of every CFS thread;
+  // SCHED_RESET_ON_FORK keeps anything we might start from inheriting it.
+  sched_param fifo{};
+  fifo.sched_priority = ::sched_get_priority_min(SCHED_FIFO);
+  if (::sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &fifo) != 0) return;  // not permitted: run as we are
+  raised_ = true;
+  saved_policy_ = policy;
+  saved_priority_ = current.sched_priority;
+}
+
+void StopPriority::restore() {
+  if (!raised_) return;
+  raised_ = false;
+  sched_param saved{};
+  saved.sched_priority = saved_priority_;
+  ::sched_setscheduler(0, saved_policy_, &saved);
+}
+
 AllThreadsStopped::AllThreadsStopped(Process& process) : process_(process) {
   first_interrupt_ = std::chrono::steady_clock::now();
   std::set<pid_t> known;
@@ -238,6 +274,12 @@ AllThreadsStopped::AllThreadsStopped(Process& process) : process_(process) {
     if (fresh.empty()) break;
     for (Thread* t : fresh) t->wait_for_stop();
     std::erase_if(threads_, [](const std::unique_ptr<Thread>& t) { return !t->seized(); });
+    // Every thread we hold is stopped, so none of them can create another. If the
+    // kernel counts no more live threads than we hold, nobody was born since the
+    // listing and the directory need not be read again (with 1000 threads a listing
+    // costs ~1 ms of the stop). Any other count (a newcomer, a thread exiting, a
+    // leader that left with pthread_exit) takes the full path: list and compare.
+    if (!threads_.empty() && process_.thread_count() == threads_.size()) break;
     if (pass > 10000) throw Error(ErrorKind::Target, fmt::format("process {}: threads keep appearing; cannot stop them all", process_.pid()));
   }
   if (threads_.empty()) throw Error(ErrorKind::Target, fmt::format("process {}: exited", process_.pid()));
@@ -254,7 +296,9 @@ std::chrono::microseconds AllThreadsStopped::release() {
     } catch (...) {
     }
   }
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - first_interrupt_);
+  auto held = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - first_interrupt_);
+  priority_.restore();
+  return held;
 }
 
 }  // namespace hotpatch

@@ -35,3 +35,8 @@ install: build
 
 clean:
 	rm -rf $(BUILD)
+
+# Benchmarks (issue 5): call cost, pause against the ptrace floor, latency under load.
+# Takes a few minutes; not part of `make test`. Results: docs/benchmarks.md.
+bench: build
+	bash bench/run.sh $(BUILD)

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# `make bench`: the issue-5 benchmarks, measured in one run on this machine.
+#
+#   bash bench/run.sh [BUILD_DIR]      (default: build)
+#
+# Prints the machine-readable lines (P1, P2, P3, P4; format in docs/benchmarks.md),
+# then a short summary against the goals. Per-trial details go to the log named at
+# the end. Exits non-zero only if a benchmark could not run, not if a goal is missed
+# (the summary says which).
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=$(cd "${1:-$REPO/build}" 2>/dev/null && pwd) || { echo "bench: no build directory ${1:-build} (run: make build)" >&2; exit 2; }
+JOBS=$(nproc)
+cmake --build "$BUILD" --target bench_programs -j"$JOBS" >"${TMPDIR:-/tmp}/hotpatch-bench-build.log" 2>&1 ||
+  { tail -n 30 "${TMPDIR:-/tmp}/hotpatch-bench-build.log" >&2; echo "bench: building the benchmarks failed" >&2; exit 2; }
+
+BIN=$BUILD/bench
+HOTPATCH=$BUILD/hotpatch
+export HOTPATCH_RUNTIME=$BUILD/libhotpatch.so
+# Trials per thread count for P2: fewer where one trial takes long.
+P2_TRIALS=${P2_TRIALS:-"1:15 64:11 256:9 1000:5"}
+P3_CLIENTS=${P3_CLIENTS:-4}
+P3_BASE_SECONDS=${P3_BASE_SECONDS:-3}  # first base window; the second makes up the patch window's length
+P3_CYCLES=${P3_CYCLES:-20}
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/hotpatch-bench.XXXXXX")
+LOG=$WORK/details.log
+server_pid='' load_pid=''
+cleanup() {
+  for p in $load_pid $server_pid; do kill -KILL "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+RESULTS=$WORK/results.txt
+emit() { printf '%s\n' "$*" | tee -a "$RESULTS"; }
+
+# P1 ---------------------------------------------------------------------------
+"$BIN/bench_call_cost" | while IFS= read -r line; do emit "$line"; done
+
+# P2 ---------------------------------------------------------------------------
+for spec in $P2_TRIALS; do
+  threads=${spec%%:*} trials=${spec##*:}
+  line=$("$BIN/bench_pause" "$BIN/bench_spin_target" "$BIN/pause_fix.so" "$threads" "$trials" 2>>"$LOG") || {
+    echo "bench: P2 at $threads threads failed:" >&2
+    tail -n 3 "$LOG" >&2
+    exit 1
+  }
+  emit "$line"
+done
+
+# P3 ---------------------------------------------------------------------------
+"$BIN/bench_demo_server" >"$WORK/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 100); do grep -q '^listening on' "$WORK/server.log" && break; sleep 0.05; done
+port=$(sed -nE 's/^listening on 127\.0\.0\.1:([0-9]+) .*/\1/p' "$WORK/server.log")
+[ -n "$port" ] || { cat "$WORK/server.log" >&2; echo "bench: the demo server did not start" >&2; exit 1; }
+
+# One load run: a base window, then the fix applied and reverted P3_CYCLES times
+# (the "patch" window, marked by SIGUSR1/SIGUSR2), then a second base window as long
+# as the first. Both base windows together last as long as the patch window, so the
+# two maxima come from the same number of seconds of the same run.
+"$BIN/bench_latency_load" "$port" "$P3_CLIENTS" 900 >"$WORK/load.out" 2>>"$LOG" &
+load_pid=$!
+sleep "$P3_BASE_SECONDS"
+kill -USR1 "$load_pid"
+cycle_failures=0
+patch_started=$(date +%s.%N)
+for _ in $(seq "$P3_CYCLES"); do
+  "$HOTPATCH" -p "$server_pid" apply "$BIN/demo_fix.so" >>"$LOG" 2>&1 || cycle_failures=$((cycle_failures + 1))
+  "$HOTPATCH" -p "$server_pid" revert fix-total-price >>"$LOG" 2>&1 || cycle_failures=$((cycle_failures + 1))
+done
+patch_seconds=$(awk -v a="$patch_started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+kill -USR2 "$load_pid"
+# The second base window makes up the rest of the patch window's length.
+rest=$(awk -v p="$patch_seconds" -v b="$P3_BASE_SECONDS" 'BEGIN { r = p - b; printf "%.2f", r < 0.5 ? 0.5 : r }')
+sleep "$rest"
+kill -INT "$load_pid"
+wait "$load_pid" || true
+load_pid=''
+result=$(tail -n 1 "$WORK/load.out")
+kill -0 "$server_pid" 2>/dev/null || { echo "bench: the demo server died during P3" >&2; exit 1; }
+emit "P3 load $result"
+echo "P3 detail cycles=$P3_CYCLES apply_or_revert_failures=$cycle_failures patch_window_s=$patch_seconds" >>"$LOG"
+
+# P4 ---------------------------------------------------------------------------
+if "$HOTPATCH" create --help >/dev/null 2>&1; then
+  emit "P4 create skipped=creator-benchmark-not-written"
+else
+  emit "P4 create skipped=creator-not-built"
+fi
+
+# Summary ------------------------------------------------------------------------
+echo
+echo "Summary (goals from issue 5; details: $LOG)"
+awk -v cycle_failures="$cycle_failures" '
+  function kv(key,   i, n, parts) {
+    for (i = 1; i <= NF; i++) { n = split($i, parts, "="); if (n == 2 && parts[1] == key) return parts[2] }
+    return ""
+  }
+  function verdict(ok) { if (!ok) missed++; return ok ? "met" : "NOT met" }
+  $1 == "P1" {
+    d = kv("direct_ns"); p = kv("patched_ns"); r = kv("pushret_ns")
+    printf "  P1 %-10s patched - direct = %5.2f ns   (goal <= 0.5 ns)   %s;  push/ret costs %.1f ns more\n",
+           $3, p - d, verdict(p - d <= 0.5), r - d
+  }
+  $1 == "P2" {
+    t = kv("threads") + 0; f = kv("floor_us"); p = kv("pause_us"); g = kv("target_gap_us")
+    if (t >= 1000) printf "  P2 threads=%-5d pause %6d us              (goal <= 50000 us)    %s;  floor %d us, gap seen by target %d us\n", t, p, verdict(p <= 50000), f, g
+    else printf "  P2 threads=%-5d pause %6d us = %4.2f x floor (goal <= 1.3 x floor) %s;  floor %d us, gap seen by target %d us\n", t, p, (f > 0 ? p / f : 0), verdict(p <= 1.3 * f), f, g
+  }
+  $1 == "P3" {
+    printf "  P3 failed=%d, patch_max - base_max = %d us  (goal failed=0, <= 2000 us) %s;  p99 %d -> %d us, %d apply/revert errors\n",
+           kv("failed"), kv("patch_max_us") - kv("base_max_us"),
+           verdict(kv("failed") == 0 && kv("patch_max_us") - kv("base_max_us") <= 2000 && cycle_failures == 0),
+           kv("base_p99_us"), kv("patch_p99_us"), cycle_failures
+  }
+  $1 == "P4" { printf "  P4 not measured: %s\n", $3 }
+  END { printf "  %s\n", missed ? missed " goal(s) not met" : "all goals met" }
+' "$RESULTS"

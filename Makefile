@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
 CMAKE_BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: all deps build test unit e2e demo install bench clean
+.PHONY: all deps build test unit e2e demo install bench test-real clean
 
 all: build
 
@@ -40,3 +40,9 @@ clean:
 # Takes a few minutes; not part of `make test`. Results: docs/benchmarks.md.
 bench: build
 	bash bench/run.sh $(BUILD)
+
+# Real code no one here wrote (issue 4): Debian's memcached and the CVE fixes in its
+# debian/patches, made into patches and applied live under load. Needs the network
+# to Debian's mirrors (apt-get source); a few minutes. Results: docs/real-world.md.
+test-real: build
+	bash tests/real/memcached.sh $(BUILD)

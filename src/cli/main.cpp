@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
 
   int pid = 0;
   bool json = false;
-  app.add_option("-p,--pid", pid, "target process id")->check(CLI::PositiveNumber);
+  app.add_option("-p,--pid", pid, "target process id")->check(CLI::Range(1, 4194304));
   app.add_flag("--json", json, "print one JSON object instead of text");
 
   hotpatch::cli::ApplyOptions apply_opts;

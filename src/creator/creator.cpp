@@ -76,9 +76,11 @@ CreateResult create_patch(const CreateOptions& options) {
   PatchBuilder builder(binary);
   std::string patched_dir = work.dir() + "/patched-objects";
   fs::remove_all(patched_dir);
+  size_t changed_objects = 0;
   for (const auto& [rel, bytes] : patched) {
     auto before = unpatched.find(rel);
     if (before != unpatched.end() && before->second == bytes) continue;
+    ++changed_objects;
     write_file(patched_dir + "/" + rel, bytes);
     if (before == unpatched.end()) {
       result.report.refused.push_back(fmt::format("{}: a new source file; new files are not supported yet", rel));
@@ -93,6 +95,10 @@ CreateResult create_patch(const CreateOptions& options) {
   result.report.refused.insert(result.report.refused.end(), report.refused.begin(), report.refused.end());
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!result.report.refused.empty()) return result;
+  if (changed_objects == 0)
+    throw Error(ErrorKind::DoesNotFit, fmt::format("the diff changes no function of {}: no object file changed (the "
+                                                   "files it touches are not compiled in this configuration)",
+                                                   options.binary));
   if (!builder.has_changes())
     throw Error(ErrorKind::DoesNotFit, fmt::format("the diff changes no function of {}", options.binary));
 

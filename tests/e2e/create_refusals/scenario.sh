@@ -1,5 +1,7 @@
 # What cannot be patched live is refused with a named reason, exit 5, and no file.
-cp -r "$CASE_DIR/project" src
+# create_basic's project, with a global whose initial value the first diff changes.
+cp -r "$CASE_DIR/../create_basic/project" src
+printf '\nint limit = 10;\nint over_limit(int x) { return x > limit; }\n' >>src/calc.c
 (cd src && make -s) || fail "building the project failed"
 
 step "a changed initial value of an existing global"

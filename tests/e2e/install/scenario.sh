@@ -1,5 +1,6 @@
 # make install's layout works on its own: bin/hotpatch finds lib/libhotpatch.so next
 # to it, and a patch builds with nothing but $(pkg-config --cflags hotpatch).
+# (The target and patch are basic_pie's: this case is about the installed layout.)
 build_dir=$(dirname "$HOTPATCH")
 cmake --install "$build_dir" --prefix "$WORK/prefix" >install.log 2>&1 || { cat install.log; fail "cmake --install failed"; }
 for f in bin/hotpatch lib/libhotpatch.so include/hotpatch/patch.h lib/pkgconfig/hotpatch.pc; do
@@ -7,8 +8,8 @@ for f in bin/hotpatch lib/libhotpatch.so include/hotpatch/patch.h lib/pkgconfig/
 done
 cflags=$(PKG_CONFIG_PATH="$WORK/prefix/lib/pkgconfig" pkg-config --cflags hotpatch) || fail "pkg-config does not know hotpatch"
 assert_match "^-I$WORK/prefix/lib/pkgconfig/\.\./\.\./include *$" "$cflags" "pkg-config --cflags"
-cc -shared -fPIC -O2 $cflags -o patch.so "$CASE_DIR/patch.c" || fail "a patch does not build with the installed header"
-build_target target "$CASE_DIR/target.c" -fPIE -pie
+cc -shared -fPIC -O2 $cflags -o patch.so "$CASE_DIR/../basic_pie/patch.c" || fail "a patch does not build with the installed header"
+build_target target "$CASE_DIR/../basic_pie/target.c" -fPIE -pie
 
 start_target t ./target
 pid=$LAST_PID

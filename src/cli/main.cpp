@@ -22,6 +22,7 @@ int report_error(hotpatch::cli::Output& out, int code, const std::string& messag
     nlohmann::json j = {{"error", message}, {"exit_code", code}};
     std::cout << j.dump() << std::endl;
   }
+  std::fflush(stdout);  // what was printed before the error comes before it
   fmt::print(stderr, "hotpatch: error: {}\n", message);
   return code;
 }

@@ -67,6 +67,7 @@ struct PatchBuilder::Unit {
   std::set<uint32_t> carried_sections;         // anonymous read-only sections copied whole
   std::map<uint32_t, std::string> orig_name;   // patched object symbol -> its name in the original
   std::map<uint32_t, std::string> labels;      // patched symbol -> label in the patch
+  std::set<uint32_t> unredirectable;           // changed, too short for a jump: callers replaced instead
   size_t number = 0;
 
   Unit(std::string r, ObjectFile o, ObjectFile p) : relpath(std::move(r)), orig(std::move(o)), patched(std::move(p)) {}
@@ -197,6 +198,21 @@ void PatchBuilder::add_unit(const std::string& relpath, ObjectFile orig, ObjectF
   units_.push_back(std::move(unit));
 }
 
+std::optional<uint64_t> PatchBuilder::function_size_in_binary(const Unit& u, const ObjSymbol& s) const {
+  auto base = [](const std::string& path) { auto k = path.rfind('/'); return k == std::string::npos ? path : path.substr(k + 1); };
+  for (const ElfSymbol* b : binary_.find_symbols(s.name)) {
+    if (b->type != STT_FUNC || b->section_index == SHN_UNDEF) continue;
+    if (s.bind == STB_LOCAL && (b->bind != STB_LOCAL || base(b->source_file) != base(u.file))) continue;
+    if (b->size < arch::kNearJumpSize + 4) {
+      // Big enough only without endbr64? Look at the entry to decide.
+      auto entry = binary_.read_vaddr(b->value, std::min<uint64_t>(b->size, 8));
+      if (entry && b->size >= arch::entry_prologue_to_keep(*entry) + arch::kNearJumpSize) return arch::kNearJumpSize + 4;
+    }
+    return b->size;
+  }
+  return std::nullopt;
+}
+
 void PatchBuilder::analyse(Unit& u) {
   const auto& syms = u.patched.symbols();
   auto where = [&](const ObjSymbol& s) { return fmt::format("{} ({})", s.name, u.file); };
@@ -235,23 +251,53 @@ void PatchBuilder::analyse(Unit& u) {
     }
   }
 
-  // Everything the changed code needs, to a fixed point: new functions it calls,
-  // .cold parts, changed constants (and every function that reads one).
-  std::vector<uint32_t> work(changed_functions.begin(), changed_functions.end());
-  for (uint32_t c : changed_constants) {
-    u.carried_data.insert(c);
+  // The functions of this file that refer to symbol `index`.
+  auto readers_of = [&](uint32_t index) {
+    std::vector<uint32_t> readers;
     for (uint32_t i = 0; i < syms.size(); ++i) {
       if (syms[i].type != STT_FUNC || syms[i].section == SHN_UNDEF) continue;
+      auto bytes = u.bytes_of(u.patched, syms[i]);
       for (const auto& r : u.relocations_in(u.patched, syms[i].section, syms[i].value, syms[i].size)) {
-        auto bytes = u.bytes_of(u.patched, syms[i]);
         Target t = u.target_of(u.patched, syms[i].section, r, std::make_pair(syms[i].value, bytes));
-        if (t.kind == Target::Symbol && t.index == c && !changed_functions.count(i)) {
-          changed_functions.insert(i);
-          work.push_back(i);
+        if (t.kind == Target::Symbol && t.index == index) {
+          readers.push_back(i);
+          break;
         }
       }
     }
+    return readers;
+  };
+  // A changed constant is carried, and every function that reads it must read the
+  // new one, so it changes too.
+  for (uint32_t c : changed_constants) {
+    u.carried_data.insert(c);
+    for (uint32_t reader : readers_of(c)) changed_functions.insert(reader);
   }
+  // A changed function too short for a jump (a 4-byte constprop clone, say) cannot
+  // be redirected: its callers change instead, to call the new copy. That is only
+  // complete when all its callers are in this file, i.e. when it is file-local.
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (uint32_t f : std::set<uint32_t>(changed_functions)) {
+      if (u.unredirectable.count(f) || !u.orig.find_defined(syms[f].name, STT_FUNC)) continue;
+      // Sizes as in the program people run, which was built without our flags: there
+      // a tail call to a neighbour can be a 2-byte jump.
+      auto size = function_size_in_binary(u, syms[f]);
+      if (!size || *size >= arch::kNearJumpSize + 4 /* room for endbr64 too */) continue;
+      if (syms[f].bind != STB_LOCAL) {
+        report_.refused.push_back(fmt::format("{}: changed, but it is {} bytes in the program, too short for a jump, and "
+                                              "other files may call it", where(syms[f]), *size));
+        changed_functions.erase(f);
+        continue;
+      }
+      u.unredirectable.insert(f);
+      for (uint32_t caller : readers_of(f)) grew |= changed_functions.insert(caller).second;
+    }
+  }
+
+  // Everything the changed code needs, to a fixed point: new functions it calls,
+  // .cold parts, changed constants.
+  std::vector<uint32_t> work(changed_functions.begin(), changed_functions.end());
   while (!work.empty()) {
     uint32_t f = work.back();
     work.pop_back();
@@ -294,11 +340,15 @@ void PatchBuilder::analyse(Unit& u) {
 
   for (uint32_t f : u.included) {
     const ObjSymbol& s = syms[f];
-    if (changed_functions.count(f)) {
+    if (changed_functions.count(f) && !u.unredirectable.count(f)) {
       // The binary names this function as the original object did; a local one is
       // qualified with its source file, since several files may have one.
       u.replaces[f] = s.bind == STB_LOCAL ? u.file + "::" + s.name : s.name;
       report_.changed.push_back(where(s));
+    } else if (u.unredirectable.count(f)) {
+      report_.added_functions.push_back(where(s) + ", changed but too short for a jump: its callers are replaced");
+    } else if (u.orig.find_defined(s.name, STT_FUNC)) {
+      report_.added_functions.push_back(where(s) + ", carried with the function it belongs to");
     } else {
       report_.added_functions.push_back(where(s));
     }

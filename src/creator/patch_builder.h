@@ -9,6 +9,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -43,6 +44,8 @@ class PatchBuilder {
  private:
   struct Unit;
   void analyse(Unit& unit);
+  // Size of `symbol`'s function in the program (nullopt if it has none).
+  std::optional<uint64_t> function_size_in_binary(const Unit& unit, const ObjSymbol& symbol) const;
   const ElfImage& binary_;
   std::vector<std::unique_ptr<Unit>> units_;
   CreateReport report_;

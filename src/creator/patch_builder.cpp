@@ -130,7 +130,19 @@ struct PatchBuilder::Unit {
           size_t len = strnlen(str, sec.data.size() - used);
           return fmt::format("str:{}:{}", std::string(str, len), t.tail);
         }
-        return fmt::format("sec:{}@{}", sec.name, t.delta);
+        if ((sec.flags & SHF_MERGE) && sec.data.size() >= used) {
+          // A pooled constant (.rodata.cst8...): what matters is its value.
+          size_t entry = std::max<size_t>(1, std::min<size_t>(32, sec.data.size() - used));
+          std::string hex;
+          for (size_t k = 0; k < entry && k < 32; ++k) hex += fmt::format("{:02x}", sec.data[used + k]);
+          return fmt::format("const:{}:{}", hex, t.delta - static_cast<int64_t>(used));
+        }
+        // Other unnamed read-only data (jump tables, anonymous arrays): the same only
+        // if the whole section is, content and the shape of its relocations.
+        std::string shape = std::to_string(std::hash<std::string_view>{}(
+            std::string_view(reinterpret_cast<const char*>(sec.data.data()), sec.data.size())));
+        for (const auto& r : obj.relocations(t.index)) shape += fmt::format(";{}:{}", r.offset, r.type);
+        return fmt::format("sec:{}@{}#{}", sec.name, t.delta, std::hash<std::string>{}(shape));
       }
     }
     return "";

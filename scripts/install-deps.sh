@@ -15,6 +15,7 @@ packages=(
   patch                 # hotpatch create applies the diff to its work tree
   netcat-openbsd        # tests speak to the control socket as users do (nc -U)
   python3               # e2e helpers
+  strace                # bad_input: a process another tracer holds is refused
   libgflags-dev         # examples/ and coop tests only: the runtime finds the process's own gflags
   libgoogle-glog-dev    # examples/ and coop tests only: likewise glog
   clang libclang-rt-14-dev  # libFuzzer for the control protocol fuzz test

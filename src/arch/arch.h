@@ -134,6 +134,12 @@ RegisterSet clobbered_registers(uint64_t entry, uint64_t size, const CodeSource&
 // is not inside a decodable instruction. PC-relative operands are relative to it.
 std::optional<uint64_t> instruction_end(std::span<const uint8_t> code, uint64_t offset);
 
+// If two pieces of code are the same instruction for instruction except for
+// immediate operand values, the (before, after) pairs of the immediates that
+// differ; nullopt if anything else differs (or the code does not decode).
+std::optional<std::vector<std::pair<int64_t, int64_t>>> immediate_differences(std::span<const uint8_t> before,
+                                                                              std::span<const uint8_t> after);
+
 // A position-independent stub that saves `preserve`, calls `replacement` with the
 // caller's arguments (registers untouched, the first kCopiedStackArgumentBytes of
 // stack arguments copied), restores `preserve` and returns.

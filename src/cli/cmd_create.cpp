@@ -24,12 +24,14 @@ int cmd_create(const CreateCommand& opts, Output& out) {
                {"changed", rep.changed},
                {"added_functions", rep.added_functions},
                {"added_data", rep.added_data},
+               {"line_noise", rep.line_noise},
                {"refused", rep.refused},
                {"seconds", r.seconds}};
   } else {
     for (const auto& f : rep.changed) fmt::print("changed: {}\n", f);
     for (const auto& f : rep.added_functions) fmt::print("new function: {}\n", f);
     for (const auto& d : rep.added_data) fmt::print("carried data: {}\n", d);
+    for (const auto& f : rep.line_noise) fmt::print("unchanged (only a __LINE__ moved): {}\n", f);
     for (const auto& why : rep.refused) fmt::print("refused: {}\n", why);
   }
   if (!rep.refused.empty()) {

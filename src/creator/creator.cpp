@@ -73,7 +73,9 @@ CreateResult create_patch(const CreateOptions& options) {
   work.apply_diff(diff, true);
   if (options.work_dir) work.build(options.build_command, "the unpatched tree again");
 
-  PatchBuilder builder(binary);
+  std::ifstream diff_in(diff);
+  std::string diff_text((std::istreambuf_iterator<char>(diff_in)), std::istreambuf_iterator<char>());
+  PatchBuilder builder(binary, parse_line_moves(diff_text));
   std::string patched_dir = work.dir() + "/patched-objects";
   fs::remove_all(patched_dir);
   size_t changed_objects = 0;
@@ -92,6 +94,7 @@ CreateResult create_patch(const CreateOptions& options) {
   result.report.changed = report.changed;
   result.report.added_functions = report.added_functions;
   result.report.added_data = report.added_data;
+  result.report.line_noise = report.line_noise;
   result.report.refused.insert(result.report.refused.end(), report.refused.begin(), report.refused.end());
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!result.report.refused.empty()) return result;

@@ -199,7 +199,35 @@ struct PatchBuilder::Unit {
   }
 };
 
-PatchBuilder::PatchBuilder(const ElfImage& binary) : binary_(binary) {}
+LineMoves parse_line_moves(const std::string& diff_text) {
+  LineMoves moves;
+  std::string file;
+  size_t pos = 0;
+  while (pos < diff_text.size()) {
+    size_t end = diff_text.find('\n', pos);
+    if (end == std::string::npos) end = diff_text.size();
+    std::string line = diff_text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.rfind("+++ ", 0) == 0) {
+      std::string path = line.substr(4);
+      path = path.substr(0, path.find('\t'));
+      file = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
+    } else if (line.rfind("@@ -", 0) == 0 && !file.empty()) {
+      long os = 0, ol = 1, ns = 0, nl = 1;
+      if (std::sscanf(line.c_str(), "@@ -%ld,%ld +%ld,%ld", &os, &ol, &ns, &nl) < 4) {
+        // "@@ -5 +5,2 @@" and similar: a missing length is 1.
+        ol = nl = 1;
+        if (std::sscanf(line.c_str(), "@@ -%ld,%ld +%ld", &os, &ol, &ns) < 3 &&
+            std::sscanf(line.c_str(), "@@ -%ld +%ld,%ld", &os, &ns, &nl) < 3)
+          std::sscanf(line.c_str(), "@@ -%ld +%ld", &os, &ns);
+      }
+      moves[file].push_back({os, ol, nl});
+    }
+  }
+  return moves;
+}
+
+PatchBuilder::PatchBuilder(const ElfImage& binary, LineMoves moves) : binary_(binary), moves_(std::move(moves)) {}
 PatchBuilder::~PatchBuilder() = default;
 
 void PatchBuilder::add_unit(const std::string& relpath, ObjectFile orig, ObjectFile patched) {
@@ -208,6 +236,38 @@ void PatchBuilder::add_unit(const std::string& relpath, ObjectFile orig, ObjectF
   unit->number = units_.size();
   analyse(*unit);
   units_.push_back(std::move(unit));
+}
+
+bool PatchBuilder::only_moved_lines(const Unit& u, const ObjSymbol& before, const ObjSymbol& after) const {
+  auto it = moves_.find(u.file.substr(u.file.rfind('/') == std::string::npos ? 0 : u.file.rfind('/') + 1));
+  if (it == moves_.end()) return false;
+  const auto& hunks = it->second;
+  // Same code apart from relocated fields (their targets compare equal: checked by
+  // masking them out the way same() does) and immediates.
+  std::vector<uint8_t> ma(u.bytes_of(u.orig, before).begin(), u.bytes_of(u.orig, before).end());
+  std::vector<uint8_t> mb(u.bytes_of(u.patched, after).begin(), u.bytes_of(u.patched, after).end());
+  auto ra = u.relocations_in(u.orig, before.section, before.value, before.size);
+  auto rb = u.relocations_in(u.patched, after.section, after.value, after.size);
+  if (ra.size() != rb.size() || ma.size() != mb.size()) return false;
+  for (size_t i = 0; i < ra.size(); ++i) {
+    if (ra[i].offset - before.value != rb[i].offset - after.value || ra[i].type != rb[i].type) return false;
+    auto ta = u.target_of(u.orig, before.section, ra[i], std::make_pair(before.value, std::span<const uint8_t>(ma)));
+    auto tb = u.target_of(u.patched, after.section, rb[i], std::make_pair(after.value, std::span<const uint8_t>(mb)));
+    if (u.key(u.orig, ta) != u.key(u.patched, tb)) return false;
+  }
+  auto diffs = arch::immediate_differences(ma, mb);
+  if (!diffs || diffs->empty()) return false;
+  // Every differing immediate must be an old line number outside the diff's hunks
+  // that moved by exactly the lines the hunks above it added or removed.
+  for (const auto& [old_value, new_value] : *diffs) {
+    int64_t shift = 0;
+    for (const auto& h : hunks) {
+      if (old_value >= h.old_start && old_value < h.old_start + h.old_length) return false;  // a changed line
+      if (h.old_start + h.old_length <= old_value) shift += h.new_length - h.old_length;
+    }
+    if (old_value <= 0 || shift == 0 || new_value != old_value + shift) return false;
+  }
+  return true;
 }
 
 std::optional<uint64_t> PatchBuilder::function_size_in_binary(const Unit& u, const ObjSymbol& s) const {
@@ -239,6 +299,10 @@ void PatchBuilder::analyse(Unit& u) {
       if (!o) {
         new_functions.insert(i);
       } else if (!u.same(*o, s, true)) {
+        if (only_moved_lines(u, *o, s)) {
+          report_.line_noise.push_back(where(s));
+          continue;
+        }
         if (s.name == "main" || sec.name.rfind(".text.startup", 0) == 0) {
           report_.refused.push_back(fmt::format("{}: changed, but it is start-up code (or main, which never "
                                                 "returns): a running process will not run it again", where(s)));

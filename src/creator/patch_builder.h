@@ -19,17 +19,26 @@
 
 namespace hotpatch::creator {
 
+// Where the diff moves lines, per source file, to recognise functions that differ
+// only because a __LINE__ they use moved (assert, logging macros).
+struct Hunk {
+  int64_t old_start = 0, old_length = 0, new_length = 0;
+};
+using LineMoves = std::map<std::string, std::vector<Hunk>>;  // file base name -> hunks
+LineMoves parse_line_moves(const std::string& diff_text);
+
 struct CreateReport {
   std::vector<std::string> changed;          // functions replaced
   std::vector<std::string> added_functions;  // new functions the changed ones call
   std::vector<std::string> added_data;       // new variables / changed constants carried along
   std::vector<std::string> refused;          // what cannot be patched, with the reason
+  std::vector<std::string> line_noise;       // differ only in a moved __LINE__: left alone
 };
 
 class PatchBuilder {
  public:
   // `binary` is the program the patch is for (the file users run).
-  explicit PatchBuilder(const ElfImage& binary);
+  explicit PatchBuilder(const ElfImage& binary, LineMoves moves = {});
   ~PatchBuilder();
 
   // One translation unit: its object before and after the fix.
@@ -44,9 +53,12 @@ class PatchBuilder {
  private:
   struct Unit;
   void analyse(Unit& unit);
+  // `before` and `after` differ only in __LINE__ values that the diff moved.
+  bool only_moved_lines(const Unit& unit, const ObjSymbol& before, const ObjSymbol& after) const;
   // Size of `symbol`'s function in the program (nullopt if it has none).
   std::optional<uint64_t> function_size_in_binary(const Unit& unit, const ObjSymbol& symbol) const;
   const ElfImage& binary_;
+  LineMoves moves_;
   std::vector<std::unique_ptr<Unit>> units_;
   CreateReport report_;
 };

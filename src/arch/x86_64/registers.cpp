@@ -158,6 +158,48 @@ std::optional<uint64_t> instruction_end(std::span<const uint8_t> code, uint64_t 
   return end;
 }
 
+std::optional<std::vector<std::pair<int64_t, int64_t>>> immediate_differences(std::span<const uint8_t> before,
+                                                                              std::span<const uint8_t> after) {
+  if (before.size() != after.size()) return std::nullopt;
+  csh cs;
+  if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) return std::nullopt;
+  cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+  cs_insn* a = nullptr;
+  cs_insn* b = nullptr;
+  size_t na = cs_disasm(cs, before.data(), before.size(), 0, 0, &a);
+  size_t nb = cs_disasm(cs, after.data(), after.size(), 0, 0, &b);
+  std::optional<std::vector<std::pair<int64_t, int64_t>>> result;
+  bool ok = na == nb && na > 0;
+  std::vector<std::pair<int64_t, int64_t>> diffs;
+  for (size_t i = 0; ok && i < na; ++i) {
+    if (a[i].size == b[i].size && std::memcmp(a[i].bytes, b[i].bytes, a[i].size) == 0) continue;
+    const cs_x86& xa = a[i].detail->x86;
+    const cs_x86& xb = b[i].detail->x86;
+    if (a[i].id != b[i].id || a[i].size != b[i].size || xa.op_count != xb.op_count) {
+      ok = false;
+      break;
+    }
+    for (uint8_t k = 0; ok && k < xa.op_count; ++k) {
+      const cs_x86_op& oa = xa.operands[k];
+      const cs_x86_op& ob = xb.operands[k];
+      if (oa.type != ob.type || oa.size != ob.size) ok = false;
+      else if (oa.type == X86_OP_IMM) {
+        if (oa.imm != ob.imm) diffs.emplace_back(oa.imm, ob.imm);
+      } else if (oa.type == X86_OP_REG) {
+        ok = oa.reg == ob.reg;
+      } else if (oa.type == X86_OP_MEM) {
+        ok = oa.mem.segment == ob.mem.segment && oa.mem.base == ob.mem.base && oa.mem.index == ob.mem.index &&
+             oa.mem.scale == ob.mem.scale && oa.mem.disp == ob.mem.disp;
+      }
+    }
+  }
+  if (ok) result = std::move(diffs);
+  if (a) cs_free(a, na);
+  if (b) cs_free(b, nb);
+  cs_close(&cs);
+  return result;
+}
+
 RegisterSet RegisterSet::all_call_clobbered() { return {kCallClobberedGeneral, 0xFFFF}; }
 
 std::string RegisterSet::names() const {

@@ -1,0 +1,72 @@
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "arch/arch.h"
+#include "creator/object_file.h"
+#include "creator/patch_builder.h"
+
+using namespace hotpatch::creator;
+
+TEST(LineMoves, ReadsHunksPerFile) {
+  const char* diff =
+      "--- a/src/calc.c\t2026-01-01\n"
+      "+++ b/src/calc.c\t2026-01-01\n"
+      "@@ -3,7 +3,9 @@ int compute(int x) {\n"
+      " x\n"
+      "@@ -40 +42,2 @@\n"
+      "--- a/other.c\n"
+      "+++ b/other.c\n"
+      "@@ -10,2 +10 @@\n";
+  LineMoves moves = parse_line_moves(diff);
+  ASSERT_EQ(moves.count("calc.c"), 1u);
+  ASSERT_EQ(moves["calc.c"].size(), 2u);
+  EXPECT_EQ(moves["calc.c"][0].old_start, 3);
+  EXPECT_EQ(moves["calc.c"][0].old_length, 7);
+  EXPECT_EQ(moves["calc.c"][0].new_length, 9);
+  EXPECT_EQ(moves["calc.c"][1].old_start, 40);
+  EXPECT_EQ(moves["calc.c"][1].old_length, 1);
+  EXPECT_EQ(moves["calc.c"][1].new_length, 2);
+  ASSERT_EQ(moves["other.c"].size(), 1u);
+  EXPECT_EQ(moves["other.c"][0].old_length, 2);
+  EXPECT_EQ(moves["other.c"][0].new_length, 1);
+}
+
+TEST(ImmediateDifferences, OnlyImmediatesCount) {
+  namespace arch = hotpatch::arch;
+  // mov edx, 12 ; ret   vs   mov edx, 13 ; ret
+  std::vector<uint8_t> a = {0xba, 0x0c, 0, 0, 0, 0xc3}, b = {0xba, 0x0d, 0, 0, 0, 0xc3};
+  auto d = arch::immediate_differences(a, b);
+  ASSERT_TRUE(d);
+  ASSERT_EQ(d->size(), 1u);
+  EXPECT_EQ((*d)[0], std::make_pair(int64_t{12}, int64_t{13}));
+  // mov edx, 12 ; ret   vs   mov ecx, 12 ; ret: a register changed, not an immediate.
+  std::vector<uint8_t> c = {0xb9, 0x0c, 0, 0, 0, 0xc3};
+  EXPECT_FALSE(arch::immediate_differences(a, c));
+  // Identical code: no differences at all.
+  auto same = arch::immediate_differences(a, a);
+  ASSERT_TRUE(same);
+  EXPECT_TRUE(same->empty());
+}
+
+TEST(ObjectFile, MapsSectionOffsetsToTheirVariable) {
+  char dir[] = "/tmp/hotpatch-objtest.XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  std::string src = std::string(dir) + "/t.c", obj = std::string(dir) + "/t.o";
+  std::ofstream(src) << "static int a; static int b;\nvoid set(int x) { a = x; b = x + 1; }\nint get_b(void) { return b + a; }\n";
+  ASSERT_EQ(std::system(("cc -O2 -c -o " + obj + " " + src).c_str()), 0);
+  ObjectFile o = ObjectFile::read(obj);
+  EXPECT_EQ(o.source_file(), "t.c");
+  const ObjSymbol* get_b = o.find_defined("get_b", 2 /* STT_FUNC */);
+  ASSERT_NE(get_b, nullptr);
+  const ObjSymbol* a = o.find_defined("a", 1 /* STT_OBJECT */);
+  const ObjSymbol* b = o.find_defined("b", 1);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(o.symbol_covering(b->section, b->value), b);
+  EXPECT_EQ(o.symbol_covering(a->section, a->value + 3), a);
+  EXPECT_THROW(ObjectFile::read(src), std::exception);
+  std::system(("rm -rf " + std::string(dir)).c_str());
+}

@@ -69,9 +69,17 @@ CreateResult create_patch(const CreateOptions& options) {
     work.apply_diff(diff, true);
     throw;
   }
-  // Put the tree back, so a kept work directory stays the unpatched build.
+  // Put the tree back, so a kept work directory stays the unpatched build: the
+  // sources by reversing the diff, the objects by writing back the saved ones (newer
+  // than the sources now, so make keeps them) instead of building a third time.
   work.apply_diff(diff, true);
-  if (options.work_dir) work.build(options.build_command, "the unpatched tree again");
+  if (options.work_dir) {
+    for (const auto& [rel, bytes] : patched) {
+      auto before = unpatched.find(rel);
+      if (before == unpatched.end()) fs::remove(work.tree() + "/" + rel);
+      else if (before->second != bytes) write_file(work.tree() + "/" + rel, before->second);
+    }
+  }
 
   std::ifstream diff_in(diff);
   std::string diff_text((std::istreambuf_iterator<char>(diff_in)), std::istreambuf_iterator<char>());

@@ -9,6 +9,11 @@ expect_fail 5 'cannot make a live patch' hp create --src src --diff "$CASE_DIR/i
 assert_match '^refused: limit \(calc\.c\): its initial value changed' "$LAST_OUT" "the reason"
 [ ! -e a.so ] || fail "a refused patch was written"
 
+step "a global whose size changes (data layout)"
+expect_fail 5 'cannot make a live patch' hp create --src src --diff "$CASE_DIR/resize.diff" --binary app -o r.so
+assert_match '^refused: limit \(calc\.c\): its size changed from 4 to 8 bytes' "$LAST_OUT" "the reason"
+[ ! -e r.so ] || fail "a refused patch was written"
+
 step "a change only in main (start-up code that never returns)"
 expect_fail 5 'cannot make a live patch' hp create --src src --diff "$CASE_DIR/main_only.diff" --binary app -o b.so
 assert_match '^refused: main \(main\.c\): changed, but it is start-up code' "$LAST_OUT" "the reason"

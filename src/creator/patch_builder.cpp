@@ -13,6 +13,7 @@
 
 #include "arch/arch.h"
 #include "common/error.h"
+#include "common/paths.h"
 
 namespace hotpatch::creator {
 
@@ -162,28 +163,36 @@ struct PatchBuilder::Unit {
     return out;
   }
 
-  // Same code and same references, in both objects?
-  bool same(const ObjSymbol& a, const ObjSymbol& b, bool code) const {
-    if (a.size != b.size) return false;
+  // Both symbols' bytes with their relocated fields zeroed, if every relocation
+  // means the same thing in both (same place, type and target); nullopt otherwise.
+  std::optional<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> masked_if_same_references(
+      const ObjSymbol& a, const ObjSymbol& b, bool code) const {
+    if (a.size != b.size) return std::nullopt;
     auto ba = bytes_of(orig, a), bb = bytes_of(patched, b);
-    if (ba.size() != bb.size()) return false;
+    if (ba.size() != bb.size()) return std::nullopt;
     auto ra = relocations_in(orig, a.section, a.value, a.size);
     auto rb = relocations_in(patched, b.section, b.value, b.size);
-    if (ra.size() != rb.size()) return false;
+    if (ra.size() != rb.size()) return std::nullopt;
     std::vector<uint8_t> ma(ba.begin(), ba.end()), mb(bb.begin(), bb.end());
     for (size_t i = 0; i < ra.size(); ++i) {
-      if (ra[i].offset - a.value != rb[i].offset - b.value || ra[i].type != rb[i].type) return false;
+      if (ra[i].offset - a.value != rb[i].offset - b.value || ra[i].type != rb[i].type) return std::nullopt;
       std::optional<std::pair<uint64_t, std::span<const uint8_t>>> ca, cb;
       if (code) {
         ca = std::make_pair(a.value, ba);
         cb = std::make_pair(b.value, bb);
       }
       if (key(orig, target_of(orig, a.section, ra[i], ca)) != key(patched, target_of(patched, b.section, rb[i], cb)))
-        return false;
+        return std::nullopt;
       size_t at = ra[i].offset - a.value, w = width_of(ra[i].type);
       for (size_t k = 0; k < w && at + k < ma.size(); ++k) ma[at + k] = mb[at + k] = 0;
     }
-    return ma == mb;
+    return std::make_pair(std::move(ma), std::move(mb));
+  }
+
+  // Same code and same references, in both objects?
+  bool same(const ObjSymbol& a, const ObjSymbol& b, bool code) const {
+    auto masked = masked_if_same_references(a, b, code);
+    return masked && masked->first == masked->second;
   }
 
   const ObjSymbol* counterpart(const ObjSymbol& s) const {
@@ -211,7 +220,7 @@ LineMoves parse_line_moves(const std::string& diff_text) {
     if (line.rfind("+++ ", 0) == 0) {
       std::string path = line.substr(4);
       path = path.substr(0, path.find('\t'));
-      file = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
+      file = base_name(path);
     } else if (line.rfind("@@ -", 0) == 0 && !file.empty()) {
       long os = 0, ol = 1, ns = 0, nl = 1;
       if (std::sscanf(line.c_str(), "@@ -%ld,%ld +%ld,%ld", &os, &ol, &ns, &nl) < 4) {
@@ -239,22 +248,13 @@ void PatchBuilder::add_unit(const std::string& relpath, ObjectFile orig, ObjectF
 }
 
 bool PatchBuilder::only_moved_lines(const Unit& u, const ObjSymbol& before, const ObjSymbol& after) const {
-  auto it = moves_.find(u.file.substr(u.file.rfind('/') == std::string::npos ? 0 : u.file.rfind('/') + 1));
+  auto it = moves_.find(base_name(u.file));
   if (it == moves_.end()) return false;
   const auto& hunks = it->second;
-  // Same code apart from relocated fields (their targets compare equal: checked by
-  // masking them out the way same() does) and immediates.
-  std::vector<uint8_t> ma(u.bytes_of(u.orig, before).begin(), u.bytes_of(u.orig, before).end());
-  std::vector<uint8_t> mb(u.bytes_of(u.patched, after).begin(), u.bytes_of(u.patched, after).end());
-  auto ra = u.relocations_in(u.orig, before.section, before.value, before.size);
-  auto rb = u.relocations_in(u.patched, after.section, after.value, after.size);
-  if (ra.size() != rb.size() || ma.size() != mb.size()) return false;
-  for (size_t i = 0; i < ra.size(); ++i) {
-    if (ra[i].offset - before.value != rb[i].offset - after.value || ra[i].type != rb[i].type) return false;
-    auto ta = u.target_of(u.orig, before.section, ra[i], std::make_pair(before.value, std::span<const uint8_t>(ma)));
-    auto tb = u.target_of(u.patched, after.section, rb[i], std::make_pair(after.value, std::span<const uint8_t>(mb)));
-    if (u.key(u.orig, ta) != u.key(u.patched, tb)) return false;
-  }
+  // Same references; the code may then differ only in immediates.
+  auto masked = u.masked_if_same_references(before, after, true);
+  if (!masked) return false;
+  const auto& [ma, mb] = *masked;
   auto diffs = arch::immediate_differences(ma, mb);
   if (!diffs || diffs->empty()) return false;
   // Every differing immediate must be an old line number outside the diff's hunks
@@ -271,10 +271,9 @@ bool PatchBuilder::only_moved_lines(const Unit& u, const ObjSymbol& before, cons
 }
 
 std::optional<uint64_t> PatchBuilder::function_size_in_binary(const Unit& u, const ObjSymbol& s) const {
-  auto base = [](const std::string& path) { auto k = path.rfind('/'); return k == std::string::npos ? path : path.substr(k + 1); };
   for (const ElfSymbol* b : binary_.find_symbols(s.name)) {
     if (b->type != STT_FUNC || b->section_index == SHN_UNDEF) continue;
-    if (s.bind == STB_LOCAL && (b->bind != STB_LOCAL || base(b->source_file) != base(u.file))) continue;
+    if (s.bind == STB_LOCAL && (b->bind != STB_LOCAL || base_name(b->source_file) != base_name(u.file))) continue;
     if (b->size < arch::kNearJumpSize + 4) {
       // Big enough only without endbr64? Look at the entry to decide.
       auto entry = binary_.read_vaddr(b->value, std::min<uint64_t>(b->size, 8));

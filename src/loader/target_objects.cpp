@@ -6,14 +6,12 @@
 #include <algorithm>
 
 #include "common/error.h"
+#include "common/paths.h"
 #include "loader/process.h"
 
 namespace hotpatch {
 
-std::string LoadedObject::basename() const {
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
+std::string LoadedObject::basename() const { return base_name(path); }
 
 TargetObjects::TargetObjects(const Process& process, AddressSpace space) : process_(process), space_(std::move(space)) {
   std::string exe;
@@ -128,11 +126,10 @@ std::optional<ResolvedSymbol> TargetObjects::lookup_in(const LoadedObject& objec
     source_file = name.substr(0, sep);
     symbol_name = name.substr(sep + 2);
   }
-  auto base = [](const std::string& path) { auto s = path.rfind('/'); return s == std::string::npos ? path : path.substr(s + 1); };
   std::vector<const ElfSymbol*> candidates;
   for (const ElfSymbol* s : img->find_symbols(symbol_name)) {
     if (s->section_index == SHN_UNDEF) continue;
-    if (!source_file.empty() && (s->bind != STB_LOCAL || base(s->source_file) != base(source_file))) continue;
+    if (!source_file.empty() && (s->bind != STB_LOCAL || base_name(s->source_file) != base_name(source_file))) continue;
     if (s->type == STT_TLS) continue;
     if (want_function && s->type != STT_FUNC && s->type != STT_GNU_IFUNC) continue;
     if (std::none_of(candidates.begin(), candidates.end(), [&](const ElfSymbol* c) { return c->value == s->value; }))

@@ -1,6 +1,7 @@
 # A non-PIE (ET_EXEC) executable: symbols are at their link-time addresses.
-build_target target "$CASE_DIR/target.c" -fno-pie -no-pie
-build_patch patch.so "$CASE_DIR/patch.c"
+# basic_pie's target and patch, built without PIE.
+build_target target "$CASE_DIR/../basic_pie/target.c" -fno-pie -no-pie
+build_patch patch.so "$CASE_DIR/../basic_pie/patch.c"
 assert_match 'Type: +EXEC' "$(readelf -h target)" "target is not PIE"
 
 start_target t ./target

@@ -3,7 +3,8 @@
 #
 # libhotpatch.so (target hotpatch_runtime, sources src/runtime/*.cpp) also gets the
 # pure pieces it shares with the CLI: the registry codec, the control protocol
-# parser, the socket path, and the arch code that encodes jumps. The runtime keeps
+# parser, the socket path, and the arch code that encodes jumps and stubs (not the
+# capstone analysis: the helper command does that, see loader_helper.h). The runtime keeps
 # -fno-exceptions -fno-rtti: none of these throw, and a runtime that throws into a
 # program built without exception support would take it down.
 target_sources(hotpatch_runtime PRIVATE
@@ -11,7 +12,7 @@ target_sources(hotpatch_runtime PRIVATE
   ${CMAKE_SOURCE_DIR}/src/common/control_protocol.cpp
   ${CMAKE_SOURCE_DIR}/src/common/control_socket_path.cpp
   ${CMAKE_SOURCE_DIR}/src/arch/x86_64/x86_64.cpp
-  ${CMAKE_SOURCE_DIR}/src/arch/x86_64/signal_context.cpp)
+  ${CMAKE_SOURCE_DIR}/src/arch/x86_64/preserving_stub.cpp)
 # arch.h names RemoteAddr, whose header includes fmt's; only headers are used.
 target_include_directories(hotpatch_runtime PRIVATE $<TARGET_PROPERTY:fmt::fmt,INTERFACE_INCLUDE_DIRECTORIES>)
 target_compile_definitions(hotpatch_runtime PRIVATE HOTPATCH_VERSION="${PROJECT_VERSION}")

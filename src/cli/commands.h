@@ -48,4 +48,19 @@ int cmd_control(const ControlOptions& opts, Output& out);
 int cmd_socket(int pid, Output& out);
 int cmd_inject(int pid, int timeout_ms, Output& out);
 
+// Rewrite code with every thread stopped (cmd_code_helpers.cpp; docs/cli.md): what the
+// runtime runs on its own process for `func upgrade/rollback`.
+struct WriteCodeOptions {
+  int pid = 0;
+  std::string at, expect, bytes;
+  std::vector<std::string> guards, probes;
+  int timeout_ms = 5000;
+  int waiting_thread = 0;
+  bool go_on_stdin = false;
+};
+int cmd_write_code(const WriteCodeOptions& opts, Output& out);
+// The registers a redirect from one function to another must keep (IPA-RA).
+int cmd_preserved_registers(int pid, const std::string& old_function, const std::string& new_function, bool go_on_stdin,
+                            Output& out);
+
 }  // namespace hotpatch::cli

@@ -36,6 +36,7 @@ nlohmann::json patch_json(const PatchRecord& p) {
                          {"replacement", r.replacement_name},
                          {"replacement_address", fmt::format("{:#x}", r.replacement)},
                          {"via_stub", r.stub != 0},
+                         {"stub", r.stub ? fmt::format("{:#x}", r.stub) : ""},
                          {"preserved_registers", arch::RegisterSet::from_mask(r.preserved).names()}});
   }
   return {{"id", p.id}, {"description", p.description}, {"path", p.path}, {"applied", iso_time(p.applied_unix)},

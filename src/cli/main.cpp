@@ -80,6 +80,29 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   inject->add_flag("--json", json);
 
+  hotpatch::cli::WriteCodeOptions write_opts;
+  auto* write_code = app.add_subcommand("write-code", "rewrite code bytes with every thread stopped (used by func upgrade)");
+  write_code->add_option("--at", write_opts.at, "address of the first byte");
+  write_code->add_option("--expect", write_opts.expect, "the bytes there now, in hex");
+  write_code->add_option("--bytes", write_opts.bytes, "the bytes to write, in hex");
+  write_code->add_option("--guard", write_opts.guards, "START-END[=LABEL]: code no thread may be in (repeatable)");
+  write_code->add_option("--probe", write_opts.probes, "START-END: report whether a thread is in it (repeatable)");
+  write_code->add_option("--timeout", write_opts.timeout_ms, "ms to retry while a guarded range is in use")
+      ->check(CLI::Range(0, 3600000));
+  write_code->add_option("--waiting-thread", write_opts.waiting_thread,
+                         "TID of a thread that waits for us and runs none of the guarded code")
+      ->check(CLI::Range(1, 4194304));
+  write_code->add_flag("--go-on-stdin", write_opts.go_on_stdin, "wait for a line on stdin before attaching");
+  write_code->add_flag("--json", json);
+
+  std::string preserve_old, preserve_new;
+  auto* preserved = app.add_subcommand("preserved-registers", "registers a redirect must keep for the old function's callers");
+  preserved->add_option("--old", preserve_old, "entry address of the function being replaced")->required();
+  preserved->add_option("--new", preserve_new, "entry address of the replacement")->required();
+  bool preserved_go_on_stdin = false;
+  preserved->add_flag("--go-on-stdin", preserved_go_on_stdin, "wait for a line on stdin before attaching");
+  preserved->add_flag("--json", json);
+
   hotpatch::cli::CreateCommand create_opts;
   auto* create = app.add_subcommand("create", "make a patch from a source tree and a diff");
   create->add_option("--src", create_opts.source_dir, "the source tree the running program was built from")->required();
@@ -111,7 +134,7 @@ int main(int argc, char** argv) {
   sigset_t deferred;
   sigemptyset(&deferred);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE}) sigaddset(&deferred, sig);
-  if (apply->parsed() || revert->parsed() || inject->parsed()) sigprocmask(SIG_BLOCK, &deferred, nullptr);
+  if (apply->parsed() || revert->parsed() || inject->parsed() || write_code->parsed()) sigprocmask(SIG_BLOCK, &deferred, nullptr);
 
   try {
     int rc = 0;
@@ -138,6 +161,11 @@ int main(int argc, char** argv) {
       rc = hotpatch::cli::cmd_socket(pid, out);
     } else if (inject->parsed()) {
       rc = hotpatch::cli::cmd_inject(pid, inject_timeout_ms, out);
+    } else if (preserved->parsed()) {
+      rc = hotpatch::cli::cmd_preserved_registers(pid, preserve_old, preserve_new, preserved_go_on_stdin, out);
+    } else if (write_code->parsed()) {
+      write_opts.pid = pid;
+      rc = hotpatch::cli::cmd_write_code(write_opts, out);
     } else {
       for (auto* sub : control_groups)
         if (sub->parsed()) {

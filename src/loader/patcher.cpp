@@ -11,8 +11,10 @@
 
 #include "arch/arch.h"
 #include "common/error.h"
+#include "loader/activity.h"
 #include "loader/address_space.h"
 #include "loader/near_linker.h"
+#include "loader/register_use.h"
 #include "loader/process.h"
 #include "loader/remote_call.h"
 #include "loader/runtime_registry.h"
@@ -27,15 +29,6 @@ using Clock = std::chrono::steady_clock;
 constexpr uint64_t kStubPageSize = 4096;
 constexpr size_t kStubSlotSize = 16;  // stubs start 16-byte aligned
 constexpr std::chrono::milliseconds kLoadPhaseTimeout(30000);
-// Upper bound on the stack bytes scanned per thread: far beyond any real stack in
-// use, small enough that a corrupt stack pointer cannot make us read gigabytes.
-constexpr size_t kMaxStackScan = 64u << 20;
-
-// A range of code that must not be executing when the world is stopped.
-struct GuardedRange {
-  RemoteRange range;
-  std::string what;  // "function 'compute'"
-};
 
 // Libc functions the loader calls inside the target.
 struct LibcEntryPoints {
@@ -109,47 +102,6 @@ void unload(Process& process, const TargetObjects& objects, const LibcEntryPoint
   if (loaded.handle) rc.call(libc.dlclose, {loaded.handle}, "dlclose(patch)");
 }
 
-// Reads every thread's stack once and reports the first guarded range that is live:
-// a thread's pc in it, or any stack word pointing into it (a conservative scan: no
-// false negatives on x86_64; a stale word can make a function look busy).
-std::optional<std::string> find_active(Process& process, AllThreadsStopped& world, const std::vector<GuardedRange>& guarded,
-                                       std::optional<AddressSpace>& space) {
-  // Every thread's pc and stack range first, then all the stacks in one bulk read
-  // (one process_vm_readv per 1024 threads instead of one pread per thread).
-  auto& threads = world.threads();
-  std::vector<std::vector<uint64_t>> stacks(threads.size());
-  std::vector<Process::ReadRequest> reads(threads.size());
-  for (size_t i = 0; i < threads.size(); ++i) {
-    const arch::Registers& regs = threads[i]->registers();
-    for (const auto& g : guarded)
-      if (g.range.contains(regs.pc()))
-        return fmt::format("{} is running on thread {} (pc {})", g.what, threads[i]->tid(), regs.pc());
-    RemoteAddr sp = regs.sp();
-    if (!space) space = process.address_space();
-    const Mapping* m = space->find(sp);
-    if (!m) {
-      space = process.address_space();  // a thread created since we last looked
-      m = space->find(sp);
-    }
-    if (!m) return fmt::format("thread {} has its stack pointer {} outside any mapping; cannot check it", threads[i]->tid(), sp);
-    size_t len = std::min<uint64_t>(m->range.end - sp, kMaxStackScan);
-    stacks[i].resize(len / 8);
-    reads[i] = {sp, stacks[i].data(), stacks[i].size() * 8};
-  }
-  process.read_many(reads);
-  for (size_t i = 0; i < threads.size(); ++i) {
-    size_t got = reads[i].got / 8;
-    for (size_t w = 0; w < got; ++w) {
-      RemoteAddr word(stacks[i][w]);
-      for (const auto& g : guarded)
-        if (g.range.contains(word))
-          return fmt::format("{} is on the stack of thread {} (return address {} at {})", g.what, threads[i]->tid(), word,
-                             reads[i].addr + static_cast<int64_t>(w * 8));
-    }
-  }
-  return std::nullopt;
-}
-
 // Runs `change` with every thread stopped once no guarded range is active, retrying
 // until the deadline. `change` gets the registry as it is inside the stop.
 template <typename Change>
@@ -173,7 +125,7 @@ StopReport with_world_stopped(Process& process, const RuntimeRegistry& runtime, 
                                                      process.pid(), action));
       if (snap.lock_holder != 0) {
         busy = fmt::format("the registry is being updated by thread {}", snap.lock_holder);
-      } else if (auto active = find_active(process, world, guarded, space)) {
+      } else if (auto active = ThreadActivity(process, world, space).find_active(guarded)) {
         busy = *active;
       } else {
         change(snap);
@@ -199,33 +151,6 @@ struct PlannedRedirect {
   arch::RegisterSet preserve;          // registers callers may keep across the old function
 };
 
-arch::CodeSource code_of(const ElfImage& image) {
-  arch::CodeSource code;
-  code.read = [&image](uint64_t addr, size_t len, std::vector<uint8_t>& out) {
-    auto bytes = image.read_vaddr(addr, len);
-    if (!bytes) return false;
-    out = std::move(*bytes);
-    return true;
-  };
-  code.function_size_at = [&image](uint64_t addr) -> std::optional<uint64_t> {
-    const ElfSymbol* f = image.function_containing(addr);
-    if (!f || f->value != addr || f->size == 0) return std::nullopt;
-    return f->size;
-  };
-  return code;
-}
-
-// Registers that callers of the old function may have kept live across the call
-// (because it leaves them alone) and that the new function may change.
-arch::RegisterSet registers_to_preserve(const ElfImage& old_image, uint64_t old_vaddr, uint64_t old_size,
-                                        const ElfImage& new_image, uint64_t new_vaddr, uint64_t new_size) {
-  const arch::RegisterSet all = arch::RegisterSet::all_call_clobbered();
-  arch::RegisterSet old_clobbers = arch::clobbered_registers(old_vaddr, old_size, code_of(old_image));
-  if (old_clobbers == all) return {};
-  arch::RegisterSet new_clobbers =
-      new_size ? arch::clobbered_registers(new_vaddr, new_size, code_of(new_image)) : all;
-  return new_clobbers.without(old_clobbers);
-}
 
 }  // namespace
 

@@ -53,7 +53,7 @@ TargetObjects::TargetObjects(const Process& process, AddressSpace space) : proce
       }
     if (!first) continue;
     try {
-      const ElfImage& img = image(o);
+      const ElfImage& img = image_without_debug_symbols(o);
       uint64_t first_vaddr = UINT64_MAX;
       for (const auto& seg : img.load_segments()) first_vaddr = std::min(first_vaddr, seg.vaddr & ~uint64_t{0xfff});
       if (first_vaddr == UINT64_MAX) first_vaddr = 0;
@@ -89,12 +89,22 @@ const LoadedObject* TargetObjects::object_containing(RemoteAddr addr) const {
   return nullptr;
 }
 
-const ElfImage& TargetObjects::image(const LoadedObject& object) const {
+ElfImage& TargetObjects::image_without_debug_symbols(const LoadedObject& object) const {
   auto it = images_.find(object.path);
   if (it != images_.end()) return *it->second;
   // Opened through /proc/PID/root so a target in another root still reads right.
   std::string in_root = process_.path_in_target_root(object.path);
   auto img = std::make_unique<ElfImage>(ElfImage::open(::access(in_root.c_str(), R_OK) == 0 ? in_root : object.path));
+  auto& slot = images_[object.path];
+  slot = std::move(img);
+  return *slot;
+}
+
+const ElfImage& TargetObjects::image(const LoadedObject& object) const {
+  ElfImage* img = &image_without_debug_symbols(object);
+  // Merged on first use only: a debug file is megabytes of symbols, and most objects
+  // of a process are only ever asked where they are loaded.
+  if (!debug_symbols_merged_.insert(object.path).second) return *img;
   if (!img->has_symtab()) {
     if (auto id = img->build_id(); id && id->size() > 2) {
       std::string debug = "/usr/lib/debug/.build-id/" + id->substr(0, 2) + "/" + id->substr(2) + ".debug";
@@ -106,9 +116,7 @@ const ElfImage& TargetObjects::image(const LoadedObject& object) const {
       }
     }
   }
-  auto& slot = images_[object.path];
-  slot = std::move(img);
-  return *slot;
+  return *img;
 }
 
 std::optional<ResolvedSymbol> TargetObjects::lookup_in(const LoadedObject& object, const std::string& name,

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -69,7 +70,10 @@ class TargetObjects {
   const Process& process_;
   AddressSpace space_;
   std::vector<LoadedObject> objects_;
+  ElfImage& image_without_debug_symbols(const LoadedObject& object) const;
+
   mutable std::map<std::string, std::unique_ptr<ElfImage>> images_;
+  mutable std::set<std::string> debug_symbols_merged_;
 };
 
 }  // namespace hotpatch

@@ -19,6 +19,8 @@ namespace {
 
 constexpr const char* kIdPrefix = "func:";  // registry ids of cooperative upgrades
 constexpr size_t kEntryBytesRead = 16;
+constexpr int kWriteTimeoutMs = 5000;  // how long a thread may keep the entry's first bytes busy
+constexpr int kStubReclaimAttempts = 5;
 
 std::string hex(uint64_t v) {
   char buf[32];
@@ -29,6 +31,13 @@ std::string hex(uint64_t v) {
 std::vector<uint8_t> read_code(uintptr_t at, size_t len) {
   const auto* p = reinterpret_cast<const uint8_t*>(at);
   return std::vector<uint8_t>(p, p + len);
+}
+
+// The bytes after the first of a rewritten entry: a thread stopped there (or
+// returning there) would resume in the middle of the new instruction. A thread at the
+// very first byte simply runs the new one.
+CodeRange entry_window(const std::string& func, uintptr_t site, size_t length) {
+  return {site + 1, site + length, "the first bytes of '" + func + "'"};
 }
 
 bool is_ours(const PatchRecord& p) { return p.id.rfind(kIdPrefix, 0) == 0; }
@@ -148,9 +157,21 @@ void FunctionTable::upgrade(const std::string& lib, const std::string& func, con
   record.handle = 0;  // the library belongs to `lib load`; a ptrace revert must not dlclose it
   if (rec.replacement_size) record.code = {replacement, rec.replacement_size};
 
+  // Callers compiled in the same object may keep values in call-clobbered registers
+  // that the old function leaves alone (IPA-RA); a replacement that uses them goes
+  // through a stub that saves and restores them.
+  std::string preserve_names;
+  auto preserve = LiveCodeWriter::registers_to_preserve(target->address, replacement, preserve_names, error);
+  if (!preserve) return reply.fail("'" + func + "': cannot analyse the registers it leaves alone: " + error);
+  rec.preserved = *preserve;
+  std::vector<uint8_t> stub_code;
+  if (*preserve)
+    stub_code = arch::encode_preserving_stub(RemoteAddr(replacement), arch::RegisterSet::from_mask(*preserve));
+  else if (!arch::near_jump_reaches(RemoteAddr(site), RemoteAddr(replacement)))
+    stub_code = arch::encode_far_jump(RemoteAddr(replacement));
   uintptr_t destination = replacement;
-  if (!arch::near_jump_reaches(RemoteAddr(site), RemoteAddr(replacement))) {
-    auto stub = StubPages::map_near(site, arch::encode_far_jump(RemoteAddr(replacement)), error);
+  if (!stub_code.empty()) {
+    auto stub = StubPages::map_near(site, stub_code, error);
     if (!stub) return reply.fail("'" + func + "': " + error);
     rec.stub = *stub;
     record.stubs.push_back({*stub, StubPages::kPageSize});
@@ -160,17 +181,24 @@ void FunctionTable::upgrade(const std::string& lib, const std::string& func, con
   record.redirects.push_back(rec);
   tx->registry.patches.push_back(record);
 
-  if (!LiveCodeWriter::replace(site, saved, rec.written, replacement, error)) {
+  CodeChange change{site, saved, rec.written, {entry_window(func, site, rec.written.size())}, {}};
+  CodeChangeReport written;
+  if (!LiveCodeWriter::replace(change, kWriteTimeoutMs, written, error)) {
     if (rec.stub) StubPages::unmap(rec.stub);
     return reply.fail("'" + func + "': " + error);
   }
   if (!tx->commit(error)) {
+    // Not reachable in practice (the registry has room for thousands of records);
+    // put the entry back rather than leave a redirect nobody knows about.
+    CodeChange undo{site, rec.written, saved, change.guarded, {}};
     std::string undo_error;
-    LiveCodeWriter::replace(site, rec.written, saved, replacement, undo_error);
+    if (LiveCodeWriter::replace(undo, kWriteTimeoutMs, written, undo_error) && rec.stub) StubPages::unmap(rec.stub);
     return reply.fail(error);
   }
   reply.line("upgraded " + func + " " + hex(target->address) + " -> " + new_func + " " + hex(replacement) + " (" +
-             library->path + (rec.stub ? ", via stub)" : ")") + " as " + record.id);
+             library->path + (rec.stub ? ", via stub" : "") + (preserve_names.empty() ? "" : " keeping " + preserve_names) +
+             ") as " + record.id);
+  reply.line(written.summary);
 }
 
 void FunctionTable::rollback(const std::string& func, Reply& reply) {
@@ -198,18 +226,36 @@ void FunctionTable::rollback(const std::string& func, Reply& reply) {
   std::vector<uint8_t> now = read_code(rec->patch_site, rec->written.size());
   if (now != rec->written)
     return reply.fail("the entry of '" + func + "' is not what " + record.id + " wrote; refusing to restore it");
-  // A thread arriving during the restore goes where the entry led before the
-  // upgrade being undone: an older redirect's destination, else the replacement
-  // (its call started before the rollback finished).
-  uintptr_t detour = rec->replacement;
-  if (auto older = arch::decode_jump(RemoteAddr(rec->patch_site), rec->saved)) detour = older->value();
-  if (!LiveCodeWriter::replace(rec->patch_site, rec->written, rec->saved, detour, error))
-    return reply.fail("'" + func + "': " + error);
+  CodeChange change{rec->patch_site, rec->written, rec->saved, {entry_window(func, rec->patch_site, rec->saved.size())}, {}};
+  // The stub can go once no thread runs in it or will return into it (a preserving
+  // stub calls the replacement, so a thread inside the replacement has it on its stack).
+  if (rec->stub) change.probes.push_back({rec->stub, rec->stub + StubPages::kPageSize, ""});
+  CodeChangeReport written;
+  if (!LiveCodeWriter::replace(change, kWriteTimeoutMs, written, error)) return reply.fail("'" + func + "': " + error);
+  const uintptr_t stub = rec->stub;
   std::erase_if(tx->registry.patches, [&](const PatchRecord& p) { return p.id == record.id; });
   if (!tx->commit(error)) return reply.fail(error);
-  // The stub is left mapped: a thread pre-empted on its one jump instruction would
-  // fault if it vanished. One page per upgrade, reused by nothing.
-  reply.line("rolled back " + func + " " + hex(*address) + " (" + record.id + ")");
+  // A thread still in the stub (or in the replacement called from a preserving stub)
+  // can only leave it now that the entry is restored: look again a few times.
+  bool stub_left = false;
+  if (stub) {
+    bool unused = written.probe_unused.at(0);
+    CodeChange look_again{0, {}, {}, {}, change.probes};
+    CodeChangeReport probed;
+    std::string probe_error;
+    for (int attempt = 1; !unused && attempt <= kStubReclaimAttempts; ++attempt) {
+      timespec pause{0, attempt * 10 * 1000 * 1000L};
+      nanosleep(&pause, nullptr);
+      unused = LiveCodeWriter::replace(look_again, kWriteTimeoutMs, probed, probe_error) && probed.probe_unused.at(0);
+    }
+    if (unused)
+      StubPages::unmap(stub);
+    else
+      stub_left = true;  // one page, reused by nothing; better than a thread faulting
+  }
+  reply.line("rolled back " + func + " " + hex(*address) + " (" + record.id + ")" +
+             (stub_left ? "; its stub page stays mapped: a thread was still using it" : ""));
+  reply.line(written.summary);
 }
 
 }  // namespace hotpatch::runtime

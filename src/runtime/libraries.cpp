@@ -14,10 +14,6 @@
 
 namespace hotpatch::runtime {
 
-namespace {
-
-// A library is about to run inside this process: refuse one that someone else
-// could have written (the seed project loaded anything anyone named).
 bool trusted_file(const std::string& path, std::string& error) {
   struct stat st{};
   if (::stat(path.c_str(), &st) != 0) {
@@ -29,19 +25,17 @@ bool trusted_file(const std::string& path, std::string& error) {
     return false;
   }
   if (st.st_uid != 0 && st.st_uid != ::geteuid()) {
-    error = path + ": owned by uid " + std::to_string(st.st_uid) + ", not by this process's user or root; refusing to load it";
+    error = path + ": owned by uid " + std::to_string(st.st_uid) + ", not by this process's user or root; refusing to use it";
     return false;
   }
   if (st.st_mode & (S_IWGRP | S_IWOTH)) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%o", st.st_mode & 07777);
-    error = path + ": writable by other users (mode " + mode + "); refusing to load it";
+    error = path + ": writable by other users (mode " + mode + "); refusing to use it";
     return false;
   }
   return true;
 }
-
-}  // namespace
 
 bool address_in_library(uintptr_t address, void* handle) {
   Dl_info info;

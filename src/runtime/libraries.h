@@ -30,6 +30,11 @@ class LibraryTable {
   std::vector<LoadedLibrary> libraries_;
 };
 
+// A file is about to run inside this process (a library to load, the helper to
+// run): refuse one that someone else could have written (the seed project loaded
+// anything anyone named). False with `error` set.
+bool trusted_file(const std::string& path, std::string& error);
+
 // Whether `address` lies in the object dlopen returned `handle` for.
 bool address_in_library(uintptr_t address, void* handle);
 

@@ -1,117 +1,57 @@
 #include "runtime/live_code.h"
 
 #include <linux/membarrier.h>
-#include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
+#include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <mutex>
 
 #include "arch/arch.h"
-#include "arch/signal_context.h"
+#include "runtime/loader_helper.h"
 
 namespace hotpatch::runtime {
 
 namespace {
 
-// --- serialising every core ---------------------------------------------------------
+constexpr int kHelperSlackMs = 20000;  // the helper's own start-up and symbol reading
 
-int membarrier(int cmd) { return static_cast<int>(::syscall(__NR_membarrier, cmd, 0, 0)); }
-
-// After it returns, every thread of the process has executed a serialising
-// instruction, so none can still run stale instructions fetched before our write.
-bool serialize_all_cores(std::string& error) {
-  static std::once_flag registered;
-  static bool available = false;
-  std::call_once(registered, [] {
-    int supported = membarrier(MEMBARRIER_CMD_QUERY);
-    available = supported > 0 && (supported & MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) &&
-                membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE) == 0;
-  });
-  if (!available) {
-    error = "this kernel has no membarrier(PRIVATE_EXPEDITED_SYNC_CORE) (Linux >= 4.16); cannot change running code safely";
-    return false;
-  }
-  if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) != 0) {
-    error = std::string("membarrier(SYNC_CORE): ") + std::strerror(errno);
-    return false;
-  }
-  return true;
+std::string hex(uintptr_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%#" PRIxPTR, v);
+  return buf;
 }
 
-// --- the breakpoint detour ------------------------------------------------------------
-
-// Sites being written, and where a thread that traps on one goes. Read by the SIGTRAP
-// handler, so plain atomics in a fixed table, no locks, no allocation. Entries stay
-// after the write: a thread that trapped may get its signal delivered late (after
-// being descheduled), and must still find its way.
-constexpr size_t kDetourSlots = 256;
-std::atomic<uintptr_t> detour_site[kDetourSlots];
-std::atomic<uintptr_t> detour_target[kDetourSlots];
-std::atomic<size_t> detour_next{0};
-
-struct sigaction previous_sigtrap;
-std::mutex handler_lock;
-
-void on_sigtrap(int sig, siginfo_t* info, void* ucontext) {
-  uintptr_t pc = arch::signal_context_pc(ucontext);
-  for (size_t i = 0; i < kDetourSlots; ++i) {
-    uintptr_t site = detour_site[i].load(std::memory_order_acquire);
-    if (site && arch::pc_after_breakpoint(site) == pc) {
-      arch::set_signal_context_pc(ucontext, detour_target[i].load(std::memory_order_acquire));
-      return;
-    }
+std::string hex_bytes(const std::vector<uint8_t>& bytes) {
+  std::string out;
+  char buf[4];
+  for (uint8_t b : bytes) {
+    std::snprintf(buf, sizeof buf, "%02x", b);
+    out += buf;
   }
-  // Not ours: whatever the program (or its debugger setup) had.
-  if (previous_sigtrap.sa_flags & SA_SIGINFO) {
-    if (previous_sigtrap.sa_sigaction) previous_sigtrap.sa_sigaction(sig, info, ucontext);
-    return;
-  }
-  if (previous_sigtrap.sa_handler == SIG_IGN) return;
-  if (previous_sigtrap.sa_handler == SIG_DFL) {
-    ::signal(SIGTRAP, SIG_DFL);
-    ::raise(SIGTRAP);
-    return;
-  }
-  previous_sigtrap.sa_handler(sig);
+  return out;
 }
 
-// Installs on_sigtrap unless it is already the handler. It then stays: see above.
-bool install_sigtrap_handler(std::string& error) {
-  std::lock_guard<std::mutex> guard(handler_lock);
-  struct sigaction current{};
-  if (::sigaction(SIGTRAP, nullptr, &current) != 0) {
-    error = std::string("sigaction(SIGTRAP): ") + std::strerror(errno);
-    return false;
-  }
-  if ((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == on_sigtrap) return true;
-  struct sigaction ours{};
-  ours.sa_sigaction = on_sigtrap;
-  ours.sa_flags = SA_SIGINFO | SA_RESTART | SA_NODEFER;
-  sigemptyset(&ours.sa_mask);
-  previous_sigtrap = current;
-  if (::sigaction(SIGTRAP, &ours, nullptr) != 0) {
-    error = std::string("sigaction(SIGTRAP): ") + std::strerror(errno);
-    return false;
-  }
-  return true;
+std::string range_argument(const CodeRange& r) {
+  return hex(r.start) + "-" + hex(r.end) + (r.label.empty() ? "" : "=" + r.label);
 }
 
-void set_detour(uintptr_t site, uintptr_t target) {
-  for (size_t i = 0; i < kDetourSlots; ++i)
-    if (detour_site[i].load() == site) {
-      detour_target[i].store(target, std::memory_order_release);
-      return;
-    }
-  size_t i = detour_next.fetch_add(1) % kDetourSlots;
-  detour_site[i].store(0, std::memory_order_release);
-  detour_target[i].store(target, std::memory_order_release);
-  detour_site[i].store(site, std::memory_order_release);
+// The helper wrote through /proc/PID/mem while every thread was stopped; stopping and
+// resuming a thread goes through the kernel, but only membarrier(SYNC_CORE) promises
+// each core a serialising instruction before it runs user code again (Intel SDM,
+// cross-modifying code). Best effort: kernels without it (< 4.16) still resumed the
+// threads through the kernel.
+void serialize_all_cores() {
+  static const bool registered = [] {
+    long supported = ::syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    return supported > 0 && (supported & MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) &&
+           ::syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) == 0;
+  }();
+  if (registered) ::syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0);
 }
 
 // --- page protections ------------------------------------------------------------------
@@ -146,75 +86,57 @@ std::vector<MapsEntry> read_own_maps() {
   return out;
 }
 
-// Makes [addr, addr+len) writable while keeping it executable (other threads run
-// it meanwhile), and puts every page's protection back on destruction.
-class WritableCode {
- public:
-  WritableCode(uintptr_t addr, size_t len) {
-    uintptr_t page = ::sysconf(_SC_PAGESIZE);
-    uintptr_t first = addr & ~(page - 1), last = (addr + len - 1) & ~(page - 1);
-    auto maps = read_own_maps();
-    for (uintptr_t p = first; p <= last; p += page) {
-      int prot = -1;
-      for (const auto& m : maps)
-        if (p >= m.start && p < m.end) prot = m.prot;
-      if (prot < 0) {
-        error_ = "address " + std::to_string(p) + " is not mapped";
-        return;
-      }
-      if (::mprotect(reinterpret_cast<void*>(p), page, prot | PROT_WRITE | PROT_EXEC) != 0) {
-        error_ = std::string("mprotect(+write): ") + std::strerror(errno);
-        return;
-      }
-      pages_.push_back({p, prot});
-    }
-  }
-  ~WritableCode() {
-    uintptr_t page = ::sysconf(_SC_PAGESIZE);
-    for (const auto& [p, prot] : pages_) ::mprotect(reinterpret_cast<void*>(p), page, prot);
-  }
-  const std::string& error() const { return error_; }
-
- private:
-  std::vector<std::pair<uintptr_t, int>> pages_;
-  std::string error_;
-};
-
-std::mutex writer_lock;  // one code change at a time
-
 }  // namespace
 
-bool LiveCodeWriter::replace(uintptr_t site, const std::vector<uint8_t>& expected, const std::vector<uint8_t>& bytes,
-                             uintptr_t detour, std::string& error) {
-  std::lock_guard<std::mutex> guard(writer_lock);
-  auto* code = reinterpret_cast<volatile uint8_t*>(site);
-  if (bytes.empty() || bytes.size() != expected.size()) {
-    error = "internal: replacement of a different size";
+bool LiveCodeWriter::replace(const CodeChange& change, int timeout_ms, CodeChangeReport& report, std::string& error) {
+  if (change.bytes.size() != change.expected.size() || (change.bytes.empty() && change.probes.empty())) {
+    error = "internal: replacement of a different size, or nothing to do";
     return false;
   }
-  if (std::memcmp(reinterpret_cast<const void*>(site), expected.data(), expected.size()) != 0) {
-    error = "the code at the entry is not what was expected (changed by someone else?); nothing was changed";
-    return false;
+  std::vector<std::string> args = {"write-code", "--timeout", std::to_string(timeout_ms),
+                                   // this thread waits in LoaderHelper::run, its stack full of the addresses asked about
+                                   "--waiting-thread", std::to_string(::gettid())};
+  if (!change.bytes.empty())
+    args.insert(args.end(), {"--at", hex(change.site), "--expect", hex_bytes(change.expected), "--bytes",
+                             hex_bytes(change.bytes)});
+  for (const auto& g : change.guarded) {
+    args.push_back("--guard");
+    args.push_back(range_argument(g));
   }
-  if (!serialize_all_cores(error) || !install_sigtrap_handler(error)) return false;
-  WritableCode writable(site, bytes.size());
-  if (!writable.error().empty()) {
-    error = "cannot make the code writable: " + writable.error();
-    return false;
+  for (const auto& p : change.probes) {
+    args.push_back("--probe");
+    args.push_back(range_argument(p));
   }
-  set_detour(site, detour);
-  // 1. A breakpoint over the first byte: from now on a thread arriving at the entry
-  //    traps and the handler sends it to `detour`; nobody starts the old bytes.
-  __atomic_store_n(&code[0], arch::breakpoint_byte(), __ATOMIC_SEQ_CST);
-  if (!serialize_all_cores(error)) return false;  // cannot happen once registered
-  // 2. The rest of the new bytes, behind the breakpoint.
-  for (size_t i = 1; i < bytes.size(); ++i) code[i] = bytes[i];
-  serialize_all_cores(error);
-  // 3. The first byte: the new instruction is whole at once.
-  __atomic_store_n(&code[0], bytes[0], __ATOMIC_SEQ_CST);
-  serialize_all_cores(error);
-  error.clear();
+  std::vector<std::string> output;
+  if (!LoaderHelper::run(args, timeout_ms + kHelperSlackMs, output, error)) return false;
+  serialize_all_cores();
+  report = {};
+  for (const auto& line : output) {
+    if (line.rfind("written ", 0) == 0 || line.rfind("probed: ", 0) == 0) report.summary = line;
+    for (const auto& p : change.probes)
+      if (line == "probe " + hex(p.start) + "-" + hex(p.end) + " unused") report.probe_unused.push_back(true);
+      else if (line.rfind("probe " + hex(p.start) + "-" + hex(p.end) + " in use", 0) == 0) report.probe_unused.push_back(false);
+  }
+  report.probe_unused.resize(change.probes.size(), false);  // unknown counts as in use
   return true;
+}
+
+std::optional<uint64_t> LiveCodeWriter::registers_to_preserve(uintptr_t old_function, uintptr_t new_function,
+                                                              std::string& names, std::string& error) {
+  std::vector<std::string> output;
+  if (!LoaderHelper::run({"preserved-registers", "--old", hex(old_function), "--new", hex(new_function)},
+                         kHelperSlackMs, output, error))
+    return std::nullopt;
+  for (const auto& line : output) {
+    unsigned long long mask = 0;
+    int names_at = 0;
+    if (std::sscanf(line.c_str(), "preserve %llx %n", &mask, &names_at) == 1) {
+      names = mask ? line.substr(names_at) : "";
+      return mask;
+    }
+  }
+  error = "the helper did not say which registers to preserve";
+  return std::nullopt;
 }
 
 std::optional<uintptr_t> StubPages::map_near(uintptr_t near, const std::vector<uint8_t>& code, std::string& error) {

@@ -1,0 +1,54 @@
+// ThreadActivity: what every stopped thread is executing, seen once per stop: its pc
+// and every word of its stack. "Is this code in use?" is asked against it for the
+// functions being replaced (apply/revert) and for the bytes being rewritten
+// (write-code, on behalf of the cooperative runtime).
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/remote_ptr.h"
+#include "loader/address_space.h"
+
+namespace hotpatch {
+
+class Process;
+class AllThreadsStopped;
+
+// A range of code that must not be executing when the world is stopped.
+struct GuardedRange {
+  RemoteRange range;
+  std::string what;  // "function 'compute'"
+};
+
+class ThreadActivity {
+ public:
+  // Reads every thread's pc and stack in one bulk read (one process_vm_readv per 1024
+  // threads instead of one pread each). `space` is the address space read before the
+  // stop (reading maps inside it would lengthen it); it is read again only when a
+  // thread's stack is not in it (a thread born since).
+  ThreadActivity(Process& process, AllThreadsStopped& world, std::optional<AddressSpace>& space);
+
+  // The first range that is live, described: a thread's pc in it, or any stack word
+  // pointing into it (a conservative scan: no false negatives on x86_64; a stale word
+  // can make code look busy). A thread whose stack cannot be read makes every range
+  // live: we cannot prove it is not. `ignored` (if not 0) is a thread known to run
+  // none of the guarded code: the one waiting for us in the runtime, whose stack holds
+  // the very addresses we were asked about.
+  std::optional<std::string> find_active(const std::vector<GuardedRange>& guarded, pid_t ignored = 0) const;
+
+ private:
+  struct View {
+    pid_t tid = 0;
+    RemoteAddr pc;
+    RemoteAddr sp;
+    std::vector<uint64_t> words;  // from sp upwards
+  };
+  std::vector<View> threads_;
+  std::optional<std::string> unreadable_;
+};
+
+}  // namespace hotpatch

@@ -65,6 +65,48 @@ CallFrame prepare_call(Registers& regs, RemoteAddr function, std::span<const uin
 // set back to re-execute the syscall instruction with its original number.
 void rewind_to_restart_syscall(Registers& regs);
 
+// Remote calls that survive the death of the tracer -------------------------------
+//
+// A remote call returns through a signal frame built on the thread's stack, as if
+// the called function were a signal handler: its return address is code ending in
+// rt_sigreturn, and the frame holds the thread's own registers, extended state and
+// signal mask. If the CLI is SIGKILLed at any moment, the kernel detaches the
+// thread, the call runs to its end, and rt_sigreturn puts the thread back exactly
+// where it was. With the CLI alive, the call is followed with PTRACE_SYSCALL and is
+// over at the rt_sigreturn syscall-entry stop (docs/design.md).
+
+// The registers `regs` (stopped inside a syscall) resume with once nothing else will
+// fix them up: an -ERESTART* result becomes the syscall re-run (what the kernel does
+// on a resume without a signal), -EINTR too when `rerun_eintr`, and the syscall
+// number is cleared. A frame holding these registers needs no restart logic.
+void settle_interrupted_syscall(Registers& regs, bool rerun_eintr);
+
+// The rt_sigreturn system call number.
+int64_t sigreturn_syscall();
+
+// libc's signal restorer (glibc's __restore_rt): `mov $SYS_rt_sigreturn, %rax; syscall`.
+std::span<const uint8_t> signal_restorer_code();
+// Offset of the end of its syscall instruction: the pc of the rt_sigreturn stop.
+size_t signal_restorer_syscall_end();
+
+// The return pad: code in a page of ours that stores the return value register in
+// the frame's first word (the spent return address) and then does rt_sigreturn.
+std::vector<uint8_t> return_pad_code();
+size_t return_pad_syscall_end();
+
+struct SignalFrame {
+  RemoteAddr start;                // lowest address of the frame
+  std::vector<uint8_t> bytes;      // written at `start`; the first word is the return address
+  RemoteAddr call_stack_top;       // for prepare_call: the return address lands at `start`
+  RemoteAddr sigreturn_sp;         // stack pointer at the rt_sigreturn syscall
+  RemoteAddr result_slot;          // where the return pad leaves the result
+};
+// A frame below `below` that rt_sigreturn turns back into `context`, the extended
+// state `extended_state` (as PTRACE_GETREGSET gave it, NT_X86_XSTATE or
+// NT_PRFPREG) and the blocked-signal mask `blocked_signals`.
+SignalFrame build_signal_frame(const Registers& context, std::span<const uint8_t> extended_state,
+                               uint64_t blocked_signals, RemoteAddr below, RemoteAddr return_address);
+
 // Function entries ------------------------------------------------------------
 
 // Bytes at a function's entry that a redirect must leave alone (endbr64 under CET

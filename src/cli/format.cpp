@@ -39,8 +39,11 @@ nlohmann::json patch_json(const PatchRecord& p) {
                          {"stub", r.stub ? fmt::format("{:#x}", r.stub) : ""},
                          {"preserved_registers", arch::RegisterSet::from_mask(r.preserved).names()}});
   }
-  return {{"id", p.id}, {"description", p.description}, {"path", p.path}, {"applied", iso_time(p.applied_unix)},
-          {"functions", functions}};
+  const char* state = p.state == PatchState::Applied    ? "applied"
+                      : p.state == PatchState::Applying ? "interrupted-applying"
+                                                        : "interrupted-reverting";
+  return {{"id", p.id},          {"description", p.description}, {"path", p.path},
+          {"applied", iso_time(p.applied_unix)}, {"state", state},  {"functions", functions}};
 }
 
 }  // namespace hotpatch::cli

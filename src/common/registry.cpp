@@ -102,7 +102,7 @@ class Reader {
   bool ok_ = true;
 };
 
-constexpr uint32_t kEncodingTag = 0x31524748;  // "HGR1"
+constexpr uint32_t kEncodingTag = 0x32524748;  // "HGR2"
 
 }  // namespace
 
@@ -116,6 +116,7 @@ std::vector<uint8_t> encode_registry(const Registry& registry) {
     w.str(p.path);
     w.u64(p.applied_unix);
     w.u64(p.handle);
+    w.u32(static_cast<uint32_t>(p.state));
     w.block(p.code);
     w.u32(static_cast<uint32_t>(p.stubs.size()));
     for (const auto& s : p.stubs) w.block(s);
@@ -142,7 +143,7 @@ std::optional<Registry> decode_registry(const uint8_t* data, size_t size) {
   if (size == 0) return registry;  // a fresh runtime: nothing applied yet
   Reader r(data, size);
   if (r.u32() != kEncodingTag) return std::nullopt;
-  uint32_t npatches = r.count(4 * 3 + 8 * 4);
+  uint32_t npatches = r.count(4 * 4 + 8 * 4);
   for (uint32_t i = 0; i < npatches && r.ok(); ++i) {
     PatchRecord p;
     p.id = r.str();
@@ -150,6 +151,9 @@ std::optional<Registry> decode_registry(const uint8_t* data, size_t size) {
     p.path = r.str();
     p.applied_unix = r.u64();
     p.handle = r.u64();
+    uint32_t state = r.u32();
+    if (state > static_cast<uint32_t>(PatchState::Reverting)) return std::nullopt;
+    p.state = static_cast<PatchState>(state);
     p.code = r.block();
     uint32_t nstubs = r.count(16);
     for (uint32_t s = 0; s < nstubs && r.ok(); ++s) p.stubs.push_back(r.block());

@@ -28,6 +28,14 @@ struct MemoryBlock {
   uint64_t length = 0;
 };
 
+// Where a patch stands. A CLI killed inside the stop leaves a record that is not
+// Applied; the next CLI finishes what it started (docs/design.md).
+enum class PatchState : uint32_t {
+  Applied = 0,
+  Applying = 1,   // recorded with its saved bytes; its jumps are being written
+  Reverting = 2,  // its saved bytes are being put back; the record goes next
+};
+
 struct PatchRecord {
   std::string id;
   std::string description;
@@ -37,6 +45,7 @@ struct PatchRecord {
   MemoryBlock code;     // the patch object's executable span, checked on revert
   std::vector<MemoryBlock> stubs;  // far-jump stub pages this patch owns
   std::vector<RedirectRecord> redirects;
+  PatchState state = PatchState::Applied;
 };
 
 struct Registry {

@@ -42,7 +42,7 @@ InjectReport inject_control_server(pid_t pid, std::chrono::milliseconds timeout)
   RemoteAddr dlerror_fn = objects.resolve("dlerror", libc, true).address;
 
   auto thread = acquire_thread_for_calls(process, objects, deadline);
-  RemoteCall rc(process, *thread);
+  RemoteCall rc(process, *thread, objects);
   if (!runtime) {
     RemoteAddr path = rc.push_string(report.runtime_path);
     uint64_t handle = rc.call(dlopen_fn, {path.value(), RTLD_NOW | RTLD_LOCAL}, "dlopen(" + report.runtime_path + ")");

@@ -19,6 +19,7 @@
 #include "loader/remote_call.h"
 #include "loader/runtime_registry.h"
 #include "loader/target_objects.h"
+#include "loader/test_steps.h"
 #include "loader/thread.h"
 
 namespace hotpatch {
@@ -97,7 +98,7 @@ struct LoadedPatch {
 void unload(Process& process, const TargetObjects& objects, const LibcEntryPoints& libc, const LoadedPatch& loaded) {
   if (loaded.handle == 0 && loaded.stubs.empty()) return;
   auto thread = acquire_thread_for_calls(process, objects, Clock::now() + std::chrono::seconds(10));
-  RemoteCall rc(process, *thread);
+  RemoteCall rc(process, *thread, objects);
   for (const auto& s : loaded.stubs) rc.call(libc.munmap, {s.start, s.length}, "munmap(stub page)");
   if (loaded.handle) rc.call(libc.dlclose, {loaded.handle}, "dlclose(patch)");
 }
@@ -118,6 +119,7 @@ StopReport with_world_stopped(Process& process, const RuntimeRegistry& runtime, 
     std::optional<AddressSpace> space = process.address_space();
     {
       AllThreadsStopped world(process);
+      test_steps::reached("world-stopped");
       RegistrySnapshot snap = runtime.read(process);
       if (snap.generation != expected_generation)
         throw Error(ErrorKind::Conflict, fmt::format("process {}: its patches changed while {} was prepared (another "
@@ -131,6 +133,7 @@ StopReport with_world_stopped(Process& process, const RuntimeRegistry& runtime, 
         change(snap);
         report.threads = world.threads().size();
         report.pause = world.release();
+        test_steps::reached("released");
         return report;
       }
     }
@@ -157,19 +160,39 @@ struct PlannedRedirect {
 struct Patcher::Impl {
   explicit Impl(pid_t pid) : process(pid) {}
   Process process;
+
+  // The target's objects, read once per command: reading them (every ELF image and
+  // its debug symbols) is the bulk of a `list`. Forgotten when code was loaded or
+  // unloaded.
+  const TargetObjects& objects() {
+    if (!objects_) objects_.emplace(process, process.address_space());
+    return *objects_;
+  }
+  void forget_objects() { objects_.reset(); }
+
+ private:
+  std::optional<TargetObjects> objects_;
 };
+
+namespace {
+// Forgets the cached objects when a command that loads or unloads code ends;
+// declared before any reference to them, so it runs after their last use.
+struct ForgetObjectsAtEnd {
+  Patcher::Impl* impl;
+  ~ForgetObjectsAtEnd() { impl->forget_objects(); }
+};
+}  // namespace
 
 Patcher::Patcher(pid_t pid) : impl_(new Impl(pid)) {}
 Patcher::~Patcher() { delete impl_; }
 
 Registry Patcher::applied() {
-  TargetObjects objects(impl_->process, impl_->process.address_space());
-  auto runtime = RuntimeRegistry::find(objects);
+  auto runtime = RuntimeRegistry::find(impl_->objects());
   if (!runtime) return {};
   return runtime->read(impl_->process).registry;
 }
 
-ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds timeout) {
+ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds timeout) {
   Process& process = impl_->process;
   const pid_t pid = process.pid();
   // --timeout bounds the wait for the functions to become inactive (the stop phase);
@@ -179,7 +202,8 @@ ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds tim
   check_file_is_trusted(patch.path);
 
   // 1. Before: everything decided from files and /proc, target untouched.
-  TargetObjects objects(process, process.address_space());
+  ForgetObjectsAtEnd forget{impl_};
+  const TargetObjects& objects = impl_->objects();
   auto runtime = RuntimeRegistry::find(objects);
   const bool had_runtime = runtime.has_value();
   RegistrySnapshot before;
@@ -259,7 +283,8 @@ ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds tim
     int64_t patch_bias = 0;
     {
       auto thread = acquire_thread_for_calls(process, objects, load_deadline);
-      RemoteCall rc(process, *thread);
+      test_steps::reached("thread-seized");
+      RemoteCall rc(process, *thread, objects);
       if (!runtime) remote_dlopen(process, rc, libc, runtime_path);
       if (near_linker) {
         RemoteAddr base = map_near(process, rc, libc, RemoteAddr(planned.front().record.patch_site), near_linker->span(),
@@ -310,6 +335,7 @@ ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds tim
         process.write_bytes(slot, stub_code);
       }
     }  // the borrowed thread runs again
+    test_steps::reached("loaded");
 
     for (const auto& [slot_vaddr, address] : refs)
       process.write_u64(RemoteAddr(slot_vaddr + patch_bias), address.value());
@@ -366,11 +392,21 @@ ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds tim
             }
           }
           for (const auto& p : planned) record.redirects.push_back(p.record);
+          // The journal first: a record that says "applying", with every saved byte.
+          // A CLI killed from here on leaves it behind, and the next one (any
+          // apply, revert or list) writes the jumps still missing (finish_interrupted).
+          record.state = PatchState::Applying;
           snap.registry.patches.push_back(record);
-          // Registry first: if we die between the two writes, `list` shows the patch
-          // and `revert` finds the original bytes (the restore is idempotent).
-          runtime->write(process, snap.registry, snap.generation);
-          for (const auto& p : planned) process.write_bytes(RemoteAddr(p.record.patch_site), p.record.written);
+          runtime->write(process, snap);
+          test_steps::reached("journal-written");
+          for (size_t i = 0; i < planned.size(); ++i) {
+            process.write_bytes(RemoteAddr(planned[i].record.patch_site), planned[i].record.written);
+            test_steps::reached(fmt::format("jump-{}-written", i + 1));
+          }
+          record.state = PatchState::Applied;
+          snap.registry.patches.back().state = PatchState::Applied;
+          runtime->write(process, snap);
+          test_steps::reached("committed");
         });
     ApplyReport report;
     static_cast<StopReport&>(report) = stop;
@@ -389,11 +425,12 @@ ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds tim
   }
 }
 
-RevertReport Patcher::revert(const std::string& id, std::chrono::milliseconds timeout) {
+RevertReport Patcher::revert_one(const std::string& id, std::chrono::milliseconds timeout) {
   Process& process = impl_->process;
   const pid_t pid = process.pid();
   const auto deadline = Clock::now() + timeout;
-  TargetObjects objects(process, process.address_space());
+  ForgetObjectsAtEnd forget{impl_};
+  const TargetObjects& objects = impl_->objects();
   auto runtime = RuntimeRegistry::find(objects);
   if (!runtime) throw Error(ErrorKind::Conflict, fmt::format("process {}: no patch '{}' is applied (no patch was ever applied)", pid, id));
   RegistrySnapshot before = runtime->read(process);
@@ -422,15 +459,27 @@ RevertReport Patcher::revert(const std::string& id, std::chrono::milliseconds ti
             throw Error(ErrorKind::Conflict, fmt::format("process {}: the entry of '{}' at {} is not what patch '{}' wrote; "
                                                          "refusing to restore it", pid, r.symbol, RemoteAddr(r.patch_site), id));
         }
-        for (const auto& r : patch.redirects) process.write_bytes(RemoteAddr(r.patch_site), r.saved);
+        // The journal first, as for apply: "reverting"; a CLI killed from here on
+        // leaves it behind, and the next one puts back the bytes still missing.
+        for (auto& p : snap.registry.patches)
+          if (p.id == id) p.state = PatchState::Reverting;
+        runtime->write(process, snap);
+        test_steps::reached("journal-written");
+        for (size_t i = 0; i < patch.redirects.size(); ++i) {
+          const auto& r = patch.redirects[i];
+          process.write_bytes(RemoteAddr(r.patch_site), r.saved);
+          test_steps::reached(fmt::format("jump-{}-restored", i + 1));
+        }
         std::erase_if(snap.registry.patches, [&](const PatchRecord& p) { return p.id == id; });
-        runtime->write(process, snap.registry, snap.generation);
+        runtime->write(process, snap);
+        test_steps::reached("committed");
       });
 
   // 4. After: no thread is in the patch and nothing jumps to it any more.
   LoadedPatch leftovers{patch.handle, patch.stubs};
   try {
     unload(process, objects, libc, leftovers);
+    test_steps::reached("unloaded");
   } catch (const std::exception& e) {
     fmt::print(stderr, "hotpatch: warning: process {}: patch '{}' is reverted but its code could not be unloaded: {}\n", pid,
                id, e.what());
@@ -442,13 +491,96 @@ RevertReport Patcher::revert(const std::string& id, std::chrono::milliseconds ti
   return report;
 }
 
+ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds timeout) {
+  finish_interrupted(timeout);
+  test_steps::Phase phase("apply");
+  return apply_one(patch, timeout);
+}
+
+RevertReport Patcher::revert(const std::string& id, std::chrono::milliseconds timeout) {
+  finish_interrupted(timeout);
+  test_steps::Phase phase("revert");
+  return revert_one(id, timeout);
+}
+
 std::vector<RevertReport> Patcher::revert_all(std::chrono::milliseconds timeout) {
+  finish_interrupted(timeout);
+  test_steps::Phase phase("revert");
   std::vector<RevertReport> reports;
   for (;;) {
     Registry reg = applied();
     if (reg.patches.empty()) return reports;
-    reports.push_back(revert(reg.patches.back().id, timeout));
+    reports.push_back(revert_one(reg.patches.back().id, timeout));
   }
+}
+
+void Patcher::finish_interrupted(std::chrono::milliseconds timeout) {
+  test_steps::Phase phase("recover");
+  Process& process = impl_->process;
+  for (;;) {
+    Registry reg = applied();
+    auto pending = std::find_if(reg.patches.rbegin(), reg.patches.rend(),
+                                [](const PatchRecord& p) { return p.state != PatchState::Applied; });
+    if (pending == reg.patches.rend()) return;
+    const std::string id = pending->id;
+    if (pending->state == PatchState::Applying) {
+      complete_apply(id, timeout);
+      fmt::print(stderr, "hotpatch: note: process {}: finished applying '{}', which an interrupted hotpatch had left "
+                         "half done\n", process.pid(), id);
+    } else {
+      revert_one(id, timeout);
+      fmt::print(stderr, "hotpatch: note: process {}: finished reverting '{}', which an interrupted hotpatch had left "
+                         "half done\n", process.pid(), id);
+    }
+  }
+}
+
+void Patcher::complete_apply(const std::string& id, std::chrono::milliseconds timeout) {
+  Process& process = impl_->process;
+  const pid_t pid = process.pid();
+  const TargetObjects& objects = impl_->objects();
+  auto runtime = RuntimeRegistry::find(objects);
+  if (!runtime) return;
+  RegistrySnapshot before = runtime->read(process);
+  const PatchRecord* found = before.registry.find(id);
+  if (!found || found->state != PatchState::Applying) return;
+  // What the apply guarded: each replaced function, and what stood in for it below.
+  std::vector<GuardedRange> guarded;
+  for (const auto& r : found->redirects) {
+    guarded.push_back({{RemoteAddr(r.target), RemoteAddr(r.target + r.target_size)}, fmt::format("function '{}'", r.symbol)});
+    for (const auto& below : before.registry.patches) {
+      if (below.id == id) break;
+      for (const auto& b : below.redirects)
+        if (b.target == r.target && b.replacement_size)
+          guarded.push_back({{RemoteAddr(b.replacement), RemoteAddr(b.replacement + b.replacement_size)},
+                             fmt::format("function '{}' of patch '{}'", b.replacement_name.empty() ? b.symbol : b.replacement_name,
+                                         below.id)});
+    }
+  }
+  with_world_stopped(process, *runtime, before.generation, guarded, Clock::now() + timeout,
+                     fmt::format("finish applying '{}'", id), [&](RegistrySnapshot& snap) {
+                       auto it = std::find_if(snap.registry.patches.begin(), snap.registry.patches.end(),
+                                              [&](const PatchRecord& p) { return p.id == id; });
+                       if (it == snap.registry.patches.end() || it->state != PatchState::Applying)
+                         throw Error(ErrorKind::Conflict, fmt::format("process {}: patch '{}' changed meanwhile", pid, id));
+                       std::vector<bool> missing;
+                       for (const auto& r : it->redirects) {
+                         auto now = process.read_bytes(RemoteAddr(r.patch_site), r.written.size());
+                         if (now != r.written && now != r.saved)
+                           throw Error(ErrorKind::Conflict, fmt::format("process {}: the entry of '{}' at {} is neither what "
+                                                                        "patch '{}' wrote nor what it saved; refusing to touch it",
+                                                                        pid, r.symbol, RemoteAddr(r.patch_site), id));
+                         missing.push_back(now != r.written);
+                       }
+                       for (size_t i = 0; i < it->redirects.size(); ++i) {
+                         if (!missing[i]) continue;
+                         process.write_bytes(RemoteAddr(it->redirects[i].patch_site), it->redirects[i].written);
+                         test_steps::reached(fmt::format("jump-{}-written", i + 1));
+                       }
+                       it->state = PatchState::Applied;
+                       runtime->write(process, snap);
+                       test_steps::reached("committed");
+                     });
 }
 
 }  // namespace hotpatch

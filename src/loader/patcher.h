@@ -42,6 +42,8 @@ class Patcher {
   explicit Patcher(pid_t pid);
   ~Patcher();
 
+  // apply, revert and revert_all first finish what a killed CLI left half done
+  // (finish_interrupted).
   ApplyReport apply(const PatchFile& patch, std::chrono::milliseconds timeout);
   RevertReport revert(const std::string& id, std::chrono::milliseconds timeout);
   // Newest first; stops at the first failure (what was reverted stays reverted).
@@ -49,8 +51,20 @@ class Patcher {
   // The patches applied, oldest first (empty if the runtime was never loaded).
   Registry applied();
 
+  // A CLI killed inside the stop leaves a record that is not Applied (see
+  // PatchState). This rolls each one forward: an interrupted apply gets its missing
+  // jumps (with the world stopped and the functions inactive, as any apply), an
+  // interrupted revert its missing original bytes, and is then unloaded. Says what
+  // it did on stderr. Throws like apply/revert (Busy, Conflict...).
+  void finish_interrupted(std::chrono::milliseconds timeout);
+
+  struct Impl;  // named by helpers in patcher.cpp
+
  private:
-  struct Impl;
+  ApplyReport apply_one(const PatchFile& patch, std::chrono::milliseconds timeout);
+  RevertReport revert_one(const std::string& id, std::chrono::milliseconds timeout);
+  void complete_apply(const std::string& id, std::chrono::milliseconds timeout);
+
   Impl* impl_;
 };
 

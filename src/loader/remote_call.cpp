@@ -3,8 +3,12 @@
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <thread>
 
@@ -14,34 +18,152 @@
 #include "common/error.h"
 #include "loader/process.h"
 #include "loader/target_objects.h"
+#include "loader/test_steps.h"
 
 namespace hotpatch {
 
 namespace {
 
-// Below vm.mmap_min_addr (64 KiB), so never mapped: returning here faults with this
-// exact pc, which is how we know the call is over.
-constexpr RemoteAddr kReturnTrap(0x4854);
 constexpr size_t kScratchSize = 8192;
+constexpr uint64_t kPage = 4096;
+// Where the pad may go when nothing is free near libc: anywhere.
+constexpr int64_t kAnywhere = int64_t{1} << 47;
 
 bool is_synchronous_fault(int sig, const siginfo_t& info) {
   // si_code > 0: raised by the kernel for an instruction of this thread, not sent.
   return (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP) && info.si_code > 0;
 }
 
+// "dlopen(/x/fix.so)" -> "dlopen": the call's name in test step names.
+std::string step_label(const std::string& what) {
+  std::string label;
+  for (char c : what) {
+    if (c == '(' || c == ' ') break;
+    label += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return label.empty() ? "call" : label;
+}
+
+// Where this process's own libc put its signal restorer, relative to libc's
+// lowest mapping, and that libc's build-id: glibc passes __restore_rt as
+// sa_restorer with every sigaction, and the raw syscall reads it back.
+struct OwnRestorer {
+  uint64_t offset = 0;
+  std::string build_id;
+};
+
+std::optional<OwnRestorer> find_own_restorer() {
+  struct sigaction quiet{}, old{};
+  quiet.sa_handler = [](int) {};
+  sigemptyset(&quiet.sa_mask);
+  if (::sigaction(SIGWINCH, &quiet, &old) != 0) return std::nullopt;
+  struct {
+    uint64_t handler, flags, restorer, mask;
+  } kernel_action{};
+  long rc = ::syscall(SYS_rt_sigaction, SIGWINCH, nullptr, &kernel_action, sizeof kernel_action.mask);
+  ::sigaction(SIGWINCH, &old, nullptr);
+  if (rc != 0 || kernel_action.restorer == 0) return std::nullopt;
+  try {
+    AddressSpace self = AddressSpace::read(::getpid(), "/proc/self/maps");
+    const Mapping* in = self.find(RemoteAddr(kernel_action.restorer));
+    if (!in || !in->is_file()) return std::nullopt;
+    RemoteAddr base = in->range.start;
+    for (const auto& m : self.mappings())
+      if (m.path == in->path && m.range.start < base) base = m.range.start;
+    auto id = ElfImage::open(in->path).build_id();
+    if (!id) return std::nullopt;
+    return OwnRestorer{kernel_action.restorer - base.value(), *id};
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+// libc's signal restorer in the target: at the offset ours has when the target's
+// libc is the same build, else the one place in its code with the restorer's bytes.
+RemoteAddr find_signal_restorer(const Process& process, const TargetObjects& objects) {
+  const LoadedObject* libc = objects.find_object("libc.so.6");
+  if (!libc)
+    throw Error(ErrorKind::DoesNotFit,
+                fmt::format("process {}: libc.so.6 is not loaded (statically linked?); hotpatch cannot run code in it",
+                            process.pid()));
+  const auto code = arch::signal_restorer_code();
+  const std::vector<uint8_t> expected(code.begin(), code.end());
+  static const std::optional<OwnRestorer> own = find_own_restorer();
+  if (own) {
+    auto id = objects.image(*libc).build_id();
+    RemoteAddr at = libc->base + static_cast<int64_t>(own->offset);
+    if (id && *id == own->build_id && process.read_bytes(at, expected.size()) == expected) return at;
+  }
+  std::vector<RemoteAddr> found;
+  for (const auto& range : libc->executable_ranges) {
+    std::vector<uint8_t> text = process.read_bytes(range.start, range.size());
+    for (auto it = text.begin(); (it = std::search(it, text.end(), expected.begin(), expected.end())) != text.end(); ++it)
+      found.push_back(range.start + (it - text.begin()));
+  }
+  if (found.size() == 1) return found.front();
+  throw Error(ErrorKind::DoesNotFit,
+              fmt::format("process {}: cannot find the signal restorer (__restore_rt) in its {} ({} candidates); "
+                          "hotpatch needs it to run code in the process safely",
+                          process.pid(), libc->path, found.size()));
+}
+
 }  // namespace
 
-RemoteCall::RemoteCall(Process& process, Thread& thread) : process_(process), thread_(thread) {
-  thread_.save_all_registers();
-  scratch_top_ = RemoteAddr((thread_.registers().sp().value() - arch::kRedZoneSize) & ~uint64_t{15});
+RemoteCall::RemoteCall(Process& process, Thread& thread, const TargetObjects& objects)
+    : process_(process), thread_(thread) {
+  restorer_ = find_signal_restorer(process_, objects);
+  const LoadedObject* libc = objects.find_object("libc.so.6");
+  mmap_ = objects.resolve("mmap", libc, true).address;
+  munmap_ = objects.resolve("munmap", libc, true).address;
+
+  context_ = thread_.registers();
+  arch::settle_interrupted_syscall(context_, thread_.interrupted_syscall_needs_restart());
+  extended_ = thread_.read_extended_state();
+  blocked_signals_ = thread_.blocked_signals();
+  thread_.trace_syscalls();
+  scratch_top_ = RemoteAddr((context_.sp().value() - arch::kRedZoneSize) & ~uint64_t{15});
   scratch_next_ = scratch_top_;
+  try {
+    map_return_pad();
+  } catch (...) {
+    if (thread_moved_) thread_.adopt_registers(context_);
+    throw;
+  }
 }
 
 RemoteCall::~RemoteCall() {
-  try {
-    thread_.restore_all_registers();
-  } catch (...) {
+  if (pad_) {
+    try {
+      // Returns through libc's restorer: the pad is what goes away.
+      run(munmap_, {pad_->value(), kPage}, "munmap(return pad)", restorer_,
+          restorer_ + static_cast<int64_t>(arch::signal_restorer_syscall_end()), false, std::chrono::milliseconds(5000));
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "hotpatch: warning: process {}: the page of remote calls at {} stays mapped: {}\n",
+                 process_.pid(), *pad_, e.what());
+    }
   }
+  if (thread_moved_) thread_.adopt_registers(context_);
+}
+
+void RemoteCall::map_return_pad() {
+  AddressSpace space = process_.address_space();
+  auto where = space.free_range_near(restorer_, kPage, arch::kNearJumpReach);
+  if (!where) where = space.free_range_near(restorer_, kPage, kAnywhere);
+  if (!where) throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: no free page for remote calls", process_.pid()));
+  run(mmap_,
+      {where->value(), kPage, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+       static_cast<uint64_t>(-1), 0},
+      "mmap(return pad)", restorer_, restorer_ + static_cast<int64_t>(arch::signal_restorer_syscall_end()), false,
+      std::chrono::milliseconds(5000));
+  // The restorer does not pass the result on: look at the maps instead. The page was
+  // free with free pages around it, so ours is exactly [where, where + 4 KiB).
+  AddressSpace after = process_.address_space();
+  const Mapping* m = after.find(*where);
+  if (!m || m->range.start != *where || m->range.end != *where + static_cast<int64_t>(kPage) || !m->executable ||
+      m->writable || m->inode != 0 || !m->path.empty())
+    throw Error(ErrorKind::Internal, fmt::format("process {}: could not map a page for remote calls at {}", process_.pid(), *where));
+  process_.write_bytes(*where, arch::return_pad_code());
+  pad_ = *where;
 }
 
 RemoteAddr RemoteCall::push_string(const std::string& s) {
@@ -55,15 +177,31 @@ RemoteAddr RemoteCall::push_string(const std::string& s) {
 
 uint64_t RemoteCall::call(RemoteAddr function, std::initializer_list<uint64_t> args, const std::string& what,
                           std::chrono::milliseconds warn_after) {
-  pid_t pid = process_.pid();
-  pid_t tid = thread_.tid();
-  arch::Registers regs = thread_.registers();
-  std::vector<uint64_t> argv(args);
-  arch::CallFrame frame = arch::prepare_call(regs, function, argv, scratch_next_ - 64, kReturnTrap);
-  process_.write_bytes(frame.stack_pointer, frame.stack_bytes);
-  thread_.set_registers(regs);
-  thread_.resume(0);
+  return run(function, std::vector<uint64_t>(args), what, *pad_, *pad_ + static_cast<int64_t>(arch::return_pad_syscall_end()),
+             true, warn_after);
+}
 
+uint64_t RemoteCall::run(RemoteAddr function, const std::vector<uint64_t>& args, const std::string& what,
+                         RemoteAddr return_to, RemoteAddr sigreturn_pc, bool wants_result,
+                         std::chrono::milliseconds warn_after) {
+  const pid_t pid = process_.pid();
+  const pid_t tid = thread_.tid();
+  const std::string step = test_steps::next_call(step_label(what));
+  arch::SignalFrame frame = arch::build_signal_frame(context_, extended_, blocked_signals_, scratch_next_, return_to);
+  arch::Registers regs = context_;
+  arch::CallFrame call = arch::prepare_call(regs, function, args, frame.call_stack_top, return_to);
+  if (call.stack_pointer != frame.start)
+    throw Error(ErrorKind::Internal, fmt::format("process {}: call frame at {} is not the signal frame at {}", pid,
+                                                 call.stack_pointer, frame.start));
+  // The frame first: from the moment the thread has the new registers, a dying CLI
+  // leaves it a way back.
+  process_.write_bytes(frame.start, frame.bytes);
+  thread_.set_registers(regs);
+  thread_moved_ = true;
+  thread_.resume_to_syscall(0);
+  test_steps::reached(step + ":started");
+
+  bool inside_seen = false;
   auto started = std::chrono::steady_clock::now();
   auto next_warning = started + warn_after;
   for (;;) {
@@ -81,30 +219,80 @@ uint64_t RemoteCall::call(RemoteAddr function, std::initializer_list<uint64_t> a
     if (!WIFSTOPPED(st)) continue;
     int sig = WSTOPSIG(st);
     int event = st >> 16;
+    if (sig == (SIGTRAP | 0x80)) {
+      auto stop = thread_.syscall_stop();
+      if (stop && stop->entry && stop->number == arch::sigreturn_syscall() && stop->pc == sigreturn_pc &&
+          stop->sp == frame.sigreturn_sp) {
+        // Our rt_sigreturn (a signal handler's own has another pc or stack).
+        uint64_t result = wants_result ? process_.read_u64(frame.result_slot) : 0;
+        test_steps::reached(step + ":returning");
+        finish_sigreturn(what);
+        return result;
+      }
+      if (!inside_seen) {
+        inside_seen = true;
+        test_steps::reached(step + ":inside");
+      }
+      thread_.resume_to_syscall(0);
+      continue;
+    }
     if (event == PTRACE_EVENT_STOP) {
       // A group-stop (SIGSTOP...) or a stray interrupt: finish the call first; the
       // kernel puts the thread back in the group-stop when we detach.
       if (sig != SIGTRAP) thread_.note_group_stop_seen();
-      thread_.resume(0);
+      thread_.resume_to_syscall(0);
       continue;
     }
     siginfo_t info{};
     ::ptrace(PTRACE_GETSIGINFO, tid, nullptr, &info);
-    arch::Registers now = thread_.read_registers();
-    if (sig == SIGSEGV && now.pc() == kReturnTrap) {
-      return now.return_value();
-    }
     if (is_synchronous_fault(sig, info)) {
       // The call crashed. Delivering the signal would kill the process; instead the
-      // destructor puts the thread back where it was.
+      // thread goes back to what it was doing.
+      RemoteAddr pc = thread_.read_registers().pc();
+      put_thread_back();
       throw Error(ErrorKind::Internal, fmt::format("process {} thread {}: {} faulted (signal {}) at pc {}; the thread "
                                                    "was restored, the call abandoned",
-                                                   pid, tid, what, strsignal(sig), now.pc()));
+                                                   pid, tid, what, strsignal(sig), pc));
     }
     // A signal for the program: deliver it now, as it would be at any other point
     // of the program's own code; its handler returns into the call.
-    thread_.resume(sig);
+    thread_.resume_to_syscall(sig);
   }
+}
+
+void RemoteCall::finish_sigreturn(const std::string& what) {
+  thread_.resume_to_syscall(0);
+  for (;;) {
+    auto status = thread_.wait_status(std::chrono::steady_clock::now() + std::chrono::seconds(30));
+    if (!status)
+      throw Error(ErrorKind::Internal, fmt::format("process {} thread {}: rt_sigreturn after {} did not come back",
+                                                   process_.pid(), thread_.tid(), what));
+    int st = *status;
+    if (WIFEXITED(st) || WIFSIGNALED(st))
+      throw Error(ErrorKind::Target, fmt::format("process {}: exited after {} on thread {}", process_.pid(), what, thread_.tid()));
+    if (!WIFSTOPPED(st)) continue;
+    if (WSTOPSIG(st) == (SIGTRAP | 0x80)) {
+      auto stop = thread_.syscall_stop();
+      if (stop && !stop->entry) break;
+    }
+    // Nothing else can stop the thread between the two halves of a syscall; if
+    // something did, let it go on to the exit stop.
+    thread_.resume_to_syscall(0);
+  }
+  arch::Registers now = thread_.read_registers();
+  if (now.pc() != context_.pc() || now.sp() != context_.sp()) {
+    // rt_sigreturn did not restore the frame as built: say so, and put the thread
+    // back by ptrace so that it is whole in any case.
+    put_thread_back();
+    throw Error(ErrorKind::Internal, fmt::format("process {} thread {}: after {}, rt_sigreturn left pc {} sp {} instead of "
+                                                 "pc {} sp {}", process_.pid(), thread_.tid(), what, now.pc(), now.sp(),
+                                                 context_.pc(), context_.sp()));
+  }
+}
+
+void RemoteCall::put_thread_back() {
+  thread_.set_registers(context_);
+  thread_.write_extended_state(extended_);
 }
 
 // --------------------------------------------------------------------------------

@@ -1,6 +1,20 @@
 // RemoteCall: runs functions of the target on one of its threads, the way a debugger
-// does: registers saved, a call frame built below the red zone with a return address
-// that faults in a way only we watch for, registers restored afterwards.
+// does, but so that the target survives the CLI being killed at any moment.
+//
+// Each call returns through a signal frame built below the thread's red zone
+// (arch::build_signal_frame): the called function's return address is code that
+// does rt_sigreturn, and the frame holds the thread's registers, extended state and
+// signal mask. With the CLI alive, the thread runs under PTRACE_SYSCALL and the call
+// is over at the rt_sigreturn syscall-entry stop: the result is read there, and the
+// kernel's rt_sigreturn then puts the thread back. If the CLI dies (SIGKILL, OOM),
+// the kernel detaches the thread wherever it is; the call runs to its end and the
+// same rt_sigreturn takes the thread back to what it was doing. Nothing of ours is
+// left on the thread, only a 4 KiB page holding the return pad (below).
+//
+// The return pad stores the result in the frame, then does rt_sigreturn; it lives
+// in a page of ours mapped by the first call of a RemoteCall (which, having no pad
+// yet, returns straight to libc's own signal restorer, __restore_rt, and whose result
+// is read from /proc/PID/maps) and unmapped by the last.
 //
 // The other threads keep running meanwhile. That is deliberate: a thread stopped
 // while holding the malloc or dynamic-loader lock would deadlock a remote dlopen;
@@ -11,6 +25,7 @@
 #include <chrono>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,7 +40,10 @@ class TargetObjects;
 class RemoteCall {
  public:
   // `thread` must be stopped; it stays ours until the RemoteCall is destroyed.
-  RemoteCall(Process& process, Thread& thread);
+  // Throws Error(DoesNotFit) when the target's libc has no recognisable signal
+  // restorer (then nothing was changed).
+  RemoteCall(Process& process, Thread& thread, const TargetObjects& objects);
+  // Unmaps the return pad; the thread is left stopped, holding its own registers.
   ~RemoteCall();
   RemoteCall(const RemoteCall&) = delete;
   RemoteCall& operator=(const RemoteCall&) = delete;
@@ -33,19 +51,36 @@ class RemoteCall {
   // Copies bytes/a string into scratch space on the thread's stack for the next call.
   RemoteAddr push_string(const std::string& s);
   // Calls function(args...) and returns its integer result. `what` names the call in
-  // errors ("dlopen(/x/fix.so)"). Waits as long as it takes (abandoning a call half
-  // way would leave the thread returning into nothing), and says so on stderr after
-  // `warn_after`.
+  // errors ("dlopen(/x/fix.so)"). Waits as long as it takes (a call cannot be
+  // abandoned half way), and says so on stderr after `warn_after`. A fault inside
+  // the call is not delivered: the thread is put back and Error(Internal) thrown.
   uint64_t call(RemoteAddr function, std::initializer_list<uint64_t> args, const std::string& what,
                 std::chrono::milliseconds warn_after = std::chrono::milliseconds(5000));
 
   Thread& thread() { return thread_; }
 
  private:
+  // One call returning to `return_to` (the pad, or libc's restorer when
+  // `wants_result` is false), whose rt_sigreturn syscall ends at `sigreturn_pc`.
+  uint64_t run(RemoteAddr function, const std::vector<uint64_t>& args, const std::string& what, RemoteAddr return_to,
+               RemoteAddr sigreturn_pc, bool wants_result, std::chrono::milliseconds warn_after);
+  // From the rt_sigreturn entry stop to its exit stop: the thread holds context_ again.
+  void finish_sigreturn(const std::string& what);
+  // After a fault inside a call: the thread's own registers and state, by ptrace.
+  void put_thread_back();
+  void map_return_pad();
+
   Process& process_;
   Thread& thread_;
-  RemoteAddr scratch_top_;   // below the red zone of the interrupted frame
-  RemoteAddr scratch_next_;  // next free byte, growing down
+  arch::Registers context_;        // what the thread resumes with (arch::settle_interrupted_syscall)
+  std::vector<uint8_t> extended_;  // its x87/SSE/AVX state
+  uint64_t blocked_signals_ = 0;
+  RemoteAddr restorer_;            // libc's __restore_rt in the target
+  RemoteAddr mmap_, munmap_;       // libc's, for the pad
+  std::optional<RemoteAddr> pad_;
+  bool thread_moved_ = false;      // a call ran: the thread's registers are context_
+  RemoteAddr scratch_top_;         // below the red zone of the interrupted frame
+  RemoteAddr scratch_next_;        // next free byte, growing down
 };
 
 // Picks a thread that can safely run libc and loader code now, and seizes it alone.

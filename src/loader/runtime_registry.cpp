@@ -22,6 +22,7 @@ struct Header {
   uint64_t generation;
   uint64_t capacity;
   uint64_t used;
+  uint64_t offset;
 };
 static_assert(sizeof(Header) == HOTPATCH_REGISTRY_HEADER_SIZE);
 }  // namespace
@@ -51,31 +52,41 @@ RegistrySnapshot RuntimeRegistry::read(const Process& process) const {
                 fmt::format("process {}: its hotpatch runtime ({}) keeps registry layout {}, this hotpatch reads layout {}; "
                             "use the matching hotpatch version",
                             process.pid(), runtime_path_, h.layout_version, HOTPATCH_REGISTRY_LAYOUT_VERSION));
-  if (h.used > HOTPATCH_REGISTRY_CAPACITY)
+  if (h.used > HOTPATCH_REGISTRY_HALF || (h.offset != 0 && h.offset != HOTPATCH_REGISTRY_HALF))
     throw Error(ErrorKind::Conflict, fmt::format("process {}: the registry of {} is corrupt (size)", process.pid(), runtime_path_));
-  std::vector<uint8_t> data = process.read_bytes(address_ + HOTPATCH_REGISTRY_HEADER_SIZE, h.used);
+  std::vector<uint8_t> data =
+      process.read_bytes(address_ + static_cast<int64_t>(HOTPATCH_REGISTRY_HEADER_SIZE + h.offset), h.used);
   auto decoded = decode_registry(data.data(), data.size());
   if (!decoded)
     throw Error(ErrorKind::Conflict, fmt::format("process {}: the registry of {} is corrupt", process.pid(), runtime_path_));
   snap.registry = std::move(*decoded);
   snap.generation = h.generation;
   snap.lock_holder = h.lock;
+  snap.offset = h.offset;
+  snap.fresh = false;
   return snap;
 }
 
-void RuntimeRegistry::write(const Process& process, const Registry& registry, uint64_t previous_generation) const {
-  std::vector<uint8_t> data = encode_registry(registry);
-  if (data.size() > HOTPATCH_REGISTRY_CAPACITY)
+void RuntimeRegistry::write(const Process& process, RegistrySnapshot& snap) const {
+  std::vector<uint8_t> data = encode_registry(snap.registry);
+  if (data.size() > HOTPATCH_REGISTRY_HALF)
     throw Error(ErrorKind::Conflict, fmt::format("process {}: registry full ({} bytes needed)", process.pid(), data.size()));
-  process.write_bytes(address_ + HOTPATCH_REGISTRY_HEADER_SIZE, data);
+  // Into the half that does not hold the current encoding; the header write below
+  // switches to it (registry_layout.h: a killed CLI leaves the old one intact).
+  const uint64_t offset = (snap.fresh || snap.offset != 0) ? 0 : HOTPATCH_REGISTRY_HALF;
+  process.write_bytes(address_ + static_cast<int64_t>(HOTPATCH_REGISTRY_HEADER_SIZE + offset), data);
   Header h{};
   std::memcpy(h.magic, HOTPATCH_REGISTRY_MAGIC, 8);
   h.layout_version = HOTPATCH_REGISTRY_LAYOUT_VERSION;
   h.lock = 0;
-  h.generation = previous_generation + 1;
+  h.generation = snap.generation + 1;
   h.capacity = HOTPATCH_REGISTRY_CAPACITY;
   h.used = data.size();
+  h.offset = offset;
   process.write(address_, &h, sizeof h);
+  snap.generation = h.generation;
+  snap.offset = offset;
+  snap.fresh = false;
 }
 
 std::string locate_runtime_library() {

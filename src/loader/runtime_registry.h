@@ -18,6 +18,8 @@ struct RegistrySnapshot {
   Registry registry;
   uint64_t generation = 0;
   uint32_t lock_holder = 0;  // tid of an in-process writer, 0 if free
+  uint64_t offset = 0;       // which half of the data area holds the encoding
+  bool fresh = true;         // nothing was ever written (all-zero header)
 };
 
 class RuntimeRegistry {
@@ -30,8 +32,10 @@ class RuntimeRegistry {
 
   // Throws Error(Conflict) for a runtime of another layout version or a corrupt registry.
   RegistrySnapshot read(const Process& process) const;
-  // Encodes and writes `registry` with generation `previous_generation + 1`.
-  void write(const Process& process, const Registry& registry, uint64_t previous_generation) const;
+  // Encodes and publishes `snap.registry` with generation `snap.generation + 1`, and
+  // updates `snap` to describe what is now in the target (so it can be written again).
+  // Kill-safe: until the final header write the previous registry stays in force.
+  void write(const Process& process, RegistrySnapshot& snap) const;
 
  private:
   RuntimeRegistry(std::string path, RemoteAddr address) : runtime_path_(std::move(path)), address_(address) {}

@@ -141,30 +141,55 @@ void Thread::set_registers(const arch::Registers& regs) {
     throw Error(ErrorKind::Target, errno_message(fmt::format("process {} thread {}: PTRACE_SETREGS", pid_, tid_), errno));
 }
 
-void Thread::save_all_registers() {
-  saved_regs_ = read_registers();
-  // The extended state (x87/SSE/AVX...): a called function may use vector registers
-  // and the interrupted code may be in the middle of using them.
-  saved_extended_.assign(1 << 14, 0);
+std::vector<uint8_t> Thread::read_extended_state() const {
+  std::vector<uint8_t> state(1 << 14, 0);
   for (int type : {NT_X86_XSTATE, NT_PRFPREG}) {
-    iovec iov{saved_extended_.data(), saved_extended_.size()};
+    iovec iov{state.data(), state.size()};
     if (::ptrace(PTRACE_GETREGSET, tid_, reinterpret_cast<void*>(static_cast<uintptr_t>(type)), &iov) == 0) {
-      saved_extended_.resize(iov.iov_len);
-      saved_extended_type_ = type;
-      return;
+      state.resize(iov.iov_len);
+      extended_type_ = type;
+      return state;
     }
   }
   throw Error(ErrorKind::Target, errno_message(fmt::format("process {} thread {}: cannot read FPU state", pid_, tid_), errno));
 }
 
-void Thread::restore_all_registers() {
-  if (!saved_regs_) return;
-  set_registers(*saved_regs_);
-  iovec iov{saved_extended_.data(), saved_extended_.size()};
-  if (::ptrace(PTRACE_SETREGSET, tid_, reinterpret_cast<void*>(static_cast<uintptr_t>(saved_extended_type_)), &iov) != 0)
+void Thread::write_extended_state(const std::vector<uint8_t>& state) {
+  std::vector<uint8_t> copy = state;
+  iovec iov{copy.data(), copy.size()};
+  if (::ptrace(PTRACE_SETREGSET, tid_, reinterpret_cast<void*>(static_cast<uintptr_t>(extended_type_)), &iov) != 0)
     throw Error(ErrorKind::Target, errno_message(fmt::format("process {} thread {}: cannot restore FPU state", pid_, tid_), errno));
-  regs_ = *saved_regs_;
-  saved_regs_.reset();
+}
+
+uint64_t Thread::blocked_signals() const {
+  uint64_t mask = 0;
+  if (::ptrace(PTRACE_GETSIGMASK, tid_, reinterpret_cast<void*>(sizeof mask), &mask) != 0)
+    throw Error(ErrorKind::Target, errno_message(fmt::format("process {} thread {}: PTRACE_GETSIGMASK", pid_, tid_), errno));
+  return mask;
+}
+
+void Thread::trace_syscalls() {
+  if (::ptrace(PTRACE_SETOPTIONS, tid_, nullptr, reinterpret_cast<void*>(PTRACE_O_TRACESYSGOOD)) != 0)
+    throw Error(ErrorKind::Target, errno_message(fmt::format("process {} thread {}: PTRACE_SETOPTIONS", pid_, tid_), errno));
+}
+
+void Thread::resume_to_syscall(int signal) {
+  if (::ptrace(PTRACE_SYSCALL, tid_, nullptr, reinterpret_cast<void*>(static_cast<uintptr_t>(signal))) != 0)
+    throw Error(ErrorKind::Target, errno_message(fmt::format("process {} thread {}: PTRACE_SYSCALL", pid_, tid_), errno));
+  stopped_ = false;
+}
+
+std::optional<Thread::SyscallStop> Thread::syscall_stop() const {
+  __ptrace_syscall_info info{};
+  long n = ::ptrace(PTRACE_GET_SYSCALL_INFO, tid_, reinterpret_cast<void*>(sizeof info), &info);
+  if (n <= 0) return std::nullopt;
+  if (info.op != PTRACE_SYSCALL_INFO_ENTRY && info.op != PTRACE_SYSCALL_INFO_EXIT) return std::nullopt;
+  SyscallStop stop;
+  stop.entry = info.op == PTRACE_SYSCALL_INFO_ENTRY;
+  if (stop.entry) stop.number = static_cast<int64_t>(info.entry.nr);
+  stop.pc = RemoteAddr(info.instruction_pointer);
+  stop.sp = RemoteAddr(info.stack_pointer);
+  return stop;
 }
 
 void Thread::resume(int signal) {
@@ -214,7 +239,6 @@ bool Thread::interrupted_syscall_needs_restart() const {
 void Thread::release() {
   if (!seized_) return;
   if (stopped_) {
-    if (saved_regs_) restore_all_registers();
     if (interrupted_syscall_needs_restart()) {
       // Our interrupt made a never-restarted syscall (epoll_wait, sigtimedwait, ...)
       // return -EINTR: run it again so the program never sees it.

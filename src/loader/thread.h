@@ -46,14 +46,37 @@ class Thread {
 
   // Registers as they were at the stop (read once by wait_for_stop).
   const arch::Registers& registers() const { return regs_; }
-  // Replace the registers the thread resumes with (written on release/resume).
+  // Writes the registers the thread resumes with (PTRACE_SETREGS).
   void set_registers(const arch::Registers& regs);
-  // Reads/writes the full register state (general + extended/FPU) for remote calls.
-  void save_all_registers();
-  void restore_all_registers();
+  // The thread now holds `regs` (put back by the kernel, e.g. by rt_sigreturn):
+  // what registers() answers and release() works from.
+  void adopt_registers(const arch::Registers& regs) { regs_ = regs; }
+  // The extended (x87/SSE/AVX...) state as PTRACE_GETREGSET gives it: NT_X86_XSTATE,
+  // or NT_PRFPREG where the CPU has no XSAVE.
+  std::vector<uint8_t> read_extended_state() const;
+  void write_extended_state(const std::vector<uint8_t>& state);
+  // The signals the thread blocks (PTRACE_GETSIGMASK).
+  uint64_t blocked_signals() const;
+  // Whether release() would re-run the syscall the thread was stopped in (one
+  // that returned -EINTR because of our interrupt, with no signal to deliver).
+  bool interrupted_syscall_needs_restart() const;
 
   // Resumes the thread (PTRACE_CONT) delivering `signal` (0 for none).
   void resume(int signal);
+  // Syscall stops (PTRACE_SYSCALL): each resume_to_syscall() runs the thread to the
+  // next syscall entry or exit (or signal), reported as SIGTRAP|0x80
+  // (PTRACE_O_TRACESYSGOOD, set by trace_syscalls(): with a plain SIGTRAP, a
+  // tracer dying at a syscall stop would leave the thread a SIGTRAP to die of).
+  void trace_syscalls();
+  void resume_to_syscall(int signal);
+  struct SyscallStop {
+    bool entry = false;  // else exit
+    int64_t number = -1; // at entry
+    RemoteAddr pc;
+    RemoteAddr sp;
+  };
+  // At a syscall stop, which one (PTRACE_GET_SYSCALL_INFO); nullopt at other stops.
+  std::optional<SyscallStop> syscall_stop() const;
   // Waits for the next stop or exit; returns the raw waitpid status, or nullopt when
   // nothing happened before `deadline`.
   std::optional<int> wait_status(std::chrono::steady_clock::time_point deadline);
@@ -67,8 +90,6 @@ class Thread {
   void release();
 
  private:
-  bool interrupted_syscall_needs_restart() const;
-
   pid_t pid_;
   pid_t tid_;
   bool seized_ = false;
@@ -78,9 +99,7 @@ class Thread {
   StopKind stop_kind_ = StopKind::Interrupt;
   int pending_signal_ = 0;
   arch::Registers regs_;
-  std::vector<uint8_t> saved_extended_;  // NT_X86_XSTATE (or NT_PRFPREG) blob
-  int saved_extended_type_ = 0;
-  std::optional<arch::Registers> saved_regs_;
+  mutable int extended_type_ = 0;  // the regset read_extended_state() found
 };
 
 // While the world is stopped, the calling thread runs SCHED_FIFO (best effort: kept

@@ -35,11 +35,12 @@ std::optional<RegistryTransaction> RegistryTransaction::begin(std::string& error
   if (std::memcmp(hotpatch_registry.magic, zero, 8) == 0) return t;  // nothing recorded yet
   if (std::memcmp(hotpatch_registry.magic, HOTPATCH_REGISTRY_MAGIC, 8) != 0 ||
       hotpatch_registry.layout_version != HOTPATCH_REGISTRY_LAYOUT_VERSION ||
-      hotpatch_registry.used > HOTPATCH_REGISTRY_CAPACITY) {
+      hotpatch_registry.used > HOTPATCH_REGISTRY_HALF ||
+      (hotpatch_registry.offset != 0 && hotpatch_registry.offset != HOTPATCH_REGISTRY_HALF)) {
     error = "the patch registry is corrupt or of another layout version";
     return std::nullopt;  // t's destructor releases the lock
   }
-  auto decoded = decode_registry(hotpatch_registry.data, hotpatch_registry.used);
+  auto decoded = decode_registry(hotpatch_registry.data + hotpatch_registry.offset, hotpatch_registry.used);
   if (!decoded) {
     error = "the patch registry is corrupt";
     return std::nullopt;
@@ -51,11 +52,16 @@ std::optional<RegistryTransaction> RegistryTransaction::begin(std::string& error
 
 bool RegistryTransaction::commit(std::string& error) {
   std::vector<uint8_t> data = encode_registry(registry);
-  if (data.size() > HOTPATCH_REGISTRY_CAPACITY) {
+  if (data.size() > HOTPATCH_REGISTRY_HALF) {
     error = "the patch registry is full";
     return false;
   }
-  std::memcpy(hotpatch_registry.data, data.data(), data.size());
+  // The other half, as the loader does (registry_layout.h): a loader reading the
+  // registry meanwhile is excluded by the lock, but one layout for both writers.
+  const bool fresh = std::memcmp(hotpatch_registry.magic, HOTPATCH_REGISTRY_MAGIC, 8) != 0;
+  const uint64_t offset = (fresh || hotpatch_registry.offset != 0) ? 0 : HOTPATCH_REGISTRY_HALF;
+  std::memcpy(hotpatch_registry.data + offset, data.data(), data.size());
+  hotpatch_registry.offset = offset;
   hotpatch_registry.used = data.size();
   hotpatch_registry.capacity = HOTPATCH_REGISTRY_CAPACITY;
   hotpatch_registry.layout_version = HOTPATCH_REGISTRY_LAYOUT_VERSION;

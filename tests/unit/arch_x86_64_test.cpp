@@ -1,6 +1,10 @@
 // Bytes out against bytes expected, with the disassembly beside them.
 #include <gtest/gtest.h>
 
+#include <sys/ucontext.h>
+
+#include <cstring>
+
 #include "arch/arch.h"
 
 using hotpatch::RemoteAddr;
@@ -84,4 +88,115 @@ TEST(ArchX86_64, RewindRestartsTheSyscall) {
   arch::rewind_to_restart_syscall(regs);
   EXPECT_EQ(regs.raw().rax, 232u);
   EXPECT_EQ(regs.pc(), RemoteAddr(0x7f0000002000));
+}
+
+// --- remote calls that survive the tracer (signal frames) ---------------------------
+
+TEST(ArchX86_64, SettleRestartsWhatTheKernelWouldRestart) {
+  auto stopped_in = [](int64_t nr, int64_t result) {
+    arch::Registers regs;
+    regs.raw().orig_rax = static_cast<uint64_t>(nr);
+    regs.raw().rax = static_cast<uint64_t>(result);
+    regs.raw().rip = 0x7f0000002002;
+    return regs;
+  };
+  // read() interrupted: -ERESTARTSYS -> the syscall again, same number.
+  auto r = stopped_in(0, -512);
+  arch::settle_interrupted_syscall(r, false);
+  EXPECT_EQ(r.raw().rax, 0u);
+  EXPECT_EQ(r.pc(), RemoteAddr(0x7f0000002000));
+  EXPECT_EQ(r.syscall_number(), -1);
+  // clock_nanosleep: -ERESTART_RESTARTBLOCK -> restart_syscall (219).
+  r = stopped_in(230, -516);
+  arch::settle_interrupted_syscall(r, false);
+  EXPECT_EQ(r.raw().rax, 219u);
+  EXPECT_EQ(r.pc(), RemoteAddr(0x7f0000002000));
+  // epoll_wait's -EINTR: re-run only when asked.
+  r = stopped_in(232, -4);
+  arch::settle_interrupted_syscall(r, false);
+  EXPECT_EQ(r.raw().rax, static_cast<uint64_t>(-4));
+  EXPECT_EQ(r.pc(), RemoteAddr(0x7f0000002002));
+  r = stopped_in(232, -4);
+  arch::settle_interrupted_syscall(r, true);
+  EXPECT_EQ(r.raw().rax, 232u);
+  EXPECT_EQ(r.pc(), RemoteAddr(0x7f0000002000));
+  // A finished syscall keeps its result; code outside any syscall is untouched.
+  r = stopped_in(1, 5);
+  arch::settle_interrupted_syscall(r, true);
+  EXPECT_EQ(r.raw().rax, 5u);
+  EXPECT_EQ(r.pc(), RemoteAddr(0x7f0000002002));
+  EXPECT_EQ(r.syscall_number(), -1);
+}
+
+TEST(ArchX86_64, SignalFrameLayout) {
+  arch::Registers ctx;
+  ctx.raw().rip = 0x7f0000001234;
+  ctx.raw().rsp = 0x7ffc00001008;
+  ctx.raw().rax = 0x1111;
+  ctx.raw().rbx = 0x2222;
+  ctx.raw().r15 = 0x3333;
+  ctx.raw().eflags = 0x246;
+  ctx.raw().cs = 0x33;
+  ctx.raw().ss = 0x2b;
+  // An XSAVE image as ptrace gives it: legacy area, XCR0 at byte 464, header at 512.
+  std::vector<uint8_t> xstate(2432, 0);
+  xstate[24] = 0x80;  // MXCSR 0x1f80
+  xstate[25] = 0x1f;
+  const uint64_t xcr0 = 0xe7;
+  std::memcpy(&xstate[464], &xcr0, 8);
+  const RemoteAddr below(0x7ffc00000f00);
+  const RemoteAddr pad(0x7f0000400000);
+  auto frame = arch::build_signal_frame(ctx, xstate, 0x4001, below, pad);
+
+  auto u64 = [&](size_t at) {
+    uint64_t v;
+    std::memcpy(&v, &frame.bytes[at], 8);
+    return v;
+  };
+  auto u32 = [&](size_t at) {
+    uint32_t v;
+    std::memcpy(&v, &frame.bytes[at], 4);
+    return v;
+  };
+  // Nothing at or above `below`; the return address (the pad) first; entry rsp 8 mod 16.
+  EXPECT_LE(frame.start.value() + frame.bytes.size(), below.value());
+  EXPECT_EQ(frame.start.value() % 16, 8u);
+  EXPECT_EQ(u64(0), pad.value());
+  EXPECT_EQ(frame.call_stack_top, frame.start + 8);
+  EXPECT_EQ(frame.sigreturn_sp, frame.start + 8);  // rt_sigreturn reads the frame at sp - 8
+  EXPECT_EQ(frame.result_slot, frame.start);
+  // The ucontext as the kernel reads it (struct rt_sigframe: pretcode, then uc).
+  const ucontext_t* uc = reinterpret_cast<const ucontext_t*>(&frame.bytes[8]);
+  EXPECT_EQ(uc->uc_flags, 0x7u);  // FP_XSTATE | SIGCONTEXT_SS | STRICT_RESTORE_SS
+  EXPECT_EQ(static_cast<uint64_t>(uc->uc_mcontext.gregs[REG_RIP]), 0x7f0000001234u);
+  EXPECT_EQ(static_cast<uint64_t>(uc->uc_mcontext.gregs[REG_RSP]), 0x7ffc00001008u);
+  EXPECT_EQ(static_cast<uint64_t>(uc->uc_mcontext.gregs[REG_RAX]), 0x1111u);
+  EXPECT_EQ(static_cast<uint64_t>(uc->uc_mcontext.gregs[REG_RBX]), 0x2222u);
+  EXPECT_EQ(static_cast<uint64_t>(uc->uc_mcontext.gregs[REG_R15]), 0x3333u);
+  EXPECT_EQ(static_cast<uint64_t>(uc->uc_mcontext.gregs[REG_EFL]), 0x246u);
+  EXPECT_EQ(static_cast<uint64_t>(uc->uc_mcontext.gregs[REG_CSGSFS]), 0x002b000000000033u);
+  EXPECT_EQ(u64(8 + 296), 0x4001u);  // the kernel's 64-bit uc_sigmask
+  // The XSAVE image: 64-byte aligned, marked for rt_sigreturn, MAGIC2 after it.
+  uint64_t fp = reinterpret_cast<uint64_t>(uc->uc_mcontext.fpregs);
+  EXPECT_EQ(fp % 64, 0u);
+  size_t at = fp - frame.start.value();
+  EXPECT_EQ(u32(at + 24), 0x1f80u);
+  EXPECT_EQ(u32(at + 464), 0x46505853u);      // FP_XSTATE_MAGIC1
+  EXPECT_EQ(u32(at + 468), 2432u + 4);        // extended_size
+  EXPECT_EQ(u64(at + 472), 0xe7u);            // xfeatures
+  EXPECT_EQ(u32(at + 480), 2432u);            // xstate_size
+  EXPECT_EQ(u32(at + 2432), 0x46505845u);     // FP_XSTATE_MAGIC2
+  EXPECT_LE(fp + 2432 + 4, below.value());
+}
+
+TEST(ArchX86_64, ReturnPadStoresTheResultThenSigreturns) {
+  auto pad = arch::return_pad_code();
+  // mov %rax,-8(%rsp); mov $15,%eax; syscall; ud2
+  EXPECT_EQ(pad, (std::vector<uint8_t>{0x48, 0x89, 0x44, 0x24, 0xf8, 0xb8, 0x0f, 0, 0, 0, 0x0f, 0x05, 0x0f, 0x0b}));
+  EXPECT_EQ(arch::return_pad_syscall_end(), 12u);
+  auto restorer = arch::signal_restorer_code();
+  EXPECT_EQ(std::vector<uint8_t>(restorer.begin(), restorer.end()),
+            (std::vector<uint8_t>{0x48, 0xc7, 0xc0, 0x0f, 0, 0, 0, 0x0f, 0x05}));
+  EXPECT_EQ(arch::signal_restorer_syscall_end(), 9u);
+  EXPECT_EQ(arch::sigreturn_syscall(), 15);
 }

@@ -85,3 +85,31 @@ TEST(Registry, CorruptBytesAreRejectedNotTrusted) {
     (void)decode_registry(flipped.data(), flipped.size());
   }
 }
+
+TEST(Registry, StateSurvivesTheRoundTrip) {
+  Registry reg = sample();
+  reg.patches[0].state = PatchState::Applied;
+  reg.patches[1].state = PatchState::Applying;
+  auto bytes = encode_registry(reg);
+  auto back = decode_registry(bytes.data(), bytes.size());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->patches[0].state, PatchState::Applied);
+  EXPECT_EQ(back->patches[1].state, PatchState::Applying);
+  back->patches[1].state = PatchState::Reverting;
+  auto reverting = encode_registry(*back);
+  auto again = decode_registry(reverting.data(), reverting.size());
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->patches[1].state, PatchState::Reverting);
+}
+
+TEST(Registry, UnknownStateIsCorrupt) {
+  Registry reg = sample();
+  reg.patches.resize(1);
+  auto bytes = encode_registry(reg);
+  // The state follows tag, count, id, description, path, applied time and handle.
+  size_t at = 4 + 4 + (4 + reg.patches[0].id.size()) + (4 + reg.patches[0].description.size()) +
+              (4 + reg.patches[0].path.size()) + 8 + 8;
+  ASSERT_EQ(bytes[at], 0u);
+  bytes[at] = 3;
+  EXPECT_FALSE(decode_registry(bytes.data(), bytes.size()));
+}

@@ -1,0 +1,58 @@
+#include "loader/test_steps.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include <fmt/core.h>
+
+namespace hotpatch::test_steps {
+
+namespace {
+
+struct Settings {
+  bool list = false;
+  std::string stop_at;
+};
+
+const Settings& settings() {
+  static const Settings s = [] {
+    Settings out;
+    if (const char* v = std::getenv("HOTPATCH_TEST_STEPS")) out.list = std::string(v) == "list";
+    if (const char* v = std::getenv("HOTPATCH_TEST_STOP_AT")) out.stop_at = v;
+    return out;
+  }();
+  return s;
+}
+
+std::string g_phase = "run";
+int g_calls = 0;
+
+}  // namespace
+
+void reached(const std::string& what) {
+  const Settings& s = settings();
+  if (!s.list && s.stop_at.empty()) return;
+  std::string name = g_phase + ":" + what;
+  if (s.list) fmt::print(stderr, "hotpatch: step {}\n", name);
+  if (name == s.stop_at) {
+    fmt::print(stderr, "hotpatch: stopped at step {} (pid {})\n", name, ::getpid());
+    std::fflush(stderr);
+    ::raise(SIGSTOP);
+  }
+}
+
+Phase::Phase(const char* name) : previous_(g_phase), previous_calls_(g_calls) {
+  g_phase = name;
+  g_calls = 0;
+}
+
+Phase::~Phase() {
+  g_phase = previous_;
+  g_calls = previous_calls_;
+}
+
+std::string next_call(const std::string& label) { return fmt::format("call-{}-{}", ++g_calls, label); }
+
+}  // namespace hotpatch::test_steps

@@ -1,5 +1,6 @@
 #include "loader/remote_call.h"
 
+#include <dlfcn.h>
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -64,15 +65,14 @@ std::optional<OwnRestorer> find_own_restorer() {
   ::sigaction(SIGWINCH, &old, nullptr);
   if (rc != 0 || kernel_action.restorer == 0) return std::nullopt;
   try {
-    AddressSpace self = AddressSpace::read(::getpid(), "/proc/self/maps");
-    const Mapping* in = self.find(RemoteAddr(kernel_action.restorer));
-    if (!in || !in->is_file()) return std::nullopt;
-    RemoteAddr base = in->range.start;
-    for (const auto& m : self.mappings())
-      if (m.path == in->path && m.range.start < base) base = m.range.start;
-    auto id = ElfImage::open(in->path).build_id();
+    // The dynamic linker's idea of where our libc starts: /proc/self/maps could also
+    // list the same file mapped again by an ElfImage (which maps what it reads).
+    Dl_info info{};
+    if (!::dladdr(reinterpret_cast<void*>(kernel_action.restorer), &info) || !info.dli_fname || !info.dli_fbase)
+      return std::nullopt;
+    auto id = ElfImage::open(info.dli_fname).build_id();
     if (!id) return std::nullopt;
-    return OwnRestorer{kernel_action.restorer - base.value(), *id};
+    return OwnRestorer{kernel_action.restorer - reinterpret_cast<uint64_t>(info.dli_fbase), *id};
   } catch (const std::exception&) {
     return std::nullopt;
   }

@@ -53,14 +53,15 @@ done
 
 step "write-code refuses while a thread runs the guarded code, and on wrong bytes"
 spin=$(sym spin)
+spin_end=$((spin + 0x$(nm -S "$WORK/target" | awk '$4 == "spin" { print $2 }')))
 entry=$(sym entry)
 expect_fail 6 "function spin is (running|on the stack of) thread [0-9]+" \
-  hp -p "$pid" write-code --at "$entry" --expect 55 --bytes 55 --guard "$spin-$((spin + 16))=function spin" --timeout 200
+  hp -p "$pid" write-code --at "$entry" --expect 55 --bytes 55 --guard "$spin-$spin_end=function spin" --timeout 200
 expect_fail 7 "the bytes at $entry are 55, not the expected c3; nothing was written" \
   hp -p "$pid" write-code --at "$entry" --expect c3 --bytes 90
 expect_fail 2 "is not hex" hp -p "$pid" write-code --at "$entry" --expect zz --bytes 55
 expect_fail 2 "--expect has 1 bytes but --bytes has 2" hp -p "$pid" write-code --at "$entry" --expect 55 --bytes 5555
-expect_success hp -p "$pid" write-code --at "$entry" --expect 55 --bytes 55 --probe "$spin-$((spin + 16))"
+expect_success hp -p "$pid" write-code --at "$entry" --expect 55 --bytes 55 --probe "$spin-$spin_end"
 assert_match "^probe $spin-0x[0-9a-f]+ in use: .* is (running|on the stack of) thread" "$LAST_OUT" "probe"
 
 mark_log s

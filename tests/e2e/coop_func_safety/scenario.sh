@@ -69,3 +69,22 @@ wait_for_log s '^entry\(41\)=42 combine\(2,5,7\)=41 calls=[0-9]+ wrong=0$'
 if grep -q '^WRONG' "$WORK/s.log"; then fail "wrong results: $(grep -m3 '^WRONG' "$WORK/s.log")"; fi
 expect_success hp -p "$pid" lib unload p
 finish_target s
+
+step "no usable helper: a clear ERR, nothing changed"
+cp "$HOTPATCH" "$WORK/hotpatch-open" && chmod 0775 "$WORK/hotpatch-open"
+for helper in "$WORK/no-such-hotpatch" "$WORK/hotpatch-open"; do
+  start_target n env LD_PRELOAD="$BUILD/libhotpatch_preload.so" HOTPATCH_CLI="$helper" "$WORK/target"
+  npid=$LAST_PID
+  wait_for_log n '^entry\(41\)=42 '
+  expect_success hp -p "$npid" lib load p "$WORK/patch.so"
+  case $helper in
+    *no-such*) why="cannot find the hotpatch command" ;;
+    *) why="writable by other users \(mode 775\); refusing to use it" ;;
+  esac
+  expect_fail 8 "'entry': .*$why" hp -p "$npid" func upgrade p entry entry_v2
+  expect_fail 8 "not upgraded; nothing to roll back" hp -p "$npid" func rollback entry
+  mark_log n
+  wait_for_log n '^entry\(41\)=42 combine\(2,5,7\)=41 calls=[0-9]+ wrong=0$'
+  finish_target n
+done
+

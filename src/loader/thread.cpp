@@ -124,6 +124,16 @@ bool Thread::wait_for_stop() {
     }
     stopped_ = true;
     regs_ = read_registers();
+    if (interrupted_syscall_needs_restart()) {
+      // Our interrupt made a never-restarted syscall (epoll_wait, sigtimedwait, ...)
+      // return -EINTR: point the thread back at it now, not at release, so that it
+      // is re-run even when this CLI is killed before it can release anyone (the
+      // kernel's detach then resumes the thread as it is). A signal that arrives
+      // during the hold is delivered before the syscall re-runs, as if it had come
+      // just before the call.
+      arch::rewind_to_restart_syscall(regs_);
+      set_registers(regs_);
+    }
     return true;
   }
 }
@@ -238,15 +248,6 @@ bool Thread::interrupted_syscall_needs_restart() const {
 
 void Thread::release() {
   if (!seized_) return;
-  if (stopped_) {
-    if (interrupted_syscall_needs_restart()) {
-      // Our interrupt made a never-restarted syscall (epoll_wait, sigtimedwait, ...)
-      // return -EINTR: run it again so the program never sees it.
-      arch::Registers rewound = regs_;
-      arch::rewind_to_restart_syscall(rewound);
-      set_registers(rewound);
-    }
-  }
   int sig = pending_signal_;
   ::ptrace(PTRACE_DETACH, tid_, nullptr, reinterpret_cast<void*>(static_cast<uintptr_t>(sig)));
   seized_ = false;

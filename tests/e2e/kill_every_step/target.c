@@ -6,6 +6,9 @@
  *   loop (it may be the thread a remote call borrows) and checks them.
  * - a reader blocks in read() on a pipe a ticker writes to: read() must always get
  *   its byte (an interrupted read must be restarted, never fail).
+ * - a waiter blocks in epoll_wait() on nothing (the kernel never restarts it: an
+ *   interrupt the Loader does not undo shows as EINTR), also when the Loader is
+ *   killed while every thread is stopped.
  * - the main thread keeps values in callee-saved registers across usleep() (it is
  *   usually the thread a remote call borrows) and prints a tick line with the
  *   versions last seen: "tick N alpha=V beta=V calls=C".
@@ -15,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 /* noipa: no inlining, cloning or constant propagation, so every call really goes
@@ -96,6 +100,17 @@ static void* reader(void* arg) {
   return NULL;
 }
 
+static void* waiter(void* arg) {
+  (void)arg;
+  int ep = epoll_create1(0);
+  struct epoll_event ev;
+  for (long i = 0;; i++) {
+    int n = epoll_wait(ep, &ev, 1, 60000);
+    if (n != 0) bad("epoll_wait", i, n < 0 ? -errno : n);
+  }
+  return NULL;
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (pipe(pipe_fds) != 0) return 2;
@@ -104,6 +119,7 @@ int main(void) {
   pthread_create(&t, NULL, spinner, NULL);
   pthread_create(&t, NULL, ticker, NULL);
   pthread_create(&t, NULL, reader, NULL);
+  pthread_create(&t, NULL, waiter, NULL);
   printf("ready pid=%d\n", (int)getpid());
   long a = 0, b = 0;
   for (long i = 1;; i++) {

@@ -106,7 +106,7 @@ void unload(Process& process, const TargetObjects& objects, const LibcEntryPoint
 // Runs `change` with every thread stopped once no guarded range is active, retrying
 // until the deadline. `change` gets the registry as it is inside the stop.
 template <typename Change>
-StopReport with_world_stopped(Process& process, const RuntimeRegistry& runtime, uint64_t expected_generation,
+StopReport with_world_stopped(Process& process, const RuntimeRegistry& runtime, const RegistrySnapshot& before,
                               const std::vector<GuardedRange>& guarded, Clock::time_point deadline,
                               const std::string& action, Change&& change) {
   StopReport report;
@@ -120,8 +120,8 @@ StopReport with_world_stopped(Process& process, const RuntimeRegistry& runtime, 
     {
       AllThreadsStopped world(process);
       test_steps::reached("world-stopped");
-      RegistrySnapshot snap = runtime.read(process);
-      if (snap.generation != expected_generation)
+      RegistrySnapshot snap = runtime.read(process, &before);
+      if (snap.generation != before.generation)
         throw Error(ErrorKind::Conflict, fmt::format("process {}: its patches changed while {} was prepared (another "
                                                      "hotpatch?); nothing was changed, try again",
                                                      process.pid(), action));
@@ -374,10 +374,19 @@ ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds
                                            p.below->id)});
     }
     StopReport stop = with_world_stopped(
-        process, *runtime, before.generation, guarded, Clock::now() + timeout, fmt::format("apply '{}'", patch.id),
+        process, *runtime, before, guarded, Clock::now() + timeout, fmt::format("apply '{}'", patch.id),
         [&](RegistrySnapshot& snap) {
+          // Every entry's current bytes in one read.
+          std::vector<Process::ReadRequest> entries;
           for (auto& p : planned) {
-            p.record.saved = process.read_bytes(RemoteAddr(p.record.patch_site), p.record.written.size());
+            p.record.saved.assign(p.record.written.size(), 0);
+            entries.push_back({RemoteAddr(p.record.patch_site), p.record.saved.data(), p.record.saved.size()});
+          }
+          process.read_many(entries);
+          for (const auto& e : entries)
+            if (e.got != e.len)
+              throw Error(ErrorKind::Target, fmt::format("process {}: cannot read the {} bytes at {}", pid, e.len, e.addr));
+          for (auto& p : planned) {
             const PatchRecord* below = snap.registry.top_patch_for(p.record.target);
             if (below) {
               for (const auto& r : below->redirects)
@@ -452,7 +461,7 @@ RevertReport Patcher::revert_one(const std::string& id, std::chrono::millisecond
     guarded.push_back({{RemoteAddr(s.start), RemoteAddr(s.start + s.length)}, fmt::format("a jump stub of patch '{}'", id)});
 
   StopReport stop = with_world_stopped(
-      process, *runtime, before.generation, guarded, deadline, fmt::format("revert '{}'", id), [&](RegistrySnapshot& snap) {
+      process, *runtime, before, guarded, deadline, fmt::format("revert '{}'", id), [&](RegistrySnapshot& snap) {
         for (const auto& r : patch.redirects) {
           auto now = process.read_bytes(RemoteAddr(r.patch_site), r.written.size());
           if (now != r.written && now != r.saved)
@@ -557,7 +566,7 @@ void Patcher::complete_apply(const std::string& id, std::chrono::milliseconds ti
                                          below.id)});
     }
   }
-  with_world_stopped(process, *runtime, before.generation, guarded, Clock::now() + timeout,
+  with_world_stopped(process, *runtime, before, guarded, Clock::now() + timeout,
                      fmt::format("finish applying '{}'", id), [&](RegistrySnapshot& snap) {
                        auto it = std::find_if(snap.registry.patches.begin(), snap.registry.patches.end(),
                                               [&](const PatchRecord& p) { return p.id == id; });

@@ -237,6 +237,24 @@ std::string Process::read_cstring(RemoteAddr addr, size_t max_len) const {
   return out.substr(0, max_len);
 }
 
+void Process::write_many(std::span<const WriteRequest> requests) const {
+  constexpr size_t kMaxRanges = 64;
+  size_t total = 0;
+  if (requests.size() <= kMaxRanges) {
+    iovec local[kMaxRanges], remote[kMaxRanges];
+    for (size_t i = 0; i < requests.size(); ++i) {
+      local[i] = {const_cast<void*>(requests[i].data), requests[i].len};
+      remote[i] = {reinterpret_cast<void*>(requests[i].addr.value()), requests[i].len};
+      total += requests[i].len;
+    }
+    ssize_t n = ::process_vm_writev(memory_tid_, local, requests.size(), remote, requests.size(), 0);
+    if (n >= 0 && static_cast<size_t>(n) == total) return;
+  }
+  // Partly written or refused: writing everything again in order gives the same end
+  // state (each request's bytes are fixed), and keeps the last one last.
+  for (const auto& r : requests) write(r.addr, r.data, r.len);
+}
+
 void Process::write(RemoteAddr addr, const void* data, size_t len) const {
   size_t done = 0;
   while (done < len) {

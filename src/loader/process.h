@@ -59,6 +59,15 @@ class Process {
   std::string read_cstring(RemoteAddr addr, size_t max_len = 4096) const;
   uint64_t read_u64(RemoteAddr addr) const;
   void write(RemoteAddr addr, const void* data, size_t len) const;
+  // Several writes to WRITABLE memory (data, not code) in one process_vm_writev, in
+  // order: inside the stop one syscall costs as much as the copy. Falls back to
+  // write() one by one (still in order) if the kernel refuses the batch.
+  struct WriteRequest {
+    RemoteAddr addr;
+    const void* data = nullptr;
+    size_t len = 0;
+  };
+  void write_many(std::span<const WriteRequest> requests) const;
   void write_bytes(RemoteAddr addr, const std::vector<uint8_t>& bytes) const { write(addr, bytes.data(), bytes.size()); }
   void write_u64(RemoteAddr addr, uint64_t value) const { write(addr, &value, sizeof value); }
 

@@ -39,9 +39,20 @@ std::optional<RuntimeRegistry> RuntimeRegistry::find(const TargetObjects& object
   return std::nullopt;
 }
 
-RegistrySnapshot RuntimeRegistry::read(const Process& process) const {
+RegistrySnapshot RuntimeRegistry::read(const Process& process, const RegistrySnapshot* hint) const {
   Header h{};
-  process.read(address_, &h, sizeof h);
+  std::vector<uint8_t> data;
+  bool have_data = false;
+  if (hint && !hint->fresh && hint->used <= HOTPATCH_REGISTRY_HALF) {
+    data.resize(hint->used);
+    Process::ReadRequest both[2] = {
+        {address_, &h, sizeof h},
+        {address_ + static_cast<int64_t>(HOTPATCH_REGISTRY_HEADER_SIZE + hint->offset), data.data(), data.size()}};
+    process.read_many(both);
+    have_data = both[0].got == sizeof h && both[1].got == data.size() && h.generation == hint->generation &&
+                h.offset == hint->offset && h.used == hint->used;
+  }
+  if (!have_data) process.read(address_, &h, sizeof h);
   RegistrySnapshot snap;
   static const char zero[8] = {};
   if (std::memcmp(h.magic, zero, 8) == 0) return snap;  // fresh runtime: nothing applied yet
@@ -54,8 +65,8 @@ RegistrySnapshot RuntimeRegistry::read(const Process& process) const {
                             process.pid(), runtime_path_, h.layout_version, HOTPATCH_REGISTRY_LAYOUT_VERSION));
   if (h.used > HOTPATCH_REGISTRY_HALF || (h.offset != 0 && h.offset != HOTPATCH_REGISTRY_HALF))
     throw Error(ErrorKind::Conflict, fmt::format("process {}: the registry of {} is corrupt (size)", process.pid(), runtime_path_));
-  std::vector<uint8_t> data =
-      process.read_bytes(address_ + static_cast<int64_t>(HOTPATCH_REGISTRY_HEADER_SIZE + h.offset), h.used);
+  if (!have_data)
+    data = process.read_bytes(address_ + static_cast<int64_t>(HOTPATCH_REGISTRY_HEADER_SIZE + h.offset), h.used);
   auto decoded = decode_registry(data.data(), data.size());
   if (!decoded)
     throw Error(ErrorKind::Conflict, fmt::format("process {}: the registry of {} is corrupt", process.pid(), runtime_path_));
@@ -63,6 +74,7 @@ RegistrySnapshot RuntimeRegistry::read(const Process& process) const {
   snap.generation = h.generation;
   snap.lock_holder = h.lock;
   snap.offset = h.offset;
+  snap.used = h.used;
   snap.fresh = false;
   return snap;
 }
@@ -74,7 +86,6 @@ void RuntimeRegistry::write(const Process& process, RegistrySnapshot& snap) cons
   // Into the half that does not hold the current encoding; the header write below
   // switches to it (registry_layout.h: a killed CLI leaves the old one intact).
   const uint64_t offset = (snap.fresh || snap.offset != 0) ? 0 : HOTPATCH_REGISTRY_HALF;
-  process.write_bytes(address_ + static_cast<int64_t>(HOTPATCH_REGISTRY_HEADER_SIZE + offset), data);
   Header h{};
   std::memcpy(h.magic, HOTPATCH_REGISTRY_MAGIC, 8);
   h.layout_version = HOTPATCH_REGISTRY_LAYOUT_VERSION;
@@ -83,9 +94,14 @@ void RuntimeRegistry::write(const Process& process, RegistrySnapshot& snap) cons
   h.capacity = HOTPATCH_REGISTRY_CAPACITY;
   h.used = data.size();
   h.offset = offset;
-  process.write(address_, &h, sizeof h);
+  // Data, then the header that switches to it, in one call (in order).
+  const Process::WriteRequest writes[2] = {
+      {address_ + static_cast<int64_t>(HOTPATCH_REGISTRY_HEADER_SIZE + offset), data.data(), data.size()},
+      {address_, &h, sizeof h}};
+  process.write_many(writes);
   snap.generation = h.generation;
   snap.offset = offset;
+  snap.used = h.used;
   snap.fresh = false;
 }
 

@@ -484,12 +484,14 @@ class AsmWriter {
 
 }  // namespace
 
-std::string PatchBuilder::assembly(const std::string& id, const std::string& description, const std::string& build_id) const {
+std::string PatchBuilder::assembly(const std::string& id, const std::string& description, const std::string& build_id,
+                                   const std::string& object) const {
   AsmWriter w;
   w.line("\t.text");
   w.record(HOTPATCH_KIND_ID, id, "");
   if (!description.empty()) w.record(HOTPATCH_KIND_DESCRIPTION, description, "");
   if (!build_id.empty()) w.record(HOTPATCH_KIND_BUILD_ID, build_id, "");
+  if (!object.empty()) w.record(HOTPATCH_KIND_OBJECT, object, "");
   w.record(HOTPATCH_KIND_LINK_NEAR, "near", "");
 
   // Labels for everything the patch carries, so references can find each other.

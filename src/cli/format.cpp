@@ -39,7 +39,7 @@ nlohmann::json patch_json(const PatchRecord& p) {
                          {"preserved_registers", arch::RegisterSet::from_mask(r.preserved).names()}});
   }
   return {{"id", p.id}, {"description", p.description}, {"path", p.path}, {"applied", iso_time(p.applied_unix)},
-          {"functions", functions}};
+          {"functions", functions}, {"unwind_table", p.unwind_table ? nlohmann::json(fmt::format("{:#x}", p.unwind_table)) : nlohmann::json(nullptr)}};
 }
 
 }  // namespace hotpatch::cli

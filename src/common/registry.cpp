@@ -102,7 +102,10 @@ class Reader {
   bool ok_ = true;
 };
 
-constexpr uint32_t kEncodingTag = 0x31524748;  // "HGR1"
+// "HGR2" added PatchRecord::unwind_table; "HGR1" (a runtime loaded by an earlier
+// hotpatch) is still read.
+constexpr uint32_t kEncodingTag = 0x32524748;  // "HGR2"
+constexpr uint32_t kEncodingTagV1 = 0x31524748;  // "HGR1"
 
 }  // namespace
 
@@ -117,6 +120,7 @@ std::vector<uint8_t> encode_registry(const Registry& registry) {
     w.u64(p.applied_unix);
     w.u64(p.handle);
     w.block(p.code);
+    w.u64(p.unwind_table);
     w.u32(static_cast<uint32_t>(p.stubs.size()));
     for (const auto& s : p.stubs) w.block(s);
     w.u32(static_cast<uint32_t>(p.redirects.size()));
@@ -141,7 +145,8 @@ std::optional<Registry> decode_registry(const uint8_t* data, size_t size) {
   Registry registry;
   if (size == 0) return registry;  // a fresh runtime: nothing applied yet
   Reader r(data, size);
-  if (r.u32() != kEncodingTag) return std::nullopt;
+  uint32_t tag = r.u32();
+  if (tag != kEncodingTag && tag != kEncodingTagV1) return std::nullopt;
   uint32_t npatches = r.count(4 * 3 + 8 * 4);
   for (uint32_t i = 0; i < npatches && r.ok(); ++i) {
     PatchRecord p;
@@ -151,6 +156,7 @@ std::optional<Registry> decode_registry(const uint8_t* data, size_t size) {
     p.applied_unix = r.u64();
     p.handle = r.u64();
     p.code = r.block();
+    if (tag == kEncodingTag) p.unwind_table = r.u64();
     uint32_t nstubs = r.count(16);
     for (uint32_t s = 0; s < nstubs && r.ok(); ++s) p.stubs.push_back(r.block());
     uint32_t nredirects = r.count(4 * 4 + 8 * 7);

@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "loader/address_space.h"
 #include "loader/near_linker.h"
+#include "loader/target_unwinder.h"
 #include "loader/process.h"
 #include "loader/remote_call.h"
 #include "loader/runtime_registry.h"
@@ -99,12 +100,21 @@ RemoteAddr map_near(Process& process, RemoteCall& rc, const LibcEntryPoints& lib
 struct LoadedPatch {
   uint64_t handle = 0;
   std::vector<MemoryBlock> stubs;
+  uint64_t unwind_table = 0;  // registered with the target's unwinder
 };
 
 void unload(Process& process, const TargetObjects& objects, const LibcEntryPoints& libc, const LoadedPatch& loaded) {
   if (loaded.handle == 0 && loaded.stubs.empty()) return;
   auto thread = acquire_thread_for_calls(process, objects, Clock::now() + std::chrono::seconds(10));
   RemoteCall rc(process, *thread);
+  if (loaded.unwind_table) {
+    // Never unmap a table the unwinder still walks: the next throw would read it.
+    auto unwinder = TargetUnwinder::find(objects);
+    if (!unwinder)
+      throw Error(ErrorKind::Internal, fmt::format("process {}: the unwinder that holds the patch's unwind table at {:#x} is "
+                                                   "gone; the patch's memory stays mapped", process.pid(), loaded.unwind_table));
+    rc.call(unwinder->deregister_frame, {loaded.unwind_table}, "__deregister_frame(patch)");
+  }
   for (const auto& s : loaded.stubs) rc.call(libc.munmap, {s.start, s.length}, "munmap(stub page)");
   if (loaded.handle) rc.call(libc.dlclose, {loaded.handle}, "dlclose(patch)");
 }
@@ -330,6 +340,7 @@ ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds tim
 
   // 2. Load, while the other threads run.
   LoadedPatch loaded;
+  std::vector<std::string> notes;
   try {
     int64_t patch_bias = 0;
     {
@@ -347,6 +358,21 @@ ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds tim
           if (rc.call(libc.mprotect, {prot.start.value(), prot.length, static_cast<uint64_t>(prot.prot)}, "mprotect(patch)") != 0)
             throw Error(ErrorKind::Internal, fmt::format("process {}: mprotect of patch '{}' at {} failed", pid, patch.id, prot.start));
         patch_bias = static_cast<int64_t>(base.value());
+        if (patch.unwind_vaddr) {
+          // Before any jump leads into the code, so that a throw in it always finds its FDE.
+          auto unwinder = TargetUnwinder::find(objects);
+          if (!patch.unwind_terminated) {
+            notes.push_back(fmt::format("the unwind table of {} has no terminator; not registered: exceptions cannot pass "
+                                        "through the patched functions", patch.path));
+          } else if (!unwinder) {
+            notes.push_back("the process has no unwinder loaded (libgcc_s.so.1); the patch's unwind table is not "
+                            "registered (a C++ exception or a backtrace could not pass through the patched functions)");
+          } else {
+            RemoteAddr table = base + static_cast<int64_t>(patch.unwind_vaddr);
+            rc.call(unwinder->register_frame, {table.value()}, "__register_frame(patch)");
+            loaded.unwind_table = table.value();
+          }
+        }
       } else {
         loaded.handle = remote_dlopen(process, rc, libc, patch.path);
         // dlopen's handle is the object's link_map, whose first field is its load bias.
@@ -407,6 +433,7 @@ ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds tim
     record.applied_unix = static_cast<uint64_t>(std::time(nullptr));
     record.handle = loaded.handle;
     record.stubs = loaded.stubs;
+    record.unwind_table = loaded.unwind_table;
     record.code = {patch.text_vaddr_start + patch_bias, patch.text_vaddr_end - patch.text_vaddr_start};
 
     // 3. Stop: the function being replaced (and whatever currently stands in for it)
@@ -451,6 +478,7 @@ ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds tim
     static_cast<StopReport&>(report) = stop;
     report.functions = planned.size();
     report.record = record;
+    report.notes = notes;
     return report;
   } catch (...) {
     if (!process.alive())
@@ -503,7 +531,7 @@ RevertReport Patcher::revert(const std::string& id, std::chrono::milliseconds ti
       });
 
   // 4. After: no thread is in the patch and nothing jumps to it any more.
-  LoadedPatch leftovers{patch.handle, patch.stubs};
+  LoadedPatch leftovers{patch.handle, patch.stubs, patch.unwind_table};
   try {
     unload(process, objects, libc, leftovers);
   } catch (const std::exception& e) {

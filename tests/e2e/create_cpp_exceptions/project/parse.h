@@ -1,0 +1,3 @@
+#pragma once
+int parse_value(int x);
+int parse_or_default(int x);

@@ -38,8 +38,10 @@ nlohmann::json patch_json(const PatchRecord& p) {
                          {"via_stub", r.stub != 0},
                          {"preserved_registers", arch::RegisterSet::from_mask(r.preserved).names()}});
   }
+  nlohmann::json unwind_tables = nlohmann::json::array();
+  for (uint64_t t : p.unwind_tables) unwind_tables.push_back(fmt::format("{:#x}", t));
   return {{"id", p.id}, {"description", p.description}, {"path", p.path}, {"applied", iso_time(p.applied_unix)},
-          {"functions", functions}, {"unwind_table", p.unwind_table ? nlohmann::json(fmt::format("{:#x}", p.unwind_table)) : nlohmann::json(nullptr)}};
+          {"functions", functions}, {"unwind_tables", unwind_tables}};
 }
 
 }  // namespace hotpatch::cli

@@ -102,7 +102,7 @@ class Reader {
   bool ok_ = true;
 };
 
-// "HGR2" added PatchRecord::unwind_table; "HGR1" (a runtime loaded by an earlier
+// "HGR2" added PatchRecord::unwind_tables; "HGR1" (a runtime loaded by an earlier
 // hotpatch) is still read.
 constexpr uint32_t kEncodingTag = 0x32524748;  // "HGR2"
 constexpr uint32_t kEncodingTagV1 = 0x31524748;  // "HGR1"
@@ -120,7 +120,8 @@ std::vector<uint8_t> encode_registry(const Registry& registry) {
     w.u64(p.applied_unix);
     w.u64(p.handle);
     w.block(p.code);
-    w.u64(p.unwind_table);
+    w.u32(static_cast<uint32_t>(p.unwind_tables.size()));
+    for (uint64_t t : p.unwind_tables) w.u64(t);
     w.u32(static_cast<uint32_t>(p.stubs.size()));
     for (const auto& s : p.stubs) w.block(s);
     w.u32(static_cast<uint32_t>(p.redirects.size()));
@@ -156,7 +157,10 @@ std::optional<Registry> decode_registry(const uint8_t* data, size_t size) {
     p.applied_unix = r.u64();
     p.handle = r.u64();
     p.code = r.block();
-    if (tag == kEncodingTag) p.unwind_table = r.u64();
+    if (tag == kEncodingTag) {
+      uint32_t ntables = r.count(8);
+      for (uint32_t t = 0; t < ntables && r.ok(); ++t) p.unwind_tables.push_back(r.u64());
+    }
     uint32_t nstubs = r.count(16);
     for (uint32_t s = 0; s < nstubs && r.ok(); ++s) p.stubs.push_back(r.block());
     uint32_t nredirects = r.count(4 * 4 + 8 * 7);

@@ -598,18 +598,39 @@ std::string PatchBuilder::assembly(const std::string& id, const std::string& des
     // Emits [start, start+size) of `section` with its relocations re-expressed.
     auto emit = [&](uint32_t section, uint64_t start, uint64_t size, bool code) {
       const ObjSection& sec = u.patched.sections()[section];
-      std::span<const uint8_t> all(sec.data);
+      std::span<const uint8_t> original(sec.data);
       auto relocs = u.relocations_in(u.patched, section, start, size);
+      auto context_of = [&]() {
+        std::optional<std::pair<uint64_t, std::span<const uint8_t>>> ctx;
+        if (code) ctx = std::make_pair(start, original.subspan(start, size));
+        return ctx;
+      };
+      auto local_of = [&](const Target& t) -> std::string {  // the target inside the patch, if it is there
+        if (t.kind == Target::Symbol && u.labels.count(t.index)) return u.labels.at(t.index);
+        if (t.kind == Target::Section && u.carried_sections.count(t.index)) return section_label(t.index);
+        return "";
+      };
+      // The compiler may take the address of a library's variable PC-relatively (a
+      // PIE expects a copy relocation); the patch cannot reach the library, so the
+      // `lea` becomes a load of the address from a slot of the patch's own.
+      std::vector<uint8_t> rewritten(sec.data);
+      std::set<uint64_t> through_slot;
+      for (const auto& r : relocs) {
+        if (!code || r.type != R_X86_64_PC32) continue;
+        Target t = u.target_of(u.patched, section, r, context_of());
+        bool named = t.kind == Target::Symbol || t.kind == Target::External;
+        if (!named || t.delta + t.tail != 0 /* not the symbol's own address */ || !local_of(t).empty() ||
+            defined_in_binary(binary_name(t.index)))
+          continue;
+        if (arch::rip_lea_to_slot_load(rewritten, r.offset)) through_slot.insert(r.offset);
+      }
+      std::span<const uint8_t> all(rewritten);
       uint64_t at = start;
       for (const auto& r : relocs) {
         if (r.offset < at) continue;  // overlapping relocations: keep the first
         if (sec.type != SHT_NOBITS) w.bytes(all.subspan(at, r.offset - at));
-        std::optional<std::pair<uint64_t, std::span<const uint8_t>>> ctx;
-        if (code) ctx = std::make_pair(start, all.subspan(start, size));
-        Target t = u.target_of(u.patched, section, r, ctx);
-        std::string local;  // the target inside the patch, if it is there
-        if (t.kind == Target::Symbol && u.labels.count(t.index)) local = u.labels.at(t.index);
-        if (t.kind == Target::Section && u.carried_sections.count(t.index)) local = section_label(t.index);
+        Target t = u.target_of(u.patched, section, r, context_of());
+        std::string local = local_of(t);
         std::string place = w.fresh("place");
         w.line(place + ":");
         const char* dir = width_of(r.type) == 8 ? ".quad" : ".long";
@@ -637,6 +658,8 @@ std::string PatchBuilder::assembly(const std::string& id, const std::string& des
             auto [it, fresh] = plt.emplace(name, "");
             if (fresh) it->second = w.fresh("plt");
             w.line(fmt::format("\t.long {} + ({}) - .", it->second, t.delta));
+          } else if (through_slot.count(r.offset)) {
+            w.line(fmt::format("\t.long {} + ({}) - .", slot_for(name), r.addend));
           } else if (!in_binary && r.type == R_X86_64_PC32) {
             throw Error(ErrorKind::DoesNotFit, fmt::format("{}: refers to '{}' PC-relatively, but the program does not "
                                                            "define it", u.relpath, name));

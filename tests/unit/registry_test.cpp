@@ -15,7 +15,7 @@ Registry sample() {
   a.handle = 0x7f0000100000;
   a.code = {0x7f0000101000, 0x1000};
   a.stubs = {{0x555555550000, 4096}};
-  a.unwind_table = 0x7f0000102280;
+  a.unwind_tables = {0x7f0000102280, 0x555555551000};
   RedirectRecord r;
   r.symbol = "compute";
   r.replacement_name = "compute_v2";
@@ -49,7 +49,7 @@ TEST(Registry, RoundTrip) {
   EXPECT_EQ(back->patches[1].redirects[0].written, reg.patches[1].redirects[0].written);
   EXPECT_EQ(back->patches[0].stubs[0].start, 0x555555550000u);
   EXPECT_EQ(back->patches[0].redirects[0].preserved, 0x0000000300000044u);
-  EXPECT_EQ(back->patches[0].unwind_table, 0x7f0000102280u);
+  EXPECT_EQ(back->patches[0].unwind_tables, reg.patches[0].unwind_tables);
   EXPECT_EQ(encode_registry(*back), bytes);
 }
 
@@ -63,16 +63,16 @@ TEST(Registry, FirstEncodingStillReads) {
   reg.patches = {p};
   auto bytes = encode_registry(reg);
   // Tag, count, three strings (id "old", empty description and path), applied,
-  // handle, code block; then the unwind table's 8 bytes, which "HGR1" lacks.
+  // handle, code block; then the unwind table count (4 bytes, 0), which "HGR1" lacks.
   size_t unwind_at = 4 + 4 + (4 + 3) + 4 + 4 + 8 + 8 + 16;
-  bytes.erase(bytes.begin() + static_cast<long>(unwind_at), bytes.begin() + static_cast<long>(unwind_at) + 8);
+  bytes.erase(bytes.begin() + static_cast<long>(unwind_at), bytes.begin() + static_cast<long>(unwind_at) + 4);
   bytes[3] = '1';  // "HGR2" -> "HGR1" (little-endian: the last byte is the digit)
   auto back = decode_registry(bytes.data(), bytes.size());
   ASSERT_TRUE(back);
   ASSERT_EQ(back->patches.size(), 1u);
   EXPECT_EQ(back->patches[0].id, "old");
   EXPECT_EQ(back->patches[0].code.length, 0x100u);
-  EXPECT_EQ(back->patches[0].unwind_table, 0u);
+  EXPECT_TRUE(back->patches[0].unwind_tables.empty());
 }
 
 TEST(Registry, EmptyBytesMeanNothingApplied) {

@@ -14,7 +14,13 @@ int main() {
     } catch (const std::exception& e) {
       value = std::string("caught ") + e.what();
     }
-    std::printf("value=%s default=%d\n", value.c_str(), parse_or_default(50));
+    std::string triple;
+    try {
+      triple = std::to_string(scaled(7));
+    } catch (const std::exception& e) {
+      triple = std::string("caught ") + e.what();
+    }
+    std::printf("value=%s default=%d scaled=%s\n", value.c_str(), parse_or_default(50), triple.c_str());
     std::fflush(stdout);
     usleep(20000);
   }

@@ -4,7 +4,8 @@ find_program(CLANGXX_FOR_PATCH_FUZZ NAMES clang++ clang++-14)
 if(CLANGXX_FOR_PATCH_FUZZ)
   set(PATCH_FUZZ_BIN ${CMAKE_BINARY_DIR}/fuzz/patch_file_fuzz)
   set(PATCH_FUZZ_SOURCES ${CMAKE_SOURCE_DIR}/tests/fuzz/patch_file_fuzz.cpp ${CMAKE_SOURCE_DIR}/src/elf/elf_image.cpp
-      ${CMAKE_SOURCE_DIR}/src/elf/patch_file.cpp ${CMAKE_SOURCE_DIR}/src/common/error.cpp)
+      ${CMAKE_SOURCE_DIR}/src/elf/patch_file.cpp ${CMAKE_SOURCE_DIR}/src/elf/unwind_table.cpp
+      ${CMAKE_SOURCE_DIR}/src/common/error.cpp)
   add_custom_command(OUTPUT ${PATCH_FUZZ_BIN}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/fuzz/patch_corpus
     COMMAND ${CLANGXX_FOR_PATCH_FUZZ} -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined

@@ -176,6 +176,13 @@ RegisterSet clobbered_registers(uint64_t entry, uint64_t size, const CodeSource&
 // is not inside a decodable instruction. PC-relative operands are relative to it.
 std::optional<uint64_t> instruction_end(std::span<const uint8_t> code, uint64_t offset);
 
+// If the 32-bit displacement at `disp_offset` belongs to `lea sym(%rip), %reg`
+// (64-bit), turns it into `mov slot(%rip), %reg` in place and returns true: the
+// same register then receives the address from an 8-byte slot that holds it. This
+// is ld's GOT relaxation in reverse, for code that assumed a symbol within 32-bit
+// reach (a library's variable, in a PIE) when the patch can only reach a pointer.
+bool rip_lea_to_slot_load(std::span<uint8_t> code, uint64_t disp_offset);
+
 // If two pieces of code are the same instruction for instruction except for
 // immediate operand values, the (before, after) pairs of the immediates that
 // differ; nullopt if anything else differs (or the code does not decode).
@@ -186,6 +193,26 @@ std::optional<std::vector<std::pair<int64_t, int64_t>>> immediate_differences(st
 // caller's arguments (registers untouched, the first kCopiedStackArgumentBytes of
 // stack arguments copied), restores `preserve` and returns.
 constexpr size_t kCopiedStackArgumentBytes = 128;
-std::vector<uint8_t> encode_preserving_stub(RemoteAddr replacement, const RegisterSet& preserve);
+
+// The stub's frame, for the unwinder: from code offset `from` on, the caller's stack
+// pointer before its call (the CFA) is rsp + cfa_offset; the return address is just
+// below the CFA. The stub saves only call-clobbered registers, which an unwinder
+// never restores, so the CFA is all it needs to step through the stub.
+struct StubFrameStep {
+  uint32_t from = 0;
+  uint32_t cfa_offset = 0;
+};
+struct StubUnwind {
+  RemoteAddr start;        // where the stub is placed
+  uint32_t code_size = 0;  // its instructions, up to and including ret
+  std::vector<StubFrameStep> steps;
+};
+// `unwind`, if given, receives the stub's frame steps and code size (start is left
+// to the caller, which places the stub).
+std::vector<uint8_t> encode_preserving_stub(RemoteAddr replacement, const RegisterSet& preserve,
+                                            StubUnwind* unwind = nullptr);
+// An .eh_frame table for __register_frame: one CIE, one FDE per stub with absolute
+// addresses (so the table may live anywhere), and the zero terminator.
+std::vector<uint8_t> encode_stub_unwind_table(const std::vector<StubUnwind>& stubs);
 
 }  // namespace hotpatch::arch

@@ -15,8 +15,10 @@ int cmd_apply(const ApplyOptions& opts, Output& out) {
   if (out.json) {
     out.doc = stop_json(r);
     out.doc["applied"] = patch_json(r.record);
+    out.doc["notes"] = r.notes;
   } else {
     fmt::print("applied {}: {}\n", patch.id, stop_summary(r));
+    for (const auto& note : r.notes) fmt::print("note: {}\n", note);
   }
   return 0;
 }

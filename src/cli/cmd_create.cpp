@@ -21,6 +21,7 @@ int cmd_create(const CreateCommand& opts, Output& out) {
   if (out.json) {
     out.doc = {{"output", r.output.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.output)},
                {"build_id", r.build_id},
+               {"object", r.object.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.object)},
                {"changed", rep.changed},
                {"added_functions", rep.added_functions},
                {"added_data", rep.added_data},
@@ -39,8 +40,9 @@ int cmd_create(const CreateCommand& opts, Output& out) {
                                                    opts.diff, rep.refused.size(), rep.refused.size() == 1 ? "" : "s"));
   }
   if (!out.json)
-    fmt::print("wrote {}: {} function{} for build-id {} in {:.1f} s\n", r.output, rep.changed.size(),
-               rep.changed.size() == 1 ? "" : "s", r.build_id.empty() ? "none" : r.build_id, r.seconds);
+    fmt::print("wrote {}: {} function{} for build-id {}{} in {:.1f} s\n", r.output, rep.changed.size(),
+               rep.changed.size() == 1 ? "" : "s", r.build_id.empty() ? "none" : r.build_id,
+               r.object.empty() ? "" : " of " + r.object, r.seconds);
   return 0;
 }
 

@@ -36,6 +36,8 @@ nlohmann::json to_json(const PatchFile& patch) {
     doc["target_relocations"].push_back(
         {{"target", r.target_symbol}, {"place", hex_address(r.place_vaddr)}, {"type", r.type}, {"addend", r.addend}});
   }
+  doc["unwind_functions"] = patch.unwind_functions;
+  doc["unwind_terminated"] = patch.unwind_terminated;
   doc["refs"] = nlohmann::json::array();
   for (const PatchRef& ref : patch.refs) {
     doc["refs"].push_back({{"target", ref.target_symbol}, {"slot", hex_address(ref.slot_vaddr)}});
@@ -60,6 +62,14 @@ void print_text(const PatchFile& patch) {
   }
   for (const PatchRef& ref : patch.refs) {
     fmt::print("  ref: {} -> slot {}\n", ref.target_symbol, hex_address(ref.slot_vaddr));
+  }
+  if (patch.unwind_vaddr) {
+    std::string registered;
+    if (patch.link_near)
+      registered = patch.unwind_terminated ? ", registered with the target's unwinder when applied"
+                                           : ", not terminated: will not be registered (no exceptions through it)";
+    fmt::print("  unwind tables: {} function{} at {}{}\n", patch.unwind_functions, patch.unwind_functions == 1 ? "" : "s",
+               hex_address(patch.unwind_vaddr), registered);
   }
 }
 

@@ -54,6 +54,7 @@ int cmd_list(int pid, Output& out) {
       fmt::print("  {} ({:#x}) -> {} ({:#x}){}\n", r.symbol, r.target, r.replacement_name.empty() ? "?" : r.replacement_name,
                  r.replacement, via);
     }
+    for (uint64_t table : p.unwind_tables) fmt::print("  unwind tables registered at {:#x}\n", table);
     if (!p.description.empty()) fmt::print("  description: {}\n", p.description);
   }
   return 0;

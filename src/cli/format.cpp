@@ -42,8 +42,15 @@ nlohmann::json patch_json(const PatchRecord& p) {
   const char* state = p.state == PatchState::Applied    ? "applied"
                       : p.state == PatchState::Applying ? "interrupted-applying"
                                                         : "interrupted-reverting";
-  return {{"id", p.id},          {"description", p.description}, {"path", p.path},
-          {"applied", iso_time(p.applied_unix)}, {"state", state},  {"functions", functions}};
+  nlohmann::json unwind_tables = nlohmann::json::array();
+  for (uint64_t t : p.unwind_tables) unwind_tables.push_back(fmt::format("{:#x}", t));
+  return {{"id", p.id},
+          {"description", p.description},
+          {"path", p.path},
+          {"applied", iso_time(p.applied_unix)},
+          {"state", state},
+          {"functions", functions},
+          {"unwind_tables", unwind_tables}};
 }
 
 }  // namespace hotpatch::cli

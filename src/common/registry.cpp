@@ -102,7 +102,10 @@ class Reader {
   bool ok_ = true;
 };
 
-constexpr uint32_t kEncodingTag = 0x32524748;  // "HGR2"
+// "HGR3": PatchRecord::state (kill-safe journal) and ::unwind_tables. Older
+// encodings only ever lived in runtimes of registry layout 1, which this hotpatch
+// refuses by the header's layout version before decoding anything.
+constexpr uint32_t kEncodingTag = 0x33524748;  // "HGR3"
 
 }  // namespace
 
@@ -118,6 +121,8 @@ std::vector<uint8_t> encode_registry(const Registry& registry) {
     w.u64(p.handle);
     w.u32(static_cast<uint32_t>(p.state));
     w.block(p.code);
+    w.u32(static_cast<uint32_t>(p.unwind_tables.size()));
+    for (uint64_t t : p.unwind_tables) w.u64(t);
     w.u32(static_cast<uint32_t>(p.stubs.size()));
     for (const auto& s : p.stubs) w.block(s);
     w.u32(static_cast<uint32_t>(p.redirects.size()));
@@ -143,7 +148,7 @@ std::optional<Registry> decode_registry(const uint8_t* data, size_t size) {
   if (size == 0) return registry;  // a fresh runtime: nothing applied yet
   Reader r(data, size);
   if (r.u32() != kEncodingTag) return std::nullopt;
-  uint32_t npatches = r.count(4 * 4 + 8 * 4);
+  uint32_t npatches = r.count(4 * 5 + 8 * 4);
   for (uint32_t i = 0; i < npatches && r.ok(); ++i) {
     PatchRecord p;
     p.id = r.str();
@@ -155,6 +160,8 @@ std::optional<Registry> decode_registry(const uint8_t* data, size_t size) {
     if (state > static_cast<uint32_t>(PatchState::Reverting)) return std::nullopt;
     p.state = static_cast<PatchState>(state);
     p.code = r.block();
+    uint32_t ntables = r.count(8);
+    for (uint32_t t = 0; t < ntables && r.ok(); ++t) p.unwind_tables.push_back(r.u64());
     uint32_t nstubs = r.count(16);
     for (uint32_t s = 0; s < nstubs && r.ok(); ++s) p.stubs.push_back(r.block());
     uint32_t nredirects = r.count(4 * 4 + 8 * 7);

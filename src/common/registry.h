@@ -44,6 +44,7 @@ struct PatchRecord {
   uint64_t handle = 0;  // dlopen handle, for dlclose on revert
   MemoryBlock code;     // the patch object's executable span, checked on revert
   std::vector<MemoryBlock> stubs;  // far-jump stub pages this patch owns
+  std::vector<uint64_t> unwind_tables;  // .eh_frame tables registered with the target's unwinder
   std::vector<RedirectRecord> redirects;
   PatchState state = PatchState::Applied;
 };

@@ -31,6 +31,14 @@ void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
+// A shared library (ET_DYN without a program interpreter, unlike a PIE) is found
+// in the running process by its soname, as the dynamic linker loaded it; the patch
+// names it so the loader looks the symbols up there and maps the patch near it.
+std::string library_name(const ElfImage& binary, const std::string& relpath) {
+  if (!binary.is_pie_or_shared() || binary.section(".interp")) return "";
+  return binary.soname().value_or(fs::path(relpath).filename().string());
+}
+
 }  // namespace
 
 CreateResult create_patch(const CreateOptions& options) {
@@ -50,6 +58,7 @@ CreateResult create_patch(const CreateOptions& options) {
     throw Error(ErrorKind::DoesNotFit, fmt::format("{}: has no symbol table (stripped); keep it, or install its debug "
                                                    "file", binary_path));
   result.build_id = binary.build_id().value_or("");
+  result.object = library_name(binary, options.binary);
 
   WorkTree work(source, options.work_dir);
   result.rebuilt_from_scratch = work.prepare(options.build_command);
@@ -116,7 +125,7 @@ CreateResult create_patch(const CreateOptions& options) {
   std::string id = options.id.empty() ? default_id(options.output) : options.id;
   std::string description = options.description.empty() ? fs::path(diff).filename().string() : options.description;
   std::string asm_path = work.dir() + "/patch.s", obj_path = work.dir() + "/patch.o";
-  std::ofstream(asm_path) << builder.assembly(id, description, result.build_id);
+  std::ofstream(asm_path) << builder.assembly(id, description, result.build_id, result.object);
   std::string out = fs::absolute(options.output).string();
   std::string log = work.dir() + "/link.log";
   std::string cmd = fmt::format("cc -c -o '{}' '{}' && cc -shared -nostdlib -nostartfiles -Wl,-z,noexecstack -o '{}' '{}'",

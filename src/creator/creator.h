@@ -23,6 +23,9 @@ struct CreateResult {
   CreateReport report;
   std::string output;  // written patch, empty if refused
   std::string build_id;
+  // The shared library the patch is pinned to (HOTPATCH_OBJECT), when --binary is
+  // one; empty for a program.
+  std::string object;
   double seconds = 0;
   bool rebuilt_from_scratch = false;
 };

@@ -14,6 +14,7 @@
 #include "arch/arch.h"
 #include "common/error.h"
 #include "common/paths.h"
+#include "elf/unwind_table.h"
 
 namespace hotpatch::creator {
 
@@ -44,6 +45,11 @@ std::string without_number_suffix(const std::string& name) {
   return name.substr(0, dot);
 }
 
+// GCC's hidden indirection cells for exception handling (DW.ref.__gxx_personality_v0,
+// DW.ref._ZTI...): one pointer each, which the unwind tables refer to. The patch
+// keeps its own, filled with the target's address of the symbol.
+bool is_indirection_cell(const std::string& name) { return name.rfind("DW.ref.", 0) == 0; }
+
 bool is_cold_part_of(const std::string& cold, const std::string& hot) {
   return cold.rfind(hot + ".cold", 0) == 0;
 }
@@ -69,6 +75,8 @@ struct PatchBuilder::Unit {
   std::map<uint32_t, std::string> orig_name;   // patched object symbol -> its name in the original
   std::map<uint32_t, std::string> labels;      // patched symbol -> label in the patch
   std::set<uint32_t> unredirectable;           // changed, too short for a jump: callers replaced instead
+  uint32_t frames_section = 0;                 // the patched object's .eh_frame (0: none)
+  std::vector<FrameEntry> frames;              // its CIEs and FDEs for the included functions, in order
   size_t number = 0;
 
   Unit(std::string r, ObjectFile o, ObjectFile p) : relpath(std::move(r)), orig(std::move(o)), patched(std::move(p)) {}
@@ -288,6 +296,13 @@ void PatchBuilder::analyse(Unit& u) {
   const auto& syms = u.patched.symbols();
   auto where = [&](const ObjSymbol& s) { return fmt::format("{} ({})", s.name, u.file); };
   std::set<uint32_t> changed_functions, new_functions, changed_constants;
+  auto is_startup = [&](const ObjSymbol& s) {
+    return s.name == "main" || u.patched.sections()[s.section].name.rfind(".text.startup", 0) == 0;
+  };
+  auto refuse_startup = [&](const ObjSymbol& s) {
+    report_.refused.push_back(fmt::format("{}: changed, but it is start-up code (or main, which never returns): a "
+                                          "running process will not run it again", where(s)));
+  };
 
   for (uint32_t i = 0; i < syms.size(); ++i) {
     const ObjSymbol& s = syms[i];
@@ -302,9 +317,8 @@ void PatchBuilder::analyse(Unit& u) {
           report_.line_noise.push_back(where(s));
           continue;
         }
-        if (s.name == "main" || sec.name.rfind(".text.startup", 0) == 0) {
-          report_.refused.push_back(fmt::format("{}: changed, but it is start-up code (or main, which never "
-                                                "returns): a running process will not run it again", where(s)));
+        if (is_startup(s)) {
+          refuse_startup(s);
         } else {
           changed_functions.insert(i);
         }
@@ -323,6 +337,22 @@ void PatchBuilder::analyse(Unit& u) {
         else
           changed_constants.insert(i);
       }
+    }
+  }
+
+  // A .cold part is no function of its own: the hot part jumps into it, and the
+  // unwinder lands in it (catch clauses and cleanups often live there). When only
+  // the cold part changed, the hot function is the one to redirect; both travel
+  // together below.
+  for (uint32_t f : std::set<uint32_t>(changed_functions)) {
+    if (syms[f].name.find(".cold") == std::string::npos) continue;
+    for (uint32_t i = 0; i < syms.size(); ++i) {
+      if (syms[i].type != STT_FUNC || syms[i].section == SHN_UNDEF || i == f || !is_cold_part_of(syms[f].name, syms[i].name))
+        continue;
+      changed_functions.erase(f);
+      if (is_startup(syms[i])) refuse_startup(syms[i]);
+      else changed_functions.insert(i);
+      break;
     }
   }
 
@@ -404,14 +434,41 @@ void PatchBuilder::analyse(Unit& u) {
       }
     }
   }
-  // Carried sections and data have references of their own (jump tables, pointers).
-  for (uint32_t sec : std::set<uint32_t>(u.carried_sections)) {
-    for (const auto& r : u.patched.relocations(sec)) {
-      Target t = u.target_of(u.patched, sec, r, std::nullopt);
-      if (t.kind == Target::Section && !u.patched.sections()[t.index].is_writable() && !u.patched.sections()[t.index].is_code())
-        u.carried_sections.insert(t.index);
+  // The unwind tables of the included functions (FDE, its CIE, the catch tables it
+  // points to), so that exceptions can be thrown in and through patched code.
+  for (uint32_t i = 0; i < u.patched.sections().size(); ++i)
+    if (u.patched.sections()[i].name == ".eh_frame") u.frames_section = i;
+  auto carry_reference = [&](const Target& t) {
+    if (t.kind == Target::Section && !u.patched.sections()[t.index].is_writable() && !u.patched.sections()[t.index].is_code())
+      u.carried_sections.insert(t.index);
+    if (t.kind == Target::Symbol && syms[t.index].type == STT_OBJECT && is_indirection_cell(syms[t.index].name))
+      u.carried_data.insert(t.index);
+  };
+  if (u.frames_section) {
+    const ObjSection& eh = u.patched.sections()[u.frames_section];
+    auto entries = parse_unwind_table(eh.data, u.relpath).entries;
+    std::set<uint64_t> kept;  // offsets of the entries to copy
+    for (const auto& e : entries) {
+      if (e.is_cie) continue;
+      for (const auto& r : u.relocations_in(u.patched, u.frames_section, e.offset + 8, 4)) {  // pc_begin
+        Target t = u.target_of(u.patched, u.frames_section, r, std::nullopt);
+        if (t.kind == Target::Symbol && u.included.count(t.index)) {
+          kept.insert(e.offset);
+          kept.insert(e.cie_offset);
+        }
+      }
+    }
+    for (const auto& e : entries) {
+      if (!kept.count(e.offset)) continue;
+      u.frames.push_back(e);
+      for (const auto& r : u.relocations_in(u.patched, u.frames_section, e.offset, e.size))
+        carry_reference(u.target_of(u.patched, u.frames_section, r, std::nullopt));
     }
   }
+  // Carried sections and data have references of their own (jump tables, pointers,
+  // the type_info cells of catch tables).
+  for (uint32_t sec : std::set<uint32_t>(u.carried_sections))
+    for (const auto& r : u.patched.relocations(sec)) carry_reference(u.target_of(u.patched, sec, r, std::nullopt));
 
   for (uint32_t f : u.included) {
     const ObjSymbol& s = syms[f];
@@ -428,7 +485,8 @@ void PatchBuilder::analyse(Unit& u) {
       report_.added_functions.push_back(where(s));
     }
   }
-  for (uint32_t d : u.carried_data) report_.added_data.push_back(where(syms[d]));
+  for (uint32_t d : u.carried_data)
+    if (!is_indirection_cell(syms[d].name)) report_.added_data.push_back(where(syms[d]));
 }
 
 namespace {
@@ -461,8 +519,15 @@ class AsmWriter {
     records_ += fmt::format("\t.quad {}\n\t.quad {}\n", string_label(name), addr_expr.empty() ? "0" : addr_expr);
     records_ += fmt::format("\t.quad {:#x}\n", reserved);
   }
+  size_t unwind_entries = 0;  // FDEs written to .eh_frame
+
   std::string finish() {
     std::string out = text;
+    // The unwinder reads registered tables up to a zero length: crtend.o's job in
+    // ordinary links, but patches are linked without start files, and ld drops a
+    // terminator it finds in .eh_frame itself. Its default script places
+    // .eh_frame.* input sections after all of .eh_frame, unparsed.
+    if (unwind_entries) out += "\t.section .eh_frame.hotpatch_end,\"a\",@progbits\n\t.long 0\n";
     out += "\t.section .hotpatch,\"aw\",@progbits\n" + records_;
     out += "\t.section .rodata.hotpatch_strings,\"a\",@progbits\n";
     for (const auto& [s, label] : strings_) {
@@ -484,12 +549,14 @@ class AsmWriter {
 
 }  // namespace
 
-std::string PatchBuilder::assembly(const std::string& id, const std::string& description, const std::string& build_id) const {
+std::string PatchBuilder::assembly(const std::string& id, const std::string& description, const std::string& build_id,
+                                   const std::string& object) const {
   AsmWriter w;
   w.line("\t.text");
   w.record(HOTPATCH_KIND_ID, id, "");
   if (!description.empty()) w.record(HOTPATCH_KIND_DESCRIPTION, description, "");
   if (!build_id.empty()) w.record(HOTPATCH_KIND_BUILD_ID, build_id, "");
+  if (!object.empty()) w.record(HOTPATCH_KIND_OBJECT, object, "");
   w.record(HOTPATCH_KIND_LINK_NEAR, "near", "");
 
   // Labels for everything the patch carries, so references can find each other.
@@ -531,18 +598,39 @@ std::string PatchBuilder::assembly(const std::string& id, const std::string& des
     // Emits [start, start+size) of `section` with its relocations re-expressed.
     auto emit = [&](uint32_t section, uint64_t start, uint64_t size, bool code) {
       const ObjSection& sec = u.patched.sections()[section];
-      std::span<const uint8_t> all(sec.data);
+      std::span<const uint8_t> original(sec.data);
       auto relocs = u.relocations_in(u.patched, section, start, size);
+      auto context_of = [&]() {
+        std::optional<std::pair<uint64_t, std::span<const uint8_t>>> ctx;
+        if (code) ctx = std::make_pair(start, original.subspan(start, size));
+        return ctx;
+      };
+      auto local_of = [&](const Target& t) -> std::string {  // the target inside the patch, if it is there
+        if (t.kind == Target::Symbol && u.labels.count(t.index)) return u.labels.at(t.index);
+        if (t.kind == Target::Section && u.carried_sections.count(t.index)) return section_label(t.index);
+        return "";
+      };
+      // The compiler may take the address of a library's variable PC-relatively (a
+      // PIE expects a copy relocation); the patch cannot reach the library, so the
+      // `lea` becomes a load of the address from a slot of the patch's own.
+      std::vector<uint8_t> rewritten(sec.data);
+      std::set<uint64_t> through_slot;
+      for (const auto& r : relocs) {
+        if (!code || r.type != R_X86_64_PC32) continue;
+        Target t = u.target_of(u.patched, section, r, context_of());
+        bool named = t.kind == Target::Symbol || t.kind == Target::External;
+        if (!named || t.delta + t.tail != 0 /* not the symbol's own address */ || !local_of(t).empty() ||
+            defined_in_binary(binary_name(t.index)))
+          continue;
+        if (arch::rip_lea_to_slot_load(rewritten, r.offset)) through_slot.insert(r.offset);
+      }
+      std::span<const uint8_t> all(rewritten);
       uint64_t at = start;
       for (const auto& r : relocs) {
         if (r.offset < at) continue;  // overlapping relocations: keep the first
         if (sec.type != SHT_NOBITS) w.bytes(all.subspan(at, r.offset - at));
-        std::optional<std::pair<uint64_t, std::span<const uint8_t>>> ctx;
-        if (code) ctx = std::make_pair(start, all.subspan(start, size));
-        Target t = u.target_of(u.patched, section, r, ctx);
-        std::string local;  // the target inside the patch, if it is there
-        if (t.kind == Target::Symbol && u.labels.count(t.index)) local = u.labels.at(t.index);
-        if (t.kind == Target::Section && u.carried_sections.count(t.index)) local = section_label(t.index);
+        Target t = u.target_of(u.patched, section, r, context_of());
+        std::string local = local_of(t);
         std::string place = w.fresh("place");
         w.line(place + ":");
         const char* dir = width_of(r.type) == 8 ? ".quad" : ".long";
@@ -570,6 +658,8 @@ std::string PatchBuilder::assembly(const std::string& id, const std::string& des
             auto [it, fresh] = plt.emplace(name, "");
             if (fresh) it->second = w.fresh("plt");
             w.line(fmt::format("\t.long {} + ({}) - .", it->second, t.delta));
+          } else if (through_slot.count(r.offset)) {
+            w.line(fmt::format("\t.long {} + ({}) - .", slot_for(name), r.addend));
           } else if (!in_binary && r.type == R_X86_64_PC32) {
             throw Error(ErrorKind::DoesNotFit, fmt::format("{}: refers to '{}' PC-relatively, but the program does not "
                                                            "define it", u.relpath, name));
@@ -615,6 +705,26 @@ std::string PatchBuilder::assembly(const std::string& id, const std::string& des
       w.line(fmt::format("\t.p2align {}", log2(sec.align)));
       w.line(section_label(sec_index) + ":");
       emit(sec_index, 0, sec.size, false);
+    }
+    // Unwind entries byte for byte, references re-expressed like the code's; only
+    // an FDE's pointer to its CIE, an offset within the section, is recomputed.
+    if (!u.frames.empty()) {
+      auto cie_label = [&](uint64_t offset) { return fmt::format(".Lhp_cie{}_{}", u.number, offset); };
+      std::span<const uint8_t> eh(u.patched.sections()[u.frames_section].data);
+      w.line("\t.section .eh_frame,\"a\",@unwind");
+      for (const auto& e : u.frames) {
+        if (e.is_cie) {
+          w.line(cie_label(e.offset) + ":");
+          emit(u.frames_section, e.offset, e.size, false);
+          continue;
+        }
+        w.bytes(eh.subspan(e.offset, 4));
+        std::string pointer = w.fresh("cie_pointer");
+        w.line(pointer + ":");
+        w.line(fmt::format("\t.long {} - {}", pointer, cie_label(e.cie_offset)));
+        emit(u.frames_section, e.offset + 8, e.size - 8, false);
+        ++w.unwind_entries;
+      }
     }
   }
 

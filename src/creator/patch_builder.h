@@ -47,8 +47,10 @@ class PatchBuilder {
   const CreateReport& report() const { return report_; }
   bool has_changes() const { return !report_.changed.empty(); }
 
-  // The patch as GNU assembler source (assemble, link -shared -nostdlib).
-  std::string assembly(const std::string& id, const std::string& description, const std::string& build_id) const;
+  // The patch as GNU assembler source (assemble, link -shared -nostdlib). `object`:
+  // the shared library the patch is for (HOTPATCH_OBJECT), empty for the program.
+  std::string assembly(const std::string& id, const std::string& description, const std::string& build_id,
+                       const std::string& object = "") const;
 
  private:
   struct Unit;

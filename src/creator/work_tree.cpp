@@ -22,6 +22,8 @@ namespace fs = std::filesystem;
 
 namespace {
 constexpr const char* kBuiltMarker = ".hotpatch-unpatched-build";
+constexpr const char* kLauncher = "hotpatch-compile";  // CMAKE_<LANG>_COMPILER_LAUNCHER
+constexpr const char* kExtraFlags = "-ffunction-sections -fdata-sections";
 // Compiler names a build may call; each gets a wrapper when the real one exists.
 constexpr const char* kCompilers[] = {"cc", "gcc", "c++", "g++", "x86_64-linux-gnu-gcc", "x86_64-linux-gnu-g++",
                                       "gcc-12", "g++-12", "x86_64-linux-gnu-gcc-12", "x86_64-linux-gnu-g++-12"};
@@ -116,9 +118,79 @@ void WorkTree::write_wrappers() {
     out << "#!/bin/sh\n"
         << "# hotpatch create: one section per function and per variable, so that the\n"
         << "# objects can be compared and cut function by function.\n"
-        << "exec " << shell_quote(real) << " \"$@\" -ffunction-sections -fdata-sections\n";
+        << "exec " << shell_quote(real) << " \"$@\" " << kExtraFlags << "\n";
     out.close();
     ::chmod(wrapper.c_str(), 0755);
+  }
+  // The same for a build that names its compiler by absolute path: CMake runs
+  // `launcher compiler args...` for every compilation.
+  std::string launcher = wrappers_ + "/" + kLauncher;
+  std::ofstream out(launcher);
+  out << "#!/bin/sh\n"
+      << "# hotpatch create: CMake's compiler launcher, adding the flags the wrappers add.\n"
+      << "exec \"$@\" " << kExtraFlags << "\n";
+  out.close();
+  ::chmod(launcher.c_str(), 0755);
+}
+
+namespace {
+// Replaces `from` by `to` where it is a whole path or a path prefix (followed by
+// '/', ';', '"' or the end of the line), so /src does not touch /src2.
+std::string replace_path(const std::string& text, const std::string& from, const std::string& to) {
+  std::string out;
+  size_t pos = 0;
+  while (true) {
+    size_t hit = text.find(from, pos);
+    if (hit == std::string::npos) break;
+    size_t end = hit + from.size();
+    bool whole = end == text.size() || text[end] == '/' || text[end] == ';' || text[end] == '"' || text[end] == '\n';
+    out += text.substr(pos, hit - pos);
+    out += whole ? to : from;
+    pos = end;
+  }
+  return out + text.substr(pos);
+}
+}  // namespace
+
+void WorkTree::adapt_cmake_build_dirs() {
+  std::error_code ec;
+  std::vector<fs::path> caches;
+  for (const auto& entry : fs::recursive_directory_iterator(tree_, ec))
+    if (entry.is_regular_file() && entry.path().filename() == "CMakeCache.txt") caches.push_back(entry.path());
+  const std::string launcher = wrappers_ + "/" + kLauncher;
+  for (const auto& cache : caches) {
+    std::ifstream in(cache);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    in.close();
+    text = replace_path(text, source_, tree_);
+    // Our launcher first; a launcher the project already uses (ccache) after it.
+    std::string lines;
+    size_t pos = 0;
+    std::map<std::string, std::string> launchers = {{"CMAKE_C_COMPILER_LAUNCHER", ""}, {"CMAKE_CXX_COMPILER_LAUNCHER", ""}};
+    while (pos < text.size()) {
+      size_t end = text.find('\n', pos);
+      if (end == std::string::npos) end = text.size();
+      std::string line = text.substr(pos, end - pos);
+      pos = end + 1;
+      bool ours = false;
+      for (auto& [key, previous] : launchers) {
+        if (line.rfind(key + ":", 0) == 0 && line.find('=') != std::string::npos) {
+          previous = line.substr(line.find('=') + 1);
+          ours = true;
+        }
+      }
+      if (!ours) lines += line + "\n";
+    }
+    for (const auto& [key, previous] : launchers)
+      lines += key + ":STRING=" + launcher + (previous.empty() || previous == launcher ? "" : ";" + previous) + "\n";
+    std::ofstream(cache, std::ios::trunc) << lines;
+    // Regenerate the build system from the edited cache, in place.
+    std::string dir = cache.parent_path().string();
+    std::string log = dir_ + "/build.log";
+    std::ofstream(log, std::ios::app) << "\n==== re-configuring the copied CMake build directory " << dir << "\n";
+    if (run_shell("cmake .", dir, log) != 0)
+      throw Error(ErrorKind::Usage, fmt::format("re-configuring the copied CMake build directory {} failed; last lines of "
+                                                "{}:\n{}", dir, log, tail_of_file(log, 15)));
   }
 }
 
@@ -138,6 +210,7 @@ bool WorkTree::prepare(const std::string& build_command) {
   auto now = fs::file_time_type::clock::now();
   for (const auto& entry : fs::recursive_directory_iterator(tree_, ec))
     if (entry.is_regular_file() && is_source(entry.path())) fs::last_write_time(entry.path(), now, ec);
+  adapt_cmake_build_dirs();
   build(build_command, "the unpatched tree");
   std::ofstream(dir_ + "/" + kBuiltMarker) << source_ << "\n";
   return true;

@@ -3,7 +3,9 @@
 // command, with compiler wrappers first in PATH that add -ffunction-sections
 // -fdata-sections (so every function gets its own section and every reference
 // between functions a relocation); both builds use the same path, so __FILE__ and
-// debug paths cannot make unchanged code look changed.
+// debug paths cannot make unchanged code look changed. CMake build directories in
+// the tree (configured with an absolute compiler path, which PATH cannot redirect)
+// get a compiler launcher that adds the same flags.
 #pragma once
 
 #include <map>
@@ -36,6 +38,10 @@ class WorkTree {
 
  private:
   void write_wrappers();
+  // CMake build directories copied with the tree name the original tree and the
+  // compiler by absolute path: point them at the copy, compile through our
+  // launcher, and let CMake regenerate them.
+  void adapt_cmake_build_dirs();
   std::string source_;
   std::string dir_;
   std::string tree_;

@@ -354,6 +354,14 @@ void ElfImage::Impl::read_symbol_table(const SectionInfo& table, bool dynamic, s
   const SectionInfo* strings = section_by_index(table.link);
   if (strings == nullptr || strings->type != SHT_STRTAB) return;
   std::span<const uint8_t> entries = contents(table), names = contents(*strings);
+  // .gnu.version: one half-word per .dynsym entry. A hidden version (memcpy@GLIBC_2.2.5
+  // beside the default memcpy@@GLIBC_2.14) only binds references that ask for that
+  // version by name; a lookup by plain name, as the dynamic linker does for an
+  // unversioned reference, must not see it.
+  std::span<const uint8_t> versions;
+  if (dynamic)
+    for (const SectionInfo& v : sections)
+      if (v.type == SHT_GNU_versym && v.link == static_cast<uint32_t>(&table - sections.data())) versions = contents(v);
   std::string current_file;
   // Entry 0 is the reserved null symbol.
   for (uint64_t pos = sizeof(Elf64_Sym); range_fits(pos, sizeof(Elf64_Sym), entries.size());
@@ -366,6 +374,8 @@ void ElfImage::Impl::read_symbol_table(const SectionInfo& table, bool dynamic, s
       continue;
     }
     if (sym_type == STT_SECTION || raw.st_shndx == SHN_UNDEF || !name || name->empty()) continue;
+    uint64_t version_at = pos / sizeof(Elf64_Sym) * 2;
+    if (range_fits(version_at, 2, versions.size()) && (load<uint16_t>(versions, version_at) & 0x8000)) continue;
     ElfSymbol sym;
     sym.name = std::string(*name);
     sym.value = raw.st_value;

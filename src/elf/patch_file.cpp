@@ -17,6 +17,7 @@
 #include <hotpatch/patch.h>
 
 #include "common/error.h"
+#include "elf/unwind_table.h"
 
 namespace hotpatch {
 
@@ -308,6 +309,16 @@ PatchFile parse_patch(const ElfImage& image, const std::string& path) {
     if (auto problem = id_problem(patch.id); !problem.empty()) {
       fail(path, fmt::format("patch id {} (from the file name) {}; rename the file or add HOTPATCH_ID",
                              quoted(patch.id), problem));
+    }
+  }
+  if (auto eh = image.section(".eh_frame"); eh && (eh->flags & SHF_ALLOC) && eh->size > 0 && eh->type != SHT_NOBITS) {
+    if (!segment_holding(image, eh->addr, eh->size, PF_R, true))
+      fail(path, fmt::format(".eh_frame at {:#x} is not inside a loadable segment", eh->addr));
+    UnwindTable table = parse_unwind_table(eh->data, path);
+    if (table.fde_count() > 0) {
+      patch.unwind_vaddr = eh->addr;
+      patch.unwind_functions = table.fde_count();
+      patch.unwind_terminated = table.terminated;
     }
   }
   bool first = true;

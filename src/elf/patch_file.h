@@ -46,6 +46,12 @@ struct PatchFile {
   std::vector<PatchRef> refs;
   std::vector<PatchTargetReloc> target_relocs;  // only with link_near
   uint64_t text_vaddr_start = 0, text_vaddr_end = 0;  // span of the patch's executable PT_LOADs
+  // The patch's unwind table (.eh_frame), for the unwinder to step through its code.
+  // A dlopen()ed patch is found by the unwinder itself; a near-linked one is
+  // registered with the target's unwinder, which needs the zero terminator.
+  uint64_t unwind_vaddr = 0;       // 0: the patch has none
+  size_t unwind_functions = 0;     // FDEs in it
+  bool unwind_terminated = false;
 };
 
 // Reads and validates. Throws Error(BadPatchFile) with a one-line reason naming the

@@ -16,6 +16,17 @@ namespace hotpatch {
 namespace {
 constexpr uint64_t kPage = 4096;
 
+// A creator reference that holds the absolute address of a target symbol (a GOT
+// slot of the patch, a pointer in its data) to a global name: bound like a
+// dynamic relocation, in the global scope, not to the pinned object's definition.
+bool binds_globally(const PatchTargetReloc& t) {
+  return t.type == R_X86_64_64 && t.target_symbol.find("::") == std::string::npos;
+}
+
+std::string external_key(const std::string& name, bool bound_globally) {
+  return bound_globally ? name + " (global scope)" : name;
+}
+
 bool supported(uint32_t type) {
   switch (type) {
     case R_X86_64_NONE: case R_X86_64_RELATIVE: case R_X86_64_64: case R_X86_64_GLOB_DAT: case R_X86_64_JUMP_SLOT:
@@ -53,29 +64,41 @@ NearLinker::NearLinker(const ElfImage& image, const PatchFile& patch) : patch_(i
 }
 
 void NearLinker::resolve(const TargetObjects& objects, const LoadedObject* pinned, const std::vector<std::string>& excluded) {
-  std::map<std::string, External> found;
-  std::vector<std::pair<std::string, bool>> wanted;  // name, weak
+  struct Wanted {
+    std::string name;
+    bool weak = false;
+    bool bound_globally = false;
+  };
+  std::vector<Wanted> wanted;
   for (const auto& r : relocations_)
-    if (!r.symbol.empty() && !r.symbol_defined) wanted.emplace_back(r.symbol, r.symbol_bind == STB_WEAK);
-  for (const auto& t : file_.target_relocs) wanted.emplace_back(t.target_symbol, false);
-  for (const auto& [name, weak] : wanted) {
-    if (found.count(name)) continue;
+    if (!r.symbol.empty() && !r.symbol_defined) wanted.push_back({r.symbol, r.symbol_bind == STB_WEAK, false});
+  for (const auto& t : file_.target_relocs)
+    wanted.push_back({t.target_symbol, false, pinned && binds_globally(t)});
+  std::map<std::string, External> found;
+  for (const auto& w : wanted) {
+    std::string key = external_key(w.name, w.bound_globally);
+    if (found.count(key)) continue;
     External e;
-    e.name = name;
+    e.name = w.name;
     // The pinned object (or the main executable) first, its local symbols included;
     // then every loaded library's exports, as the dynamic linker would.
-    auto sym = objects.try_resolve(name, pinned, false, excluded);
-    if (!sym && pinned) sym = objects.try_resolve(name, nullptr, false, excluded);
+    auto sym = objects.try_resolve(w.name, pinned, false, excluded);
+    if (!sym && pinned) sym = objects.try_resolve(w.name, nullptr, false, excluded);
+    // An address of an exported variable or function of the pinned library, as its
+    // GOT holds it: the dynamic linker bound that to the first object exporting the
+    // name, which is the program when it uses the variable (a copy relocation).
+    if (sym && w.bound_globally && sym->symbol.dynamic && sym->symbol.bind != STB_LOCAL)
+      if (auto global = objects.resolve_exported(w.name, excluded)) sym = global;
     if (sym) {
       e.address = sym->address.value();
       e.ifunc = sym->symbol.type == STT_GNU_IFUNC;
-    } else if (!weak) {
-      throw Error(ErrorKind::DoesNotFit, fmt::format("{}: refers to '{}', which the process does not have", path_, name));
+    } else if (!w.weak) {
+      throw Error(ErrorKind::DoesNotFit, fmt::format("{}: refers to '{}', which the process does not have", path_, w.name));
     }
-    found[name] = e;
+    found[key] = e;
   }
-  externals_.clear();
-  for (auto& [name, e] : found) externals_.push_back(e);
+  externals_ = std::move(found);
+  pinned_ = pinned != nullptr;
 }
 
 std::vector<NearLinker::Protection> NearLinker::link(const Process& process, RemoteAddr base,
@@ -89,8 +112,8 @@ std::vector<NearLinker::Protection> NearLinker::link(const Process& process, Rem
     if (!bytes) throw Error(ErrorKind::BadPatchFile, fmt::format("{}: segment at {:#x} is truncated", path_, seg.vaddr));
     std::memcpy(&image[seg.vaddr], bytes->data(), bytes->size());
   }
-  std::map<std::string, uint64_t> address_of;
-  for (const auto& e : externals_) address_of[e.name] = e.ifunc ? resolve_ifunc(e.address) : e.address;
+  std::map<std::string, uint64_t> address_of;  // by external_key()
+  for (const auto& [key, e] : externals_) address_of[key] = e.ifunc ? resolve_ifunc(e.address) : e.address;
 
   auto put = [&](uint64_t offset, const void* value, size_t len) {
     if (offset + len > image.size() || offset + len < offset)
@@ -98,16 +121,17 @@ std::vector<NearLinker::Protection> NearLinker::link(const Process& process, Rem
     std::memcpy(&image[offset], value, len);
   };
   // ELF relocations of the image, then the creator's references to the target.
-  std::vector<ElfImage::Relocation> all = relocations_;
+  std::vector<std::pair<ElfImage::Relocation, std::string>> all;  // with the external_key of its symbol
+  for (const auto& r : relocations_) all.emplace_back(r, r.symbol);
   for (const auto& t : file_.target_relocs) {
     ElfImage::Relocation r;
     r.offset = t.place_vaddr;
     r.type = t.type;
     r.addend = t.addend;
     r.symbol = t.target_symbol;
-    all.push_back(std::move(r));
+    all.emplace_back(std::move(r), external_key(t.target_symbol, pinned_ && binds_globally(t)));
   }
-  for (const auto& r : all) {
+  for (const auto& [r, key] : all) {
     if (r.type == R_X86_64_NONE) continue;
     uint64_t symbol = 0;
     if (!r.symbol.empty()) {
@@ -116,7 +140,7 @@ std::vector<NearLinker::Protection> NearLinker::link(const Process& process, Rem
           throw Error(ErrorKind::BadPatchFile, fmt::format("{}: defines IFUNC '{}'; not supported here", path_, r.symbol));
         symbol = bias + r.symbol_value;
       } else {
-        symbol = address_of.at(r.symbol);
+        symbol = address_of.at(key);
       }
     }
     const uint64_t place = bias + r.offset;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,10 @@ class NearLinker {
   NearLinker(const ElfImage& image, const PatchFile& patch);
 
   // Resolves every undefined symbol in the target now, before anything is loaded.
+  // With a pinned object (HOTPATCH_OBJECT), a name is looked up there first, its
+  // local symbols included; but an absolute address of one of its exported symbols
+  // (a GOT slot of the patch) is bound in the global scope as ld.so bound the
+  // library's own GOT: to the program's copy of a copy-relocated variable.
   // `resolve_ifunc` turns an IFUNC resolver's address into the function it selects
   // (it calls the resolver in the target). Throws Error(DoesNotFit).
   void resolve(const TargetObjects& objects, const LoadedObject* pinned, const std::vector<std::string>& excluded);
@@ -57,7 +62,8 @@ class NearLinker {
   std::string path_;
   uint64_t span_ = 0;
   std::vector<ElfImage::Relocation> relocations_;
-  std::vector<External> externals_;
+  std::map<std::string, External> externals_;  // by external_key(): name, and how it is bound
+  bool pinned_ = false;                        // resolve() had a HOTPATCH_OBJECT
 };
 
 }  // namespace hotpatch

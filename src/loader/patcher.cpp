@@ -8,6 +8,7 @@
 #include <ctime>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include "arch/arch.h"
 #include "common/error.h"
@@ -15,6 +16,7 @@
 #include "loader/address_space.h"
 #include "loader/near_linker.h"
 #include "loader/register_use.h"
+#include "loader/target_unwinder.h"
 #include "loader/process.h"
 #include "loader/remote_call.h"
 #include "loader/runtime_registry.h"
@@ -93,12 +95,22 @@ RemoteAddr map_near(Process& process, RemoteCall& rc, const LibcEntryPoints& lib
 struct LoadedPatch {
   uint64_t handle = 0;
   std::vector<MemoryBlock> stubs;
+  std::vector<uint64_t> unwind_tables;  // registered with the target's unwinder
 };
 
 void unload(Process& process, const TargetObjects& objects, const LibcEntryPoints& libc, const LoadedPatch& loaded) {
   if (loaded.handle == 0 && loaded.stubs.empty()) return;
   auto thread = acquire_thread_for_calls(process, objects, Clock::now() + std::chrono::seconds(10));
   RemoteCall rc(process, *thread, objects);
+  if (!loaded.unwind_tables.empty()) {
+    // Never unmap a table the unwinder still walks: the next throw would read it.
+    auto unwinder = TargetUnwinder::find(objects);
+    if (!unwinder)
+      throw Error(ErrorKind::Internal, fmt::format("process {}: the unwinder that holds the patch's unwind tables is gone; "
+                                                   "the patch's memory stays mapped", process.pid()));
+    for (uint64_t table : loaded.unwind_tables)
+      rc.call(unwinder->deregister_frame, {table}, "__deregister_frame(patch)");
+  }
   for (const auto& s : loaded.stubs) rc.call(libc.munmap, {s.start, s.length}, "munmap(stub page)");
   if (loaded.handle) rc.call(libc.dlclose, {loaded.handle}, "dlclose(patch)");
 }
@@ -277,6 +289,21 @@ ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds
   const std::string runtime_path = runtime ? runtime->runtime_path() : locate_runtime_library();
   if (!runtime) check_file_is_trusted(runtime_path);
 
+  // Unwind tables are registered before any jump leads into the patch, so that a
+  // throw in its code (or through one of its stubs) always finds them.
+  const std::optional<TargetUnwinder> unwinder = TargetUnwinder::find(objects);
+  std::vector<std::string> notes;
+  bool told_no_unwinder = false;
+  auto no_unwinder_note = [&] {
+    if (!std::exchange(told_no_unwinder, true))
+      notes.push_back("the process has no unwinder loaded (libgcc_s.so.1); unwind tables are not registered (a C++ "
+                      "exception or a backtrace could not pass through the patched functions)");
+  };
+  auto register_unwind_table = [&](RemoteCall& rc, LoadedPatch& loaded, RemoteAddr table) {
+    rc.call(unwinder->register_frame, {table.value()}, "__register_frame(patch)");
+    loaded.unwind_tables.push_back(table.value());
+  };
+
   // 2. Load, while the other threads run.
   LoadedPatch loaded;
   try {
@@ -297,6 +324,13 @@ ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds
           if (rc.call(libc.mprotect, {prot.start.value(), prot.length, static_cast<uint64_t>(prot.prot)}, "mprotect(patch)") != 0)
             throw Error(ErrorKind::Internal, fmt::format("process {}: mprotect of patch '{}' at {} failed", pid, patch.id, prot.start));
         patch_bias = static_cast<int64_t>(base.value());
+        if (patch.unwind_vaddr && !patch.unwind_terminated)
+          notes.push_back(fmt::format("the unwind table of {} has no terminator; not registered: exceptions cannot pass "
+                                      "through the patched functions", patch.path));
+        else if (patch.unwind_vaddr && !unwinder)
+          no_unwinder_note();
+        else if (patch.unwind_vaddr)
+          register_unwind_table(rc, loaded, base + static_cast<int64_t>(patch.unwind_vaddr));
       } else {
         loaded.handle = remote_dlopen(process, rc, libc, patch.path);
         // dlopen's handle is the object's link_map, whose first field is its load bias.
@@ -305,11 +339,13 @@ ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds
 
       struct StubPage { RemoteAddr start; size_t used = 0; };
       std::vector<StubPage> pages;
+      std::vector<arch::StubUnwind> stub_frames;  // of the register-preserving stubs, which call
       for (auto& p : planned) {
         p.record.replacement = patch.replacements[&p - planned.data()].replacement_vaddr + patch_bias;
         std::vector<uint8_t> stub_code;
+        arch::StubUnwind frame;
         if (!p.preserve.empty()) {
-          stub_code = arch::encode_preserving_stub(RemoteAddr(p.record.replacement), p.preserve);
+          stub_code = arch::encode_preserving_stub(RemoteAddr(p.record.replacement), p.preserve, &frame);
         } else if (!arch::near_jump_reaches(RemoteAddr(p.record.patch_site), RemoteAddr(p.record.replacement))) {
           stub_code = arch::encode_far_jump(RemoteAddr(p.record.replacement));
         } else {
@@ -333,6 +369,23 @@ ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds
         page->used += slot_size;
         p.record.stub = slot.value();
         process.write_bytes(slot, stub_code);
+        if (frame.code_size) {
+          frame.start = slot;
+          stub_frames.push_back(std::move(frame));
+        }
+      }
+      if (!stub_frames.empty() && unwinder) {
+        // A preserving stub calls the replacement, so its frame lies between the
+        // replacement and the caller when an exception leaves the replacement.
+        auto table = arch::encode_stub_unwind_table(stub_frames);
+        uint64_t length = (table.size() + kStubPageSize - 1) / kStubPageSize * kStubPageSize;
+        RemoteAddr start = map_near(process, rc, libc, RemoteAddr(stub_frames.front().start), length, PROT_READ,
+                                    "stub unwind table");
+        loaded.stubs.push_back({start.value(), length});
+        process.write_bytes(start, table);
+        register_unwind_table(rc, loaded, start);
+      } else if (!stub_frames.empty()) {
+        no_unwinder_note();
       }
     }  // the borrowed thread runs again
     test_steps::reached("loaded");
@@ -358,6 +411,7 @@ ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds
     record.applied_unix = static_cast<uint64_t>(std::time(nullptr));
     record.handle = loaded.handle;
     record.stubs = loaded.stubs;
+    record.unwind_tables = loaded.unwind_tables;
     record.code = {patch.text_vaddr_start + patch_bias, patch.text_vaddr_end - patch.text_vaddr_start};
 
     // 3. Stop: the function being replaced (and whatever currently stands in for it)
@@ -421,6 +475,7 @@ ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds
     static_cast<StopReport&>(report) = stop;
     report.functions = planned.size();
     report.record = record;
+    report.notes = notes;
     return report;
   } catch (...) {
     if (!process.alive())
@@ -485,7 +540,7 @@ RevertReport Patcher::revert_one(const std::string& id, std::chrono::millisecond
       });
 
   // 4. After: no thread is in the patch and nothing jumps to it any more.
-  LoadedPatch leftovers{patch.handle, patch.stubs};
+  LoadedPatch leftovers{patch.handle, patch.stubs, patch.unwind_tables};
   try {
     unload(process, objects, libc, leftovers);
     test_steps::reached("unloaded");

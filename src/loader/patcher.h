@@ -31,6 +31,7 @@ struct StopReport {
 
 struct ApplyReport : StopReport {
   PatchRecord record;
+  std::vector<std::string> notes;  // applied, but something worth knowing (e.g. no unwinder)
 };
 
 struct RevertReport : StopReport {

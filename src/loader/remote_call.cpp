@@ -308,10 +308,12 @@ bool syscall_is_memory_management(int64_t nr) {
   }
 }
 
+// Libraries whose locks our remote calls take: libc (malloc), the dynamic loader
+// (dlopen) and libgcc's unwinder (__register_frame, for near-linked patches).
 bool is_runtime_library(const LoadedObject& o) {
   std::string base = o.basename();
   return base.rfind("libc.so", 0) == 0 || base.rfind("ld-linux", 0) == 0 || base.rfind("libc-", 0) == 0 ||
-         base.rfind("ld-", 0) == 0;
+         base.rfind("ld-", 0) == 0 || base.rfind("libgcc_s.so", 0) == 0;
 }
 
 // Why this thread is not a good place to run loader code right now, or "" if it is.
@@ -321,7 +323,7 @@ std::string unsafe_reason(const Thread& t, const TargetObjects& objects) {
   int64_t nr = regs.syscall_number();
   if (nr >= 0) return syscall_is_memory_management(nr) ? "it is in a memory-management syscall" : "";
   const LoadedObject* where = objects.object_containing(regs.pc());
-  if (where && is_runtime_library(*where)) return "it is running libc or dynamic-loader code";
+  if (where && is_runtime_library(*where)) return "it is running libc, dynamic-loader or unwinder code";
   return "";
 }
 

@@ -183,6 +183,27 @@ std::optional<ResolvedSymbol> TargetObjects::try_resolve(const std::string& name
   return std::nullopt;
 }
 
+std::optional<ResolvedSymbol> TargetObjects::resolve_exported(const std::string& name,
+                                                              const std::vector<std::string>& excluded) const {
+  std::vector<const LoadedObject*> order;
+  if (const auto* m = main_executable()) order.push_back(m);
+  for (const auto& o : objects_)
+    if (!o.is_main) order.push_back(&o);
+  for (const LoadedObject* o : order) {
+    if (std::find(excluded.begin(), excluded.end(), o->path) != excluded.end()) continue;
+    const ElfImage* img;
+    try {
+      img = &image(*o);
+    } catch (const Error&) {
+      continue;
+    }
+    for (const ElfSymbol* s : img->find_symbols(name))
+      if (s->dynamic && s->bind != STB_LOCAL && s->section_index != SHN_UNDEF && s->type != STT_TLS)
+        return ResolvedSymbol{o, *s, RemoteAddr(s->value + o->bias)};
+  }
+  return std::nullopt;
+}
+
 ResolvedSymbol TargetObjects::resolve(const std::string& name, const LoadedObject* pinned, bool want_function,
                                       const std::vector<std::string>& excluded) const {
   if (auto r = try_resolve(name, pinned, want_function, excluded)) return *r;

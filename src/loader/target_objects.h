@@ -60,6 +60,11 @@ class TargetObjects {
   // symbol when it is missing or ambiguous (several local definitions).
   ResolvedSymbol resolve(const std::string& name, const LoadedObject* pinned, bool want_function,
                          const std::vector<std::string>& excluded = {}) const;
+  // The definition the dynamic linker binds a default-visibility reference to
+  // `name` from any object: the first one, main executable first, that exports it
+  // (a defined global in .dynsym). This is where a copy relocation puts a shared
+  // library's variable that the program uses. nullopt if no object exports it.
+  std::optional<ResolvedSymbol> resolve_exported(const std::string& name, const std::vector<std::string>& excluded = {}) const;
   // Like resolve() but nullopt instead of "not found" (still throws on ambiguity).
   std::optional<ResolvedSymbol> try_resolve(const std::string& name, const LoadedObject* pinned, bool want_function,
                                             const std::vector<std::string>& excluded = {}) const;

@@ -368,4 +368,4 @@ revert_ok() {
 
 # redirect_re OLD ADDR NEW: a regex for list's line for one replaced function,
 # "  OLD (ADDR) -> NEW (0x...)", optionally followed by " via ..." (how it jumps).
-redirect_re() { echo "^  $1 \\($2\\) -> $3 \\(0x[0-9a-f]+\\)( via [a-z0-9 ]+)?$"; }
+redirect_re() { echo "^  $1 \\($2\\) -> $3 \\(0x[0-9a-f]+\\)( via [a-z0-9, ]+)?$"; }

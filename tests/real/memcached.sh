@@ -69,7 +69,10 @@ for p in "${created[@]}"; do
   $client "$port" load user first 6 >"$root/load-$id.log" 2>&1 &
   load=$!
   sleep 1
+  # The "applied ..." line for the table; notes (memcached is C: no unwinder) printed.
   applied=$("$HOTPATCH" -p "$pid" apply "$root/$id.so")
+  grep '^note: ' <<<"$applied" || true
+  applied=$(grep '^applied ' <<<"$applied")
   after=$($client "$port" auth user second)
   still=$($client "$port" auth user first)
   wrong=$($client "$port" auth user nope)

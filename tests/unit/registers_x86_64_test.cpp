@@ -5,6 +5,8 @@
 
 #include <cstring>
 #include <map>
+#include <stdexcept>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -146,4 +148,61 @@ TEST(PreservingStub, PassesArgumentsAndKeepsRegisters) {
   EXPECT_EQ(r11_after, 0x3333u);
   EXPECT_EQ(xmm2_after, 2.0);
   EXPECT_EQ(xmm9_after, 9.0);
+}
+
+// --- The stub's unwind table, with this process's own unwinder ------------------
+
+extern "C" {
+void __register_frame(void* begin);
+void __deregister_frame(void* begin);
+
+__attribute__((noinline)) long replacement_throws(long a) {
+  if (a > 0) throw std::runtime_error("from the replacement");
+  return a;
+}
+}
+
+namespace {
+// A preserving stub in an executable page of its own, calling replacement_throws.
+struct PlacedStub {
+  void* page = nullptr;
+  arch::StubUnwind unwind;
+  PlacedStub() {
+    arch::RegisterSet keep{bit(2) | bit(8), bit(3)};  // rdx, r8, xmm3
+    auto code = arch::encode_preserving_stub(RemoteAddr(reinterpret_cast<uint64_t>(&replacement_throws)), keep, &unwind);
+    page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    std::memcpy(page, code.data(), code.size());
+    mprotect(page, 4096, PROT_READ | PROT_EXEC);
+    unwind.start = RemoteAddr(reinterpret_cast<uint64_t>(page));
+  }
+  ~PlacedStub() { munmap(page, 4096); }
+  long call(long a) const { return reinterpret_cast<long (*)(long)>(page)(a); }
+};
+
+bool caught_through(const PlacedStub& stub) {
+  try {
+    stub.call(1);
+  } catch (const std::runtime_error& e) {
+    return std::string(e.what()) == "from the replacement";
+  }
+  return false;
+}
+}  // namespace
+
+TEST(PreservingStub, UnwindTableLetsExceptionsPassTheStub) {
+  PlacedStub stub;
+  ASSERT_NE(stub.page, MAP_FAILED);
+  auto table = arch::encode_stub_unwind_table({stub.unwind});
+  __register_frame(table.data());
+  bool caught = caught_through(stub);
+  EXPECT_EQ(stub.call(-5), -5);  // and the ordinary return still works
+  __deregister_frame(table.data());
+  EXPECT_TRUE(caught);
+}
+
+// The same throw without the table: the unwinder cannot leave the stub's frame.
+TEST(PreservingStubDeathTest, WithoutUnwindTableAnExceptionTerminates) {
+  PlacedStub stub;
+  ASSERT_NE(stub.page, MAP_FAILED);
+  EXPECT_DEATH(caught_through(stub), "terminate called");
 }

@@ -15,6 +15,7 @@ Registry sample() {
   a.handle = 0x7f0000100000;
   a.code = {0x7f0000101000, 0x1000};
   a.stubs = {{0x555555550000, 4096}};
+  a.unwind_tables = {0x7f0000102280, 0x555555551000};
   RedirectRecord r;
   r.symbol = "compute";
   r.replacement_name = "compute_v2";
@@ -48,7 +49,19 @@ TEST(Registry, RoundTrip) {
   EXPECT_EQ(back->patches[1].redirects[0].written, reg.patches[1].redirects[0].written);
   EXPECT_EQ(back->patches[0].stubs[0].start, 0x555555550000u);
   EXPECT_EQ(back->patches[0].redirects[0].preserved, 0x0000000300000044u);
+  EXPECT_EQ(back->patches[0].unwind_tables, reg.patches[0].unwind_tables);
   EXPECT_EQ(encode_registry(*back), bytes);
+}
+
+// Encodings before "HGR3" lived only in runtimes of registry layout 1, refused by
+// the header; bytes that claim one are not decoded as if they were today's.
+TEST(Registry, EarlierEncodingTagsAreRefused) {
+  auto bytes = encode_registry(sample());
+  ASSERT_EQ(bytes[3], '3');  // "HGR3", little-endian: the last byte is the digit
+  for (char older : {'1', '2'}) {
+    bytes[3] = older;
+    EXPECT_FALSE(decode_registry(bytes.data(), bytes.size())) << "HGR" << older;
+  }
 }
 
 TEST(Registry, EmptyBytesMeanNothingApplied) {

@@ -43,8 +43,12 @@ std::string RegisterSet::names() const {
   return out;
 }
 
-std::vector<uint8_t> encode_preserving_stub(RemoteAddr replacement, const RegisterSet& preserve) {
+std::vector<uint8_t> encode_preserving_stub(RemoteAddr replacement, const RegisterSet& preserve, StubUnwind* unwind) {
   std::vector<uint8_t> out;
+  std::vector<StubFrameStep> steps{{0, 8}};  // at entry only the return address is pushed
+  auto cfa_now = [&](int64_t delta) {
+    steps.push_back({static_cast<uint32_t>(out.size()), static_cast<uint32_t>(steps.back().cfa_offset + delta)});
+  };
   std::vector<int> gprs, xmms;
   for (int r = 0; r < 16; ++r)
     if (preserve.general & kCallClobberedGeneral & (1u << r)) gprs.push_back(r);
@@ -54,6 +58,7 @@ std::vector<uint8_t> encode_preserving_stub(RemoteAddr replacement, const Regist
   for (int r : gprs) {  // push r64
     if (r >= 8) out.push_back(0x41);
     out.push_back(static_cast<uint8_t>(0x50 + (r & 7)));
+    cfa_now(8);
   }
   const uint32_t copied_words = kCopiedStackArgumentBytes / 8;
   const uint32_t xmm_area = 8 * copied_words;
@@ -64,6 +69,7 @@ std::vector<uint8_t> encode_preserving_stub(RemoteAddr replacement, const Regist
   frame += (16 - (pushed + frame) % 16) % 16;
   emit(out, {0x48, 0x81, 0xEC});  // sub rsp, imm32
   emit32(out, frame);
+  cfa_now(frame);
   for (size_t i = 0; i < xmms.size(); ++i) emit_movdqu(out, xmms[i], xmm_area + 16 * static_cast<uint32_t>(i), true);
   // Copy the caller's stack arguments (above its return address) to the new frame.
   // r11 is never an argument register, and is saved above when it must be kept.
@@ -79,11 +85,17 @@ std::vector<uint8_t> encode_preserving_stub(RemoteAddr replacement, const Regist
   for (size_t i = 0; i < xmms.size(); ++i) emit_movdqu(out, xmms[i], xmm_area + 16 * static_cast<uint32_t>(i), false);
   emit(out, {0x48, 0x81, 0xC4});  // add rsp, imm32
   emit32(out, frame);
+  cfa_now(-static_cast<int64_t>(frame));
   for (auto it = gprs.rbegin(); it != gprs.rend(); ++it) {  // pop r64
     if (*it >= 8) out.push_back(0x41);
     out.push_back(static_cast<uint8_t>(0x58 + (*it & 7)));
+    cfa_now(-8);
   }
   out.push_back(0xC3);  // ret
+  if (unwind) {
+    unwind->code_size = static_cast<uint32_t>(out.size());
+    unwind->steps = std::move(steps);
+  }
   while (out.size() % 8) out.push_back(0xCC);  // int3 padding up to the data
   uint32_t disp = static_cast<uint32_t>(out.size() - (call_at + 6));
   std::memcpy(&out[call_at + 2], &disp, 4);

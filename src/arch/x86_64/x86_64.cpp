@@ -92,4 +92,13 @@ std::optional<RemoteAddr> decode_jump(RemoteAddr at, std::span<const uint8_t> co
   return std::nullopt;
 }
 
+bool rip_lea_to_slot_load(std::span<uint8_t> code, uint64_t disp_offset) {
+  // REX.W (0x48..0x4f), opcode 0x8d (lea), ModRM mod=00 rm=101 (RIP-relative), disp32.
+  if (disp_offset < 3 || disp_offset + 4 > code.size()) return false;
+  uint8_t rex = code[disp_offset - 3], opcode = code[disp_offset - 2], modrm = code[disp_offset - 1];
+  if ((rex & 0xf8) != 0x48 || opcode != 0x8d || (modrm & 0xc7) != 0x05) return false;
+  code[disp_offset - 2] = 0x8b;  // mov r64, r/m64: same operands, loads instead of computing
+  return true;
+}
+
 }  // namespace hotpatch::arch

@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
 CMAKE_BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: all deps build test unit e2e demo install bench test-real clean
+.PHONY: all deps build test unit e2e demo install bench test-real stress clean
 
 all: build
 
@@ -46,3 +46,9 @@ bench: build
 # to Debian's mirrors (apt-get source); a few minutes. Results: docs/real-world.md.
 test-real: build
 	bash tests/real/memcached.sh $(BUILD)
+
+# Torture tests, long versions (issue 5): 10 000 apply/revert cycles under 32
+# calling threads, 200 applies against malloc/dlopen hammering, forks and execs
+# during applies. Under an hour; not part of `make test`. Results: docs/reliability.md.
+stress: build
+	bash tests/stress/run.sh $(BUILD)

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <vector>
 #include <thread>
 
 #include <fmt/core.h>
@@ -316,12 +317,45 @@ bool is_runtime_library(const LoadedObject& o) {
          base.rfind("ld-", 0) == 0 || base.rfind("libgcc_s.so", 0) == 0;
 }
 
+// glibc's fork() holds its atfork lock, stdio's list lock and the malloc arena
+// locks from before its first rt_sigprocmask (blocking all signals) until after
+// the clone and the second rt_sigprocmask (restoring them); it takes and drops
+// the arena locks one by one, in libc's own lock code (futex wait and wake),
+// while holding the others. A thread stopped in any of those syscalls holds
+// locks that a call run on it needs (malloc in dlopen, __unregister_atfork in
+// dlclose): the call waits for the thread itself, forever. Seen, each of them,
+// in tests/e2e/fork_during_apply. None of these syscalls blocks for long (but
+// the lock wait), so passing such a thread over costs nothing.
+bool syscall_may_be_inside_fork(int64_t nr) {
+  return nr == SYS_clone || nr == SYS_clone3 || nr == SYS_fork || nr == SYS_vfork || nr == SYS_rt_sigprocmask;
+}
+
+// libc's code that waits for and wakes waiters of its internal locks (malloc's,
+// stdio's, fork's, ...): a thread in a syscall there is inside some libc
+// function that may hold other such locks.
+std::vector<RemoteRange> libc_internal_lock_code(const TargetObjects& objects) {
+  std::vector<RemoteRange> ranges;
+  const LoadedObject* libc = objects.find_object("libc.so.6");
+  if (!libc) return ranges;
+  for (const char* name : {"__lll_lock_wait_private", "__lll_lock_wake_private"}) {
+    auto f = objects.try_resolve(name, libc, true);
+    if (f && f->symbol.size) ranges.push_back({f->address, f->address + static_cast<int64_t>(f->symbol.size)});
+  }
+  return ranges;
+}
+
 // Why this thread is not a good place to run loader code right now, or "" if it is.
-std::string unsafe_reason(const Thread& t, const TargetObjects& objects) {
+std::string unsafe_reason(const Thread& t, const TargetObjects& objects, const std::vector<RemoteRange>& libc_lock_code) {
   if (t.stop_kind() == StopKind::SignalDelivery) return "a signal is being delivered to it";
   const arch::Registers& regs = t.registers();
   int64_t nr = regs.syscall_number();
-  if (nr >= 0) return syscall_is_memory_management(nr) ? "it is in a memory-management syscall" : "";
+  if (nr >= 0) {
+    if (syscall_is_memory_management(nr)) return "it is in a memory-management syscall";
+    if (syscall_may_be_inside_fork(nr)) return "it may be inside fork(), which holds malloc's locks";
+    for (const auto& r : libc_lock_code)
+      if (r.contains(regs.pc())) return "it is in libc's internal locking and may hold libc's locks";
+    return "";
+  }
   const LoadedObject* where = objects.object_containing(regs.pc());
   if (where && is_runtime_library(*where)) return "it is running libc, dynamic-loader or unwinder code";
   return "";
@@ -332,6 +366,7 @@ std::string unsafe_reason(const Thread& t, const TargetObjects& objects) {
 std::unique_ptr<Thread> acquire_thread_for_calls(Process& process, const TargetObjects& objects,
                                                  std::chrono::steady_clock::time_point deadline) {
   std::string last_reason;
+  const std::vector<RemoteRange> libc_lock_code = libc_internal_lock_code(objects);
   for (int round = 0;; ++round) {
     std::vector<pid_t> tids = process.thread_ids();
     if (tids.empty()) throw Error(ErrorKind::Target, fmt::format("process {}: exited", process.pid()));
@@ -339,7 +374,7 @@ std::unique_ptr<Thread> acquire_thread_for_calls(Process& process, const TargetO
       auto t = std::make_unique<Thread>(process.pid(), tid);
       if (!t->seize_and_interrupt()) continue;
       if (!t->wait_for_stop()) continue;
-      std::string reason = unsafe_reason(*t, objects);
+      std::string reason = unsafe_reason(*t, objects, libc_lock_code);
       if (reason.empty()) return t;
       last_reason = fmt::format("thread {}: {}", tid, reason);
       t->release();

@@ -84,8 +84,10 @@ class RemoteCall {
 };
 
 // Picks a thread that can safely run libc and loader code now, and seizes it alone.
-// Safe: stopped in a blocking syscall that is not part of memory management, or
-// running code outside libc and the dynamic loader. Tries each thread, then waits a
+// Safe: stopped in a blocking syscall that is not part of memory management, not
+// one that fork() makes while it holds malloc's locks, and not in libc's own lock
+// code (waiting for or waking an internal lock); or running code outside libc
+// and the dynamic loader. Tries each thread, then waits a
 // little and tries again, until `deadline`; throws Error(Busy) after that.
 std::unique_ptr<Thread> acquire_thread_for_calls(Process& process, const TargetObjects& objects,
                                                  std::chrono::steady_clock::time_point deadline);

@@ -22,8 +22,11 @@ start_target zombie bash -c 'sleep 0.1 & echo "child $!"; exec sleep 60'
 wait_for_log zombie '^child [0-9]+$'
 zpid=$(sed -nE 's/^child ([0-9]+)$/\1/p' zombie.log)
 expect_state "$zpid" Z
-expect_fail 3 "$zpid" hp -p "$zpid" apply patch.so
-expect_fail 3 "$zpid" hp -p "$zpid" list
+expect_fail 3 "process $zpid: is a zombie" hp -p "$zpid" apply patch.so
+expect_fail 3 "process $zpid: is a zombie" hp -p "$zpid" list
+expect_fail 3 "process $zpid: is a zombie" hp -p "$zpid" revert fix-exits
+expect_fail 3 "process $zpid: is a zombie" hp -p "$zpid" revert --all
+expect_state "$zpid" Z # (untouched: still a zombie, and we did not reap it)
 stop_target zombie
 
 step "the target exits while apply waits for a busy function: exit 3"

@@ -1,12 +1,15 @@
 /* threads_come_and_go target: like a thread-per-request server, the main thread
- * keeps starting short-lived detached threads (at most 16 at a time), each of which
- * calls compute() a few times and exits. Thousands of threads start and end per
+ * keeps starting short-lived detached threads (at most SLOTS at a time, argv[1],
+ * default 16), each of which calls compute() 10 times, sleeping PAUSE_US (argv[2],
+ * default 0) after each call, and exits. Thousands of threads start and end per
  * second, so some are always being created or torn down while the patcher stops
- * the process. Every 20 ms a reporter thread prints compute(7) and how many
- * short-lived threads have finished. Wrong results print BAD. */
+ * the process. Every 20 ms a reporter thread prints compute(7), how many
+ * short-lived threads have finished and how many are running now. Wrong results
+ * print BAD. */
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 __attribute__((noipa)) int compute(int x) {
@@ -15,12 +18,15 @@ __attribute__((noipa)) int compute(int x) {
 }
 
 static sem_t slots;
+static int slot_count = 16;
+static unsigned pause_us;
 static volatile unsigned long finished;
 
 static void *short_lived(void *arg) {
   for (int x = 0; x < 10; x++) {
     int r = compute(x);
     if (r != 3 * x && r != 10 * x) printf("BAD compute(%d)=%d in a short-lived thread\n", x, r);
+    if (pause_us) usleep(pause_us);
   }
   __atomic_add_fetch(&finished, 1, __ATOMIC_RELAXED);
   sem_post(&slots);
@@ -31,21 +37,26 @@ static void *reporter(void *arg) {
   for (;;) {
     int r = compute(7);
     if (r != 21 && r != 70) printf("BAD compute(7)=%d\n", r);
-    printf("compute(7)=%d threads=%lu\n", r, finished);
+    int free_slots = 0;
+    sem_getvalue(&slots, &free_slots);
+    printf("compute(7)=%d threads=%lu live=%d\n", r, finished, slot_count - free_slots);
     usleep(20000);
   }
   return NULL;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
-  sem_init(&slots, 0, 16);
+  if (argc > 1) slot_count = atoi(argv[1]);
+  if (argc > 2) pause_us = (unsigned)atoi(argv[2]);
+  sem_init(&slots, 0, (unsigned)slot_count);
   pthread_t t;
   pthread_create(&t, NULL, reporter, NULL);
   printf("ready pid=%d\n", (int)getpid());
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 64 << 10); /* 1000 of them: keep the footprint small */
   for (;;) {
     sem_wait(&slots);
     if (pthread_create(&t, &attr, short_lived, NULL) != 0) {

@@ -478,11 +478,12 @@ ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds
     report.notes = notes;
     return report;
   } catch (...) {
-    if (!process.alive())
-      throw Error(ErrorKind::Target, fmt::format("process {}: exited while '{}' was being applied", pid, patch.id));
+    const Error exited(ErrorKind::Target, fmt::format("process {}: exited while '{}' was being applied", pid, patch.id));
+    if (!process.alive()) throw exited;
     try {
       unload(process, objects, libc, loaded);
     } catch (const std::exception& e) {
+      if (!process.alive()) throw exited;  // it died meanwhile: that was the failure
       fmt::print(stderr, "hotpatch: warning: process {}: could not unload the patch after the failure: {}\n", pid, e.what());
     }
     throw;

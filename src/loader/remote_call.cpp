@@ -147,24 +147,34 @@ RemoteCall::~RemoteCall() {
 }
 
 void RemoteCall::map_return_pad() {
-  AddressSpace space = process_.address_space();
-  auto where = space.free_range_near(restorer_, kPage, arch::kNearJumpReach);
-  if (!where) where = space.free_range_near(restorer_, kPage, kAnywhere);
-  if (!where) throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: no free page for remote calls", process_.pid()));
-  run(mmap_,
-      {where->value(), kPage, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-       static_cast<uint64_t>(-1), 0},
-      "mmap(return pad)", restorer_, restorer_ + static_cast<int64_t>(arch::signal_restorer_syscall_end()), false,
-      std::chrono::milliseconds(5000));
-  // The restorer does not pass the result on: look at the maps instead. The page was
-  // free with free pages around it, so ours is exactly [where, where + 4 KiB).
-  AddressSpace after = process_.address_space();
-  const Mapping* m = after.find(*where);
-  if (!m || m->range.start != *where || m->range.end != *where + static_cast<int64_t>(kPage) || !m->executable ||
-      m->writable || m->inode != 0 || !m->path.empty())
-    throw Error(ErrorKind::Internal, fmt::format("process {}: could not map a page for remote calls at {}", process_.pid(), *where));
-  process_.write_bytes(*where, arch::return_pad_code());
-  pad_ = *where;
+  // The middle page of three free ones: nothing of anyone's can merge with it, so the
+  // maps show exactly our page when the mmap worked. The program maps memory itself
+  // meanwhile (dlopen, malloc): if it took the gap first, look again.
+  for (int attempt = 1;; ++attempt) {
+    AddressSpace space = process_.address_space();
+    auto gap = space.free_range_near(restorer_, 3 * kPage, arch::kNearJumpReach);
+    if (!gap) gap = space.free_range_near(restorer_, 3 * kPage, kAnywhere);
+    if (!gap) throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: no free page for remote calls", process_.pid()));
+    const RemoteAddr where = *gap + static_cast<int64_t>(kPage);
+    run(mmap_,
+        {where.value(), kPage, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+         static_cast<uint64_t>(-1), 0},
+        "mmap(return pad)", restorer_, restorer_ + static_cast<int64_t>(arch::signal_restorer_syscall_end()), false,
+        std::chrono::milliseconds(5000));
+    // The restorer does not pass the result on: look at the maps instead.
+    AddressSpace after = process_.address_space();
+    const Mapping* m = after.find(where);
+    if (m && m->range.start == where && m->range.end == where + static_cast<int64_t>(kPage) && m->executable &&
+        !m->writable && m->inode == 0 && m->path.empty()) {
+      process_.write_bytes(where, arch::return_pad_code());
+      pad_ = where;
+      return;
+    }
+    if (attempt >= 5)
+      throw Error(ErrorKind::Internal,
+                  fmt::format("process {}: could not map a page for remote calls (last try at {}; the program keeps "
+                              "mapping memory there)", process_.pid(), where));
+  }
 }
 
 RemoteAddr RemoteCall::push_string(const std::string& s) {

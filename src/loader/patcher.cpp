@@ -478,7 +478,9 @@ ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds
     report.notes = notes;
     return report;
   } catch (...) {
-    const Error exited(ErrorKind::Target, fmt::format("process {}: exited while '{}' was being applied", pid, patch.id));
+    const Error exited(ErrorKind::Target, fmt::format("process {}: {} while '{}' was being applied", pid,
+                                                  process.replaced_by_exec() ? "ran a new program (execve)" : "exited",
+                                                  patch.id));
     if (!process.alive()) throw exited;
     try {
       unload(process, objects, libc, loaded);

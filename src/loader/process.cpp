@@ -88,6 +88,14 @@ Process::Process(pid_t pid) : pid_(pid), memory_tid_(pid) {
                                                  "check /proc/sys/kernel/yama/ptrace_scope)", pid));
     throw Error(ErrorKind::Target, errno_message(fmt::format("process {}: cannot open {}", pid, mem), err));
   }
+  // A page every program has, to tell later whether our memory handle still sees this
+  // program: after an execve the handle's old memory is gone and reads return nothing.
+  try {
+    const AddressSpace space = address_space();
+    for (const auto& m : space.mappings())
+      if (m.path == "[vdso]") vdso_ = m.range.start;
+  } catch (const Error&) {
+  }
 }
 
 Process::~Process() {
@@ -141,9 +149,15 @@ std::optional<size_t> Process::thread_count() const {
 bool Process::alive() const {
   for (pid_t tid : thread_ids()) {
     char s = thread_state(pid_, tid);
-    if (s != 0 && s != 'Z' && s != 'X') return true;
+    if (s != 0 && s != 'Z' && s != 'X') return !replaced_by_exec();
   }
   return false;
+}
+
+bool Process::replaced_by_exec() const {
+  if (vdso_.is_null()) return false;  // no [vdso] seen (unusual kernel): cannot tell
+  char byte;
+  return ::pread(mem_fd_, &byte, 1, static_cast<off_t>(vdso_.value())) != 1;
 }
 
 AddressSpace Process::address_space() const { return AddressSpace::read(pid_, proc_dir_ + "/maps"); }

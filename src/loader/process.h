@@ -34,7 +34,10 @@ class Process {
   // one small read: cheaper than listing /proc/PID/task), or nullopt if unreadable.
   std::optional<size_t> thread_count() const;
   AddressSpace address_space() const;
+  // Exists, with a live thread, still running the program we opened (an execve
+  // replaces everything we knew about it: that counts as gone).
   bool alive() const;
+  bool replaced_by_exec() const;
   // /proc/PID/exe, resolved.
   std::string executable_path() const;
   // A path under which we can open a file the target names (its root may differ).
@@ -79,6 +82,7 @@ class Process {
   pid_t pid_;
   pid_t memory_tid_;  // the thread whose /proc entry proc_dir_ is (pid_ unless the leader exited)
   int mem_fd_ = -1;
+  RemoteAddr vdso_;  // see replaced_by_exec()
 };
 
 // The state letter of /proc/PID/stat (R, S, D, T, t, Z, X), or 0 if gone; with a

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <deque>
+#include <map>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -26,6 +28,41 @@
 namespace hotpatch {
 
 namespace {
+
+// Wait statuses of our tracees collected while waiting for another one. A traced
+// thread that exits stays a zombie until its tracer reaps it, and an execve in
+// another thread waits for exactly that (de_thread) before anything else happens:
+// waiting for one thread alone would then wait forever. So every wait takes whatever
+// any tracee reports, and keeps what is not its own here for its owner.
+std::map<pid_t, std::deque<int>>& stashed_statuses() {
+  static std::map<pid_t, std::deque<int>> stash;
+  return stash;
+}
+
+// One status for `tid`, without blocking: stashed, else whatever waitpid has (any
+// tracee's news is stashed for its owner). nullopt if there is nothing yet; ECHILD
+// means no tracee is left at all, so none for `tid` either.
+std::optional<int> poll_status(pid_t tid, bool& no_tracees) {
+  auto& stash = stashed_statuses();
+  if (auto it = stash.find(tid); it != stash.end() && !it->second.empty()) {
+    int status = it->second.front();
+    it->second.pop_front();
+    if (it->second.empty()) stash.erase(it);
+    return status;
+  }
+  for (;;) {
+    int status = 0;
+    pid_t r = ::waitpid(-1, &status, __WALL | WNOHANG);
+    if (r == tid) return status;
+    if (r > 0) {
+      stash[r].push_back(status);
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    no_tracees = r < 0 && errno == ECHILD;
+    return std::nullopt;
+  }
+}
 
 // Signals that may be pending for the thread and not blocked: if one is there, an
 // -EINTR may be the program's own business, so the syscall is left as the kernel made it.
@@ -96,14 +133,27 @@ bool Thread::seize_and_interrupt() {
 }
 
 bool Thread::wait_for_stop() {
+  auto pause = std::chrono::microseconds(0);
   for (;;) {
-    int status = 0;
-    pid_t r = ::waitpid(tid_, &status, __WALL);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      seized_ = false;  // ECHILD: gone
-      return false;
+    bool no_tracees = false;
+    std::optional<int> polled = poll_status(tid_, no_tracees);
+    if (!polled) {
+      // Gone without a word we could collect (no tracee left, or an execve from
+      // another thread took over its identity): not an error, threads come and go.
+      if (no_tracees || thread_state(pid_, tid_) == 0) {
+        seized_ = false;
+        return false;
+      }
+      if (pause.count() == 0) {
+        ::sched_yield();  // an interrupt lands in microseconds
+        pause = std::chrono::microseconds(10);
+      } else {
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::microseconds(500));
+      }
+      continue;
     }
+    int status = *polled;
     if (WIFEXITED(status) || WIFSIGNALED(status)) {
       seized_ = false;
       return false;
@@ -211,14 +261,14 @@ void Thread::resume(int signal) {
 std::optional<int> Thread::wait_status(std::chrono::steady_clock::time_point deadline) {
   auto pause = std::chrono::microseconds(0);
   for (;;) {
-    int status = 0;
-    pid_t r = ::waitpid(tid_, &status, __WALL | WNOHANG);
-    if (r == tid_) {
+    bool no_tracees = false;
+    if (std::optional<int> polled = poll_status(tid_, no_tracees)) {
+      int status = *polled;
       if (WIFSTOPPED(status)) stopped_ = true;
       if (WIFEXITED(status) || WIFSIGNALED(status)) seized_ = false;
       return status;
     }
-    if (r < 0 && errno != EINTR) {
+    if (no_tracees || thread_state(pid_, tid_) == 0) {
       seized_ = false;
       throw Error(ErrorKind::Target, fmt::format("process {} thread {}: exited while we were waiting for it", pid_, tid_));
     }

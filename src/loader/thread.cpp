@@ -132,24 +132,46 @@ bool Thread::seize_and_interrupt() {
   return true;
 }
 
+TraceeNewsWait::TraceeNewsWait() {
+  sigset_t chld, old;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  if (::pthread_sigmask(SIG_BLOCK, &chld, &old) == 0) changed_mask_ = !sigismember(&old, SIGCHLD);
+}
+
+TraceeNewsWait::~TraceeNewsWait() {
+  if (!changed_mask_) return;
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  ::pthread_sigmask(SIG_UNBLOCK, &chld, nullptr);  // a SIGCHLD left pending is ignored (default)
+}
+
+bool TraceeNewsWait::sleep(std::chrono::microseconds timeout) {
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  timespec ts{static_cast<time_t>(timeout.count() / 1000000), static_cast<long>(timeout.count() % 1000000) * 1000};
+  return ::sigtimedwait(&chld, nullptr, &ts) == SIGCHLD;
+}
+
 bool Thread::wait_for_stop() {
-  auto pause = std::chrono::microseconds(0);
+  TraceeNewsWait news;  // usually nested in AllThreadsStopped's: then a no-op
   for (;;) {
     bool no_tracees = false;
     std::optional<int> polled = poll_status(tid_, no_tracees);
     if (!polled) {
       // Gone without a word we could collect (no tracee left, or an execve from
       // another thread took over its identity): not an error, threads come and go.
-      if (no_tracees || thread_state(pid_, tid_) == 0) {
+      if (no_tracees) {
         seized_ = false;
         return false;
       }
-      if (pause.count() == 0) {
-        ::sched_yield();  // an interrupt lands in microseconds
-        pause = std::chrono::microseconds(10);
-      } else {
-        std::this_thread::sleep_for(pause);
-        pause = std::min(pause * 2, std::chrono::microseconds(500));
+      // A stop or an exit of any tracee wakes us (SIGCHLD); a quiet 10 ms means this
+      // thread may have vanished without a word to us (an execve took its identity).
+      if (!TraceeNewsWait::sleep(std::chrono::milliseconds(10)) && thread_state(pid_, tid_) == 0) {
+        seized_ = false;
+        return false;
       }
       continue;
     }

@@ -122,6 +122,23 @@ class StopPriority {
   int saved_priority_ = 0;
 };
 
+// While alive, SIGCHLD is blocked on the calling thread so that a wait with nothing
+// to collect yet can sleep until any tracee reports (the kernel sends its tracer
+// SIGCHLD for every stop and exit) instead of polling. Nests: only the outermost one
+// changes the mask.
+class TraceeNewsWait {
+ public:
+  TraceeNewsWait();
+  ~TraceeNewsWait();
+  TraceeNewsWait(const TraceeNewsWait&) = delete;
+  TraceeNewsWait& operator=(const TraceeNewsWait&) = delete;
+  // Sleeps until some tracee has news or `timeout` passes; false on timeout.
+  static bool sleep(std::chrono::microseconds timeout);
+
+ private:
+  bool changed_mask_ = false;
+};
+
 // Every thread of the process stopped, for as short a window as possible: all are
 // seized and interrupted first, then waited for, then we check that no thread was
 // born meanwhile (the kernel's thread count, else /proc/PID/task read again) and
@@ -140,6 +157,7 @@ class AllThreadsStopped {
  private:
   Process& process_;
   StopPriority priority_;  // first member: raised before the first seize, restored last
+  TraceeNewsWait news_;    // SIGCHLD held for waking the waits of the whole stop
   std::vector<std::unique_ptr<Thread>> threads_;
   std::chrono::steady_clock::time_point first_interrupt_;
   bool released_ = false;

@@ -44,8 +44,8 @@ for round in $(seq 5); do
   revert_ok "$pid" fix-compute --timeout 20000
   wait_for_log k '^compute\(7\)=21 ' 5
 done
-line=$(last_match k '^compute')
-note "last report: $line"
-threads=$(sed -E 's/.*threads=([0-9]+) .*/\1/' <<<"$line")
-[ "$threads" -gt 3000 ] || fail "expected thousands of threads to have come and gone, seen $threads"
+# The churn went on through the rounds (how many threads that is depends on how long
+# the rounds took: wait for the count, not for the clock).
+wait_for_log k 'threads=(300[1-9]|30[1-9][0-9]|3[1-9][0-9]{2}|[4-9][0-9]{3}|[0-9]{5,}) ' 15
+note "last report: $(last_match k '^compute')"
 finish_target k

@@ -20,6 +20,7 @@
 #include "loader/process.h"
 #include "loader/remote_call.h"
 #include "loader/runtime_registry.h"
+#include "loader/stop_retry.h"
 #include "loader/target_objects.h"
 #include "loader/test_steps.h"
 #include "loader/thread.h"
@@ -122,41 +123,23 @@ StopReport with_world_stopped(Process& process, const RuntimeRegistry& runtime, 
                               const std::vector<GuardedRange>& guarded, Clock::time_point deadline,
                               const std::string& action, Change&& change) {
   StopReport report;
-  auto backoff = std::chrono::milliseconds(1);
-  for (;;) {
-    ++report.attempts;
-    std::string busy;
-    // Read before the stop: stacks are found by their mapping, and reading maps
-    // inside the stop would lengthen it. A thread born since then is looked up anew.
-    std::optional<AddressSpace> space = process.address_space();
-    {
-      AllThreadsStopped world(process);
-      test_steps::reached("world-stopped");
-      RegistrySnapshot snap = runtime.read(process, &before);
-      if (snap.generation != before.generation)
-        throw Error(ErrorKind::Conflict, fmt::format("process {}: its patches changed while {} was prepared (another "
-                                                     "hotpatch?); nothing was changed, try again",
-                                                     process.pid(), action));
-      if (snap.lock_holder != 0) {
-        busy = fmt::format("the registry is being updated by thread {}", snap.lock_holder);
-      } else if (auto active = ThreadActivity(process, world, space).find_active(guarded)) {
-        busy = *active;
-      } else {
-        change(snap);
-        report.threads = world.threads().size();
-        report.pause = world.release();
-        test_steps::reached("released");
-        return report;
-      }
-    }
-    if (Clock::now() + backoff >= deadline)
-      throw Error(ErrorKind::Busy, fmt::format("process {}: cannot {}: {} until the timeout ({} attempt{}); nothing "
-                                               "was changed",
-                                               process.pid(), action, busy, report.attempts,
-                                               report.attempts == 1 ? "" : "s"));
-    std::this_thread::sleep_for(backoff);
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(50));
-  }
+  report.attempts = stop_until_idle(process, deadline, action, [&](AllThreadsStopped& world, std::optional<AddressSpace>& space)
+                                                                   -> std::optional<std::string> {
+    test_steps::reached("world-stopped");
+    RegistrySnapshot snap = runtime.read(process, &before);
+    if (snap.generation != before.generation)
+      throw Error(ErrorKind::Conflict, fmt::format("process {}: its patches changed while {} was prepared (another "
+                                                   "hotpatch?); nothing was changed, try again",
+                                                   process.pid(), action));
+    if (snap.lock_holder != 0) return fmt::format("the registry is being updated by thread {}", snap.lock_holder);
+    if (auto active = ThreadActivity(process, world, space).find_active(guarded)) return active;
+    change(snap);
+    report.threads = world.threads().size();
+    report.pause = world.release();
+    test_steps::reached("released");
+    return std::nullopt;
+  });
+  return report;
 }
 
 // One planned redirect, decided before anything in the target changes.

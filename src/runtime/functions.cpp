@@ -22,12 +22,6 @@ constexpr size_t kEntryBytesRead = 16;
 constexpr int kWriteTimeoutMs = 5000;  // how long a thread may keep the entry's first bytes busy
 constexpr int kStubReclaimAttempts = 5;
 
-std::string hex(uint64_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%#lx", static_cast<unsigned long>(v));
-  return buf;
-}
-
 std::vector<uint8_t> read_code(uintptr_t at, size_t len) {
   const auto* p = reinterpret_cast<const uint8_t*>(at);
   return std::vector<uint8_t>(p, p + len);

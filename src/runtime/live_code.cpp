@@ -13,18 +13,13 @@
 
 #include "arch/arch.h"
 #include "runtime/loader_helper.h"
+#include "runtime/reply.h"
 
 namespace hotpatch::runtime {
 
 namespace {
 
 constexpr int kHelperSlackMs = 20000;  // the helper's own start-up and symbol reading
-
-std::string hex(uintptr_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%#" PRIxPTR, v);
-  return buf;
-}
 
 std::string hex_bytes(const std::vector<uint8_t>& bytes) {
   std::string out;

@@ -1,6 +1,9 @@
 // Reply: what one command answers: body lines, then `OK` or `ERR <reason>`.
 #pragma once
 
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
 #include <string>
 
 namespace hotpatch::runtime {
@@ -24,5 +27,13 @@ struct Reply {
     return body + "ERR " + reason + "\n";
   }
 };
+
+// An address as replies and the hotpatch command line print it ("0x55d4451e74b0"):
+// the runtime also matches the helper's output lines against it.
+inline std::string hex(uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%#" PRIx64, v);
+  return buf;
+}
 
 }  // namespace hotpatch::runtime

@@ -109,13 +109,23 @@ _proc_state() {
 }
 proc_state() { _proc_state "$1"; echo "$_STATE"; }
 
-# _tracer PID: sets _TRACER to the TracerPid of PID ("?" if unreadable).
+# _tracer PID: sets _TRACER to the TracerPid of PID ("?" if unreadable). The file is
+# read in one go: bash's `read` on a /proc file reads ahead, seeks back, and the
+# kernel regenerates the text at that offset, shifted when an earlier field changed
+# length meanwhile ("State: S (sleeping)" -> "R (running)"): lines came out torn.
 _tracer() {
-  local key value
+  local status line
   _TRACER='?'
-  while read -r key value; do
-    [ "$key" = TracerPid: ] && { _TRACER=$value; return; }
-  done 2>/dev/null <"/proc/$1/status" || true
+  status=$(cat "/proc/$1/status" 2>/dev/null) || return 0
+  while IFS= read -r line; do
+    case $line in
+      TracerPid:*)
+        _TRACER=${line#TracerPid:}
+        _TRACER=${_TRACER//[[:space:]]/}
+        return
+        ;;
+    esac
+  done <<<"$status"
 }
 
 # expect_alive PID: exists, is not a zombie, and nobody ptraces it any more.

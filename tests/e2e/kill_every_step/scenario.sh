@@ -74,17 +74,8 @@ kill_at() {
   wait "$cli" 2>/dev/null || true
 }
 
-# alive_untraced PID: expect_alive, taking a second look when /proc/PID/status
-# could not be read at the first (seen once under heavy load: TracerPid "?").
-alive_untraced() {
-  local tries
-  for tries in 1 2 3; do
-    _tracer "$1"
-    [ "$_TRACER" != '?' ] && break
-    nap 0.05
-  done
-  expect_alive "$1"
-}
+# alive_untraced PID: alive, and nobody ptraces it any more.
+alive_untraced() { expect_alive "$1"; }
 
 # behaves NAME VERSION: the target's threads now see version VERSION of both
 # functions (1: unpatched, 2: patched), in the lines it prints from now on.

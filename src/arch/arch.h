@@ -29,6 +29,11 @@ class Registers {
   void set_pc(RemoteAddr pc);
   RemoteAddr sp() const;
   void set_sp(RemoteAddr sp);
+  // Where this thread's call frames end at most, given the end of the mapping its
+  // stack pointer is in: below the thread's control block when the C library keeps
+  // it at the top of that mapping (glibc and musl do, for every thread they create),
+  // else the mapping's end. Lets the busy-code scan skip memory that holds no frame.
+  RemoteAddr stack_frames_end(RemoteAddr mapping_end) const;
 
   // The syscall the thread was stopped in, or -1 when it was not in one.
   int64_t syscall_number() const;

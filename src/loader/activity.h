@@ -26,27 +26,33 @@ struct GuardedRange {
 
 class ThreadActivity {
  public:
-  // Reads every thread's pc and stack in one bulk read (one process_vm_readv per 1024
-  // threads instead of one pread each). `space` is the address space read before the
-  // stop (reading maps inside it would lengthen it); it is read again only when a
+  // Notes every thread's pc and where its stack is; the stacks themselves are read
+  // by the questions below. `space` is the address space read before the stop
+  // (reading maps inside it would lengthen it); it is read again only when a
   // thread's stack is not in it (a thread born since).
   ThreadActivity(Process& process, AllThreadsStopped& world, std::optional<AddressSpace>& space);
 
   // The first range that is live, described: a thread's pc in it, or any stack word
   // pointing into it (a conservative scan: no false negatives on x86_64; a stale word
-  // can make code look busy). A thread whose stack cannot be read makes every range
-  // live: we cannot prove it is not. `ignored` (if not 0) is a thread known to run
-  // none of the guarded code: the one waiting for us in the runtime, whose stack holds
-  // the very addresses we were asked about.
+  // can make code look busy). A thread whose stack cannot be located makes every
+  // range live: we cannot prove it is not. `ignored` (if not 0) is a thread known to
+  // run none of the guarded code: the one waiting for us in the runtime, whose stack
+  // holds the very addresses we were asked about.
   std::optional<std::string> find_active(const std::vector<GuardedRange>& guarded, pid_t ignored = 0) const;
+
+  // The same for several independent questions, answered in one pass over the stacks
+  // (each answer as find_active would give it).
+  std::vector<std::optional<std::string>> find_active_each(const std::vector<std::vector<GuardedRange>>& questions,
+                                                           pid_t ignored = 0) const;
 
  private:
   struct View {
     pid_t tid = 0;
     RemoteAddr pc;
     RemoteAddr sp;
-    std::vector<uint64_t> words;  // from sp upwards
+    RemoteAddr stack_end;  // end of the mapping sp is in (capped): the words scanned are [sp, stack_end)
   };
+  Process& process_;
   std::vector<View> threads_;
   std::optional<std::string> unreadable_;
 };

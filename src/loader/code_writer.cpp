@@ -32,19 +32,19 @@ CodeWriteReport CodeWriter::write(const CodeWriteRequest& request, std::chrono::
   report.attempts = stop_until_idle(process_, Clock::now() + timeout, action,
                                     [&](AllThreadsStopped& world, std::optional<AddressSpace>& space)
                                         -> std::optional<std::string> {
-    ThreadActivity activity(process_, world, space);
-    if (auto active = activity.find_active(request.guarded, request.waiting_thread)) return active;
+    // The guarded ranges and every probe, answered in one pass over the stacks.
+    std::vector<std::vector<GuardedRange>> questions{request.guarded};
+    for (const RemoteRange& probe : request.probes)
+      questions.push_back({{probe, fmt::format("[{}, {})", probe.start, probe.end)}});
+    auto answers = ThreadActivity(process_, world, space).find_active_each(questions, request.waiting_thread);
+    if (answers.front()) return answers.front();
     std::vector<uint8_t> now =
         request.bytes.empty() ? std::vector<uint8_t>{} : process_.read_bytes(request.at, request.expected.size());
     if (now != request.expected)
       throw Error(ErrorKind::Conflict, fmt::format("process {}: the bytes at {} are {}, not the expected {}; "
                                                    "nothing was written",
                                                    pid, request.at, hex_bytes(now), hex_bytes(request.expected)));
-    for (const RemoteRange& probe : request.probes) {
-      auto user = activity.find_active({{probe, fmt::format("[{}, {})", probe.start, probe.end)}},
-                                       request.waiting_thread);
-      report.probe_users.push_back(user.value_or(""));
-    }
+    for (size_t i = 1; i < answers.size(); ++i) report.probe_users.push_back(answers[i].value_or(""));
     if (!request.bytes.empty()) process_.write_bytes(request.at, request.bytes);
     if (!request.bytes.empty() && process_.read_bytes(request.at, request.bytes.size()) != request.bytes)
       throw Error(ErrorKind::Internal, fmt::format("process {}: the bytes written at {} did not stick", pid, request.at));

@@ -16,6 +16,18 @@ constexpr std::array<uint8_t, 4> kEndbr64 = {0xF3, 0x0F, 0x1E, 0xFA};  // endbr6
 RemoteAddr Registers::pc() const { return RemoteAddr(raw_.rip); }
 void Registers::set_pc(RemoteAddr pc) { raw_.rip = pc.value(); }
 RemoteAddr Registers::sp() const { return RemoteAddr(raw_.rsp); }
+
+RemoteAddr Registers::stack_frames_end(RemoteAddr mapping_end) const {
+  // x86_64 keeps the thread pointer (fs_base) at the control block, which glibc
+  // places at the very top of a thread's stack mapping, with the static TLS just
+  // below it and the first frame below that. Trusted only when the block is right at
+  // the top (a control block is a few KiB): a runtime that keeps its TLS in the
+  // middle of a stack mapping gets the whole mapping scanned.
+  constexpr uint64_t kMaxControlBlock = 16 * 1024;
+  const uint64_t tp = raw_.fs_base, sp = raw_.rsp, end = mapping_end.value();
+  if (tp > sp && tp < end && end - tp <= kMaxControlBlock) return RemoteAddr(tp & ~uint64_t{7});
+  return mapping_end;
+}
 void Registers::set_sp(RemoteAddr sp) { raw_.rsp = sp.value(); }
 int64_t Registers::syscall_number() const { return static_cast<int64_t>(raw_.orig_rax); }
 int64_t Registers::syscall_result() const { return static_cast<int64_t>(raw_.rax); }

@@ -96,8 +96,16 @@ size_t signal_restorer_syscall_end();
 
 // The return pad: code in a page of ours that stores the return value register in
 // the frame's first word (the spent return address) and then does rt_sigreturn.
-std::vector<uint8_t> return_pad_code();
-size_t return_pad_syscall_end();
+// With `notice_signal` (not 0) it first sends that signal to its own thread
+// (tgkill(getpid(), gettid(), notice_signal)): a traced thread stops there, so the
+// loader can run the call with PTRACE_CONT instead of stopping at every syscall of
+// it; an untraced one (the CLI died) has the signal ignored, which is why only a
+// signal the program neither catches nor blocks may be used.
+std::vector<uint8_t> return_pad_code(int notice_signal = 0);
+// Offset of the end of the rt_sigreturn syscall instruction in the pad.
+size_t return_pad_syscall_end(int notice_signal = 0);
+// Offset of the end of the tgkill syscall instruction: the pc of the notice stop.
+size_t return_pad_notice_end();
 
 struct SignalFrame {
   RemoteAddr start;                // lowest address of the frame

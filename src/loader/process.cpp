@@ -50,6 +50,29 @@ char process_state(pid_t pid) {
   return f.empty() || f[0].empty() ? 0 : f[0][0];
 }
 
+std::optional<SignalMasks> signal_masks(pid_t pid, pid_t tid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/task/%d/status", static_cast<int>(pid), static_cast<int>(tid));
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  char text[4096];
+  ssize_t n = ::read(fd, text, sizeof text - 1);
+  ::close(fd);
+  if (n <= 0) return std::nullopt;
+  text[n] = 0;
+  auto field = [&](const char* name) -> uint64_t {
+    const char* at = std::strstr(text, name);
+    return at ? std::strtoull(at + std::strlen(name), nullptr, 16) : 0;
+  };
+  SignalMasks m;
+  m.pending = field("\nSigPnd:");
+  m.shared_pending = field("\nShdPnd:");
+  m.blocked = field("\nSigBlk:");
+  m.ignored = field("\nSigIgn:");
+  m.caught = field("\nSigCgt:");
+  return m;
+}
+
 char thread_state(pid_t pid, pid_t tid) {
   auto f = stat_fields("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/stat");
   return f.empty() || f[0].empty() ? 0 : f[0][0];

@@ -90,4 +90,17 @@ class Process {
 char process_state(pid_t pid);
 char thread_state(pid_t pid, pid_t tid);
 
+// A thread's signal masks as /proc/PID/task/TID/status shows them (bit N-1 for
+// signal N); nullopt if the thread is gone. Read with one read() into a stack
+// buffer: it runs inside stops.
+struct SignalMasks {
+  uint64_t pending = 0;         // SigPnd: sent to this thread
+  uint64_t shared_pending = 0;  // ShdPnd: sent to the process
+  uint64_t blocked = 0;         // SigBlk
+  uint64_t ignored = 0;         // SigIgn (process-wide dispositions)
+  uint64_t caught = 0;          // SigCgt: a handler is installed
+};
+std::optional<SignalMasks> signal_masks(pid_t pid, pid_t tid);
+constexpr uint64_t signal_bit(int sig) { return uint64_t{1} << (sig - 1); }
+
 }  // namespace hotpatch

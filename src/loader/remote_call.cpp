@@ -108,6 +108,23 @@ RemoteAddr find_signal_restorer(const Process& process, const TargetObjects& obj
                           process.pid(), libc->path, found.size()));
 }
 
+// A signal the return pad can send to its own thread to end a call that runs
+// without syscall stops (arch::return_pad_code): one the program neither catches
+// nor blocks on this thread, nor has pending, and whose default action is to be
+// ignored, so that a pad running after the CLI died sends it to no effect. 0 when
+// there is none: calls then stop at every syscall. HOTPATCH_REMOTE_CALLS=syscall-stops
+// forces that (for comparisons and tests).
+int pick_notice_signal(pid_t pid, pid_t tid, uint64_t blocked) {
+  if (const char* env = std::getenv("HOTPATCH_REMOTE_CALLS"); env && std::strcmp(env, "syscall-stops") == 0) return 0;
+  auto masks = signal_masks(pid, tid);
+  if (!masks) return 0;
+  for (int sig : {SIGURG, SIGWINCH}) {
+    const uint64_t bit = signal_bit(sig);
+    if (((masks->caught | blocked | masks->blocked | masks->pending | masks->shared_pending) & bit) == 0) return sig;
+  }
+  return 0;
+}
+
 }  // namespace
 
 RemoteCall::RemoteCall(Process& process, Thread& thread, const TargetObjects& objects)
@@ -121,6 +138,7 @@ RemoteCall::RemoteCall(Process& process, Thread& thread, const TargetObjects& ob
   arch::settle_interrupted_syscall(context_, thread_.interrupted_syscall_needs_restart());
   extended_ = thread_.read_extended_state();
   blocked_signals_ = thread_.blocked_signals();
+  notice_signal_ = pick_notice_signal(process_.pid(), thread_.tid(), blocked_signals_);
   thread_.trace_syscalls();
   scratch_top_ = RemoteAddr((context_.sp().value() - arch::kRedZoneSize) & ~uint64_t{15});
   scratch_next_ = scratch_top_;
@@ -166,7 +184,7 @@ void RemoteCall::map_return_pad() {
     const Mapping* m = after.find(where);
     if (m && m->range.start == where && m->range.end == where + static_cast<int64_t>(kPage) && m->executable &&
         !m->writable && m->inode == 0 && m->path.empty()) {
-      process_.write_bytes(where, arch::return_pad_code());
+      process_.write_bytes(where, arch::return_pad_code(notice_signal_));
       pad_ = where;
       return;
     }
@@ -188,8 +206,8 @@ RemoteAddr RemoteCall::push_string(const std::string& s) {
 
 uint64_t RemoteCall::call(RemoteAddr function, std::initializer_list<uint64_t> args, const std::string& what,
                           std::chrono::milliseconds warn_after) {
-  return run(function, std::vector<uint64_t>(args), what, *pad_, *pad_ + static_cast<int64_t>(arch::return_pad_syscall_end()),
-             true, warn_after);
+  return run(function, std::vector<uint64_t>(args), what, *pad_,
+             *pad_ + static_cast<int64_t>(arch::return_pad_syscall_end(notice_signal_)), true, warn_after);
 }
 
 uint64_t RemoteCall::run(RemoteAddr function, const std::vector<uint64_t>& args, const std::string& what,
@@ -212,6 +230,18 @@ uint64_t RemoteCall::run(RemoteAddr function, const std::vector<uint64_t>& args,
   thread_.resume_to_syscall(0);
   test_steps::reached(step + ":started");
 
+  // Calls through a pad that sends a notice signal run free (PTRACE_CONT) after
+  // their first syscall: a dlopen makes dozens of syscalls, and stopping at both
+  // ends of each cost milliseconds on a loaded machine, with the borrowed thread's
+  // own work (an accept loop, say) waiting all along. The first syscall still stops,
+  // so that a test can kill the CLI with the thread inside the call.
+  const int notice = (wants_result && return_to == pad_) ? notice_signal_ : 0;
+  const RemoteAddr notice_pc = return_to + static_cast<int64_t>(arch::return_pad_notice_end());
+  bool following_syscalls = true;
+  auto resume = [&](int sig) {
+    if (following_syscalls) thread_.resume_to_syscall(sig);
+    else thread_.resume(sig);
+  };
   bool inside_seen = false;
   auto started = std::chrono::steady_clock::now();
   auto next_warning = started + warn_after;
@@ -243,16 +273,36 @@ uint64_t RemoteCall::run(RemoteAddr function, const std::vector<uint64_t>& args,
       if (!inside_seen) {
         inside_seen = true;
         test_steps::reached(step + ":inside");
+        if (notice) following_syscalls = false;
       }
-      thread_.resume_to_syscall(0);
+      resume(0);
       continue;
     }
     if (event == PTRACE_EVENT_STOP) {
       // A group-stop (SIGSTOP...) or a stray interrupt: finish the call first; the
       // kernel puts the thread back in the group-stop when we detach.
       if (sig != SIGTRAP) thread_.note_group_stop_seen();
-      thread_.resume_to_syscall(0);
+      resume(0);
       continue;
+    }
+    if (notice && sig == notice) {
+      const arch::Registers now = thread_.read_registers();
+      if (now.pc() == notice_pc && now.sp() == frame.sigreturn_sp) {
+        // The pad's notice: swallow it and follow the rt_sigreturn that comes next.
+        test_steps::reached(step + ":notice");
+        following_syscalls = true;
+        resume(0);
+        continue;
+      }
+      if (now.pc() == context_.pc() && now.sp() == context_.sp()) {
+        // The call itself blocked the signal when the pad sent it: the pad's
+        // rt_sigreturn already put the thread back (and unblocked it). The result is
+        // still in its slot; the signal is swallowed by the next resume.
+        uint64_t result = process_.read_u64(frame.result_slot);
+        test_steps::reached(step + ":notice-after-return");
+        return result;
+      }
+      // Otherwise it is the program's own (a signal it ignores): delivered below.
     }
     siginfo_t info{};
     ::ptrace(PTRACE_GETSIGINFO, tid, nullptr, &info);
@@ -267,7 +317,7 @@ uint64_t RemoteCall::run(RemoteAddr function, const std::vector<uint64_t>& args,
     }
     // A signal for the program: deliver it now, as it would be at any other point
     // of the program's own code; its handler returns into the call.
-    thread_.resume_to_syscall(sig);
+    resume(sig);
   }
 }
 

@@ -4,9 +4,12 @@
 // Each call returns through a signal frame built below the thread's red zone
 // (arch::build_signal_frame): the called function's return address is code that
 // does rt_sigreturn, and the frame holds the thread's registers, extended state and
-// signal mask. With the CLI alive, the thread runs under PTRACE_SYSCALL and the call
-// is over at the rt_sigreturn syscall-entry stop: the result is read there, and the
-// kernel's rt_sigreturn then puts the thread back. If the CLI dies (SIGKILL, OOM),
+// signal mask. With the CLI alive, the call is over at the rt_sigreturn syscall-entry
+// stop: the result is read there, and the kernel's rt_sigreturn then puts the thread
+// back. To get there without stopping at every syscall of the call, the pad first
+// sends its thread a notice signal the program ignores (pick_notice_signal): the
+// thread runs under PTRACE_CONT and stops at the notice, which is swallowed, and
+// only then under PTRACE_SYSCALL. Without such a signal, PTRACE_SYSCALL throughout. If the CLI dies (SIGKILL, OOM),
 // the kernel detaches the thread wherever it is; the call runs to its end and the
 // same rt_sigreturn takes the thread back to what it was doing. Nothing of ours is
 // left on the thread, only a 4 KiB page holding the return pad (below).
@@ -75,6 +78,7 @@ class RemoteCall {
   arch::Registers context_;        // what the thread resumes with (arch::settle_interrupted_syscall)
   std::vector<uint8_t> extended_;  // its x87/SSE/AVX state
   uint64_t blocked_signals_ = 0;
+  int notice_signal_ = 0;          // the pad's notice signal (pick_notice_signal), or 0
   RemoteAddr restorer_;            // libc's __restore_rt in the target
   RemoteAddr mmap_, munmap_;       // libc's, for the pad
   std::optional<RemoteAddr> pad_;

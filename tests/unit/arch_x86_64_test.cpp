@@ -1,4 +1,6 @@
 // Bytes out against bytes expected, with the disassembly beside them.
+#include <signal.h>
+
 #include <gtest/gtest.h>
 
 #include <sys/ucontext.h>
@@ -199,4 +201,20 @@ TEST(ArchX86_64, ReturnPadStoresTheResultThenSigreturns) {
             (std::vector<uint8_t>{0x48, 0xc7, 0xc0, 0x0f, 0, 0, 0, 0x0f, 0x05}));
   EXPECT_EQ(arch::signal_restorer_syscall_end(), 9u);
   EXPECT_EQ(arch::sigreturn_syscall(), 15);
+}
+
+TEST(ArchX86_64, NoticePadSignalsItsOwnThreadBeforeSigreturn) {
+  auto pad = arch::return_pad_code(SIGURG);
+  const size_t notice = arch::return_pad_notice_end(), sigreturn = arch::return_pad_syscall_end(SIGURG);
+  ASSERT_EQ(pad.size(), sigreturn + 2);
+  // The result is stored first, as in the plain pad.
+  EXPECT_EQ(std::vector<uint8_t>(pad.begin(), pad.begin() + 5), (std::vector<uint8_t>{0x48, 0x89, 0x44, 0x24, 0xf8}));
+  // getpid -> edi, gettid -> esi, SIGURG -> edx, then tgkill: the notice stop's pc.
+  EXPECT_EQ(std::vector<uint8_t>(pad.begin() + 5, pad.begin() + 10), (std::vector<uint8_t>{0xb8, 39, 0, 0, 0}));
+  EXPECT_EQ(std::vector<uint8_t>(pad.begin() + 14, pad.begin() + 19), (std::vector<uint8_t>{0xb8, 186, 0, 0, 0}));
+  EXPECT_EQ(std::vector<uint8_t>(pad.begin() + 23, pad.begin() + 28), (std::vector<uint8_t>{0xba, SIGURG, 0, 0, 0}));
+  EXPECT_EQ(std::vector<uint8_t>(pad.begin() + notice - 7, pad.begin() + notice),
+            (std::vector<uint8_t>{0xb8, 234, 0, 0, 0, 0x0f, 0x05}));
+  EXPECT_EQ(std::vector<uint8_t>(pad.begin() + sigreturn - 7, pad.end()),
+            (std::vector<uint8_t>{0xb8, 0x0f, 0, 0, 0, 0x0f, 0x05, 0x0f, 0x0b}));
 }

@@ -85,15 +85,34 @@ int64_t sigreturn_syscall() { return SYS_rt_sigreturn; }
 std::span<const uint8_t> signal_restorer_code() { return kRestorer; }
 size_t signal_restorer_syscall_end() { return kRestorer.size(); }
 
-std::vector<uint8_t> return_pad_code() {
-  return {
-      0x48, 0x89, 0x44, 0x24, 0xF8,  // mov %rax, -8(%rsp): over the return address just popped
+std::vector<uint8_t> return_pad_code(int notice_signal) {
+  std::vector<uint8_t> code = {0x48, 0x89, 0x44, 0x24, 0xF8};  // mov %rax, -8(%rsp): over the return address just popped
+  if (notice_signal) {
+    // The thread's own ids, as the target's pid namespace numbers them.
+    const uint8_t sig = static_cast<uint8_t>(notice_signal);
+    const uint8_t notice[] = {
+        0xB8, 0x27, 0x00, 0x00, 0x00,  // mov $39 (getpid), %eax
+        0x0F, 0x05,                    // syscall
+        0x89, 0xC7,                    // mov %eax, %edi
+        0xB8, 0xBA, 0x00, 0x00, 0x00,  // mov $186 (gettid), %eax
+        0x0F, 0x05,                    // syscall
+        0x89, 0xC6,                    // mov %eax, %esi
+        0xBA, sig,  0x00, 0x00, 0x00,  // mov $SIG, %edx
+        0xB8, 0xEA, 0x00, 0x00, 0x00,  // mov $234 (tgkill), %eax
+        0x0F, 0x05,                    // syscall: the notice stop is right after it
+    };
+    code.insert(code.end(), std::begin(notice), std::end(notice));
+  }
+  const uint8_t sigreturn[] = {
       0xB8, 0x0F, 0x00, 0x00, 0x00,  // mov $15 (rt_sigreturn), %eax
       0x0F, 0x05,                    // syscall
       0x0F, 0x0B,                    // ud2: rt_sigreturn never comes back here
   };
+  code.insert(code.end(), std::begin(sigreturn), std::end(sigreturn));
+  return code;
 }
-size_t return_pad_syscall_end() { return 12; }
+size_t return_pad_notice_end() { return 5 + 30; }
+size_t return_pad_syscall_end(int notice_signal) { return (notice_signal ? return_pad_notice_end() : 5) + 7; }
 
 SignalFrame build_signal_frame(const Registers& context, std::span<const uint8_t> extended_state,
                                uint64_t blocked_signals, RemoteAddr below, RemoteAddr return_address) {

@@ -49,31 +49,6 @@ steps_of() {
   [ -s "$out" ] || fail "HOTPATCH_TEST_STEPS=list printed no step for: $*"
 }
 
-# kill_at STEP ARGS...: runs the CLI (ARGS) with HOTPATCH_TEST_STOP_AT=STEP, waits
-# until it has stopped itself there, and kills it with SIGKILL.
-kill_at() {
-  local stop_step=$1 cli line='' end
-  shift
-  : >"$WORK/cli.err"
-  HOTPATCH_TEST_STOP_AT=$stop_step "$HOTPATCH" "$@" >"$WORK/cli.out" 2>"$WORK/cli.err" </dev/null &
-  cli=$!
-  _deadline 30
-  end=$_DEADLINE
-  while :; do
-    _slurp line "$WORK/cli.err"
-    [[ $line == *"stopped at step $stop_step "* ]] && break
-    if ! kill -0 "$cli" 2>/dev/null; then
-      wait "$cli" && rc=0 || rc=$?
-      fail "the CLI (exit $rc) ended without stopping at step $stop_step; stderr: $line"
-    fi
-    _past "$end" && fail "the CLI did not reach step $stop_step within 30 s; stderr: $line"
-    nap 0.005
-  done
-  expect_state "$cli" T 10
-  kill -KILL "$cli"
-  wait "$cli" 2>/dev/null || true
-}
-
 # alive_untraced PID: alive, and nobody ptraces it any more.
 alive_untraced() { expect_alive "$1"; }
 

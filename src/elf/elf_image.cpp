@@ -346,6 +346,7 @@ void ElfImage::Impl::read_symbols() {
     if (!merged) dynamic_only.push_back(std::move(dyn));
   }
   symbols = std::move(statics);
+  symbols.reserve(symbols.size() + dynamic_only.size());
   for (ElfSymbol& sym : dynamic_only) symbols.push_back(std::move(sym));
   index_symbols();
 }
@@ -363,6 +364,9 @@ void ElfImage::Impl::read_symbol_table(const SectionInfo& table, bool dynamic, s
     for (const SectionInfo& v : sections)
       if (v.type == SHT_GNU_versym && v.link == static_cast<uint32_t>(&table - sections.data())) versions = contents(v);
   std::string current_file;
+  // Growing the vector one symbol at a time moved every symbol (two strings each)
+  // about twice over: with a debug file's tens of thousands, a sixth of an apply's CPU.
+  out.reserve(out.size() + entries.size() / sizeof(Elf64_Sym));
   // Entry 0 is the reserved null symbol.
   for (uint64_t pos = sizeof(Elf64_Sym); range_fits(pos, sizeof(Elf64_Sym), entries.size());
        pos += sizeof(Elf64_Sym)) {
@@ -559,6 +563,7 @@ void ElfImage::merge_symbols_from(const ElfImage& debug_file) {
   }
   symbols();  // make sure ours are read before appending
   std::vector<ElfSymbol> added;
+  added.reserve(debug_file.symbols().size());
   for (const ElfSymbol& sym : debug_file.symbols()) {
     bool known = false;
     if (auto it = impl_->symbols_by_name.find(sym.name); it != impl_->symbols_by_name.end()) {
@@ -570,6 +575,7 @@ void ElfImage::merge_symbols_from(const ElfImage& debug_file) {
     }
   }
   impl_->symbols_by_name.clear();  // keys point into strings that may move
+  impl_->symbols.reserve(impl_->symbols.size() + added.size());
   for (ElfSymbol& sym : added) impl_->symbols.push_back(std::move(sym));
   impl_->index_symbols();
 }

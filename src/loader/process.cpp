@@ -43,6 +43,19 @@ std::vector<std::string> stat_fields(const std::string& path) {
 
 constexpr unsigned long kPfKthread = 0x00200000;  // PF_KTHREAD in the stat flags field
 
+// A small /proc file in one read() into `text`, NUL-terminated; false if it is gone
+// or empty. For files read inside the stop: no stream, no allocation.
+template <size_t N>
+bool read_proc_text(const char* path, char (&text)[N]) {
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t n = ::read(fd, text, N - 1);
+  ::close(fd);
+  if (n <= 0) return false;
+  text[n] = 0;
+  return true;
+}
+
 }  // namespace
 
 char process_state(pid_t pid) {
@@ -53,13 +66,8 @@ char process_state(pid_t pid) {
 std::optional<SignalMasks> signal_masks(pid_t pid, pid_t tid) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/task/%d/status", static_cast<int>(pid), static_cast<int>(tid));
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
   char text[4096];
-  ssize_t n = ::read(fd, text, sizeof text - 1);
-  ::close(fd);
-  if (n <= 0) return std::nullopt;
-  text[n] = 0;
+  if (!read_proc_text(path, text)) return std::nullopt;
   auto field = [&](const char* name) -> uint64_t {
     const char* at = std::strstr(text, name);
     return at ? std::strtoull(at + std::strlen(name), nullptr, 16) : 0;
@@ -145,13 +153,8 @@ std::optional<size_t> Process::thread_count() const {
   // Called inside the stop: one read() into a stack buffer, no stream.
   char path[48];
   std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid_));
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
   char text[1024];
-  ssize_t n = ::read(fd, text, sizeof text - 1);
-  ::close(fd);
-  if (n <= 0) return std::nullopt;
-  text[n] = 0;
+  if (!read_proc_text(path, text)) return std::nullopt;
   // The command name may hold spaces and parentheses: fields follow the last ')'.
   // After it: state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
   // cmajflt utime stime cutime cstime priority nice num_threads (field 20).

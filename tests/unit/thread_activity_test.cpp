@@ -102,14 +102,21 @@ GuardedRange around(uint64_t word, const std::string& what) {
   return {{RemoteAddr(word - 8), RemoteAddr(word + 8)}, what};
 }
 
+// The planted child, stopped, and what ThreadActivity sees of it.
+struct StoppedChild {
+  PlantedChild child;
+  Process process{child.pid()};
+  AllThreadsStopped world{process};
+  std::optional<AddressSpace> space = process.address_space();
+  ThreadActivity activity{process, world, space};
+};
+
 }  // namespace
 
 TEST(ThreadActivity, FindsWordsNearAndFarFromTheStackPointer) {
-  PlantedChild child;
-  Process process(child.pid());
-  AllThreadsStopped world(process);
-  std::optional<AddressSpace> space = process.address_space();
-  ThreadActivity activity(process, world, space);
+  StoppedChild stopped;
+  const PlantedChild& child = stopped.child;
+  const ThreadActivity& activity = stopped.activity;
 
   auto deep = activity.find_active({around(kDeepWord, "deep")});
   ASSERT_TRUE(deep.has_value());
@@ -124,11 +131,9 @@ TEST(ThreadActivity, FindsWordsNearAndFarFromTheStackPointer) {
 }
 
 TEST(ThreadActivity, AnswersSeveralQuestionsInOnePass) {
-  PlantedChild child;
-  Process process(child.pid());
-  AllThreadsStopped world(process);
-  std::optional<AddressSpace> space = process.address_space();
-  ThreadActivity activity(process, world, space);
+  StoppedChild stopped;
+  const PlantedChild& child = stopped.child;
+  const ThreadActivity& activity = stopped.activity;
 
   std::vector<std::vector<GuardedRange>> questions = {
       {around(kAbsentWord, "absent"), around(kDeepWord, "deep")},  // the second range answers
@@ -152,11 +157,8 @@ TEST(ThreadActivity, AnswersSeveralQuestionsInOnePass) {
 }
 
 TEST(ThreadActivity, ReportsAThreadRunningInARangeByItsPc) {
-  PlantedChild child;
-  Process process(child.pid());
-  AllThreadsStopped world(process);
-  std::optional<AddressSpace> space = process.address_space();
-  ThreadActivity activity(process, world, space);
+  StoppedChild stopped;
+  const ThreadActivity& activity = stopped.activity;
   // Every address: the first thread's pc is in it before any stack word is looked at.
   auto everything = activity.find_active({{{RemoteAddr(0x1000), RemoteAddr(~uint64_t{0})}, "all code"}});
   ASSERT_TRUE(everything.has_value());

@@ -19,7 +19,7 @@ BIN=$BUILD/bench
 HOTPATCH=$BUILD/hotpatch
 export HOTPATCH_RUNTIME=$BUILD/libhotpatch.so
 # Trials per thread count for P2: fewer where one trial takes long.
-P2_TRIALS=${P2_TRIALS:-"1:15 64:11 256:9 1000:5"}
+P2_TRIALS=${P2_TRIALS:-"1:31 64:21 256:11 1000:7"}
 P3_CLIENTS=${P3_CLIENTS:-4}
 P3_BASE_SECONDS=${P3_BASE_SECONDS:-3}  # first base window; the second makes up the patch window's length
 P3_CYCLES=${P3_CYCLES:-20}

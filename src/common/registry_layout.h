@@ -16,6 +16,10 @@
 #include <stdint.h>
 
 #define HOTPATCH_REGISTRY_SYMBOL "hotpatch_registry"
+// An int holding the thread id of the runtime's control-server thread once it runs
+// (0 before). The Loader borrows that thread for its remote calls, so that none of
+// the program's own threads is taken from its work.
+#define HOTPATCH_CONTROL_THREAD_SYMBOL "hotpatch_control_thread"
 #define HOTPATCH_REGISTRY_MAGIC "HPREG\0\0\1"
 #define HOTPATCH_REGISTRY_LAYOUT_VERSION 2u
 #define HOTPATCH_REGISTRY_CAPACITY (1u << 20)

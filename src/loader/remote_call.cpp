@@ -19,6 +19,7 @@
 #include "arch/arch.h"
 #include "common/error.h"
 #include "loader/process.h"
+#include "loader/runtime_registry.h"
 #include "loader/target_objects.h"
 #include "loader/test_steps.h"
 
@@ -427,15 +428,23 @@ std::unique_ptr<Thread> acquire_thread_for_calls(Process& process, const TargetO
                                                  std::chrono::steady_clock::time_point deadline) {
   std::string last_reason;
   const std::vector<RemoteRange> libc_lock_code = libc_internal_lock_code(objects);
+  // The runtime's control thread first, when it runs one: it exists to serve us, and
+  // while it runs our calls every thread of the program goes on with its own work.
+  const std::optional<pid_t> control = runtime_control_thread(process, objects);
   for (int round = 0;; ++round) {
     std::vector<pid_t> tids = process.thread_ids();
     if (tids.empty()) throw Error(ErrorKind::Target, fmt::format("process {}: exited", process.pid()));
+    if (auto it = control ? std::find(tids.begin(), tids.end(), *control) : tids.end(); it != tids.end())
+      std::rotate(tids.begin(), it, it + 1);
     for (pid_t tid : tids) {
       auto t = std::make_unique<Thread>(process.pid(), tid);
       if (!t->seize_and_interrupt()) continue;
       if (!t->wait_for_stop()) continue;
       std::string reason = unsafe_reason(*t, objects, libc_lock_code);
-      if (reason.empty()) return t;
+      if (reason.empty()) {
+        test_steps::reached(control && tid == *control ? "borrowed-control-thread" : "borrowed-program-thread");
+        return t;
+      }
       last_reason = fmt::format("thread {}: {}", tid, reason);
       t->release();
     }

@@ -105,6 +105,21 @@ void RuntimeRegistry::write(const Process& process, RegistrySnapshot& snap) cons
   snap.fresh = false;
 }
 
+std::optional<pid_t> runtime_control_thread(const Process& process, const TargetObjects& objects) {
+  for (const auto& o : objects.objects()) {
+    if (o.basename().rfind("libhotpatch", 0) != 0) continue;
+    try {
+      for (const ElfSymbol* s : objects.image(o).find_symbols(HOTPATCH_CONTROL_THREAD_SYMBOL)) {
+        if (!s->dynamic || s->section_index == 0) continue;
+        int32_t tid = 0;
+        if (process.read_partial(RemoteAddr(s->value + o.bias), &tid, sizeof tid) == sizeof tid && tid > 0) return tid;
+      }
+    } catch (const Error&) {
+    }
+  }
+  return std::nullopt;
+}
+
 std::string locate_runtime_library() {
   if (const char* env = std::getenv("HOTPATCH_RUNTIME"); env && *env) {
     if (::access(env, R_OK) != 0) throw Error(ErrorKind::Internal, errno_message(fmt::format("HOTPATCH_RUNTIME={}", env), errno));

@@ -2,6 +2,8 @@
 // from outside through /proc/PID/mem (layout in common/registry_layout.h).
 #pragma once
 
+#include <sys/types.h>
+
 #include <optional>
 #include <string>
 
@@ -45,6 +47,10 @@ class RuntimeRegistry {
   std::string runtime_path_;
   RemoteAddr address_;
 };
+
+// The thread id of the loaded runtime's control-server thread, if it runs one (a
+// runtime linked in, preloaded or injected with `hotpatch inject`); nullopt otherwise.
+std::optional<pid_t> runtime_control_thread(const Process& process, const TargetObjects& objects);
 
 // Where this hotpatch's own libhotpatch.so is: $HOTPATCH_RUNTIME, else next to the
 // executable (build tree), else ../lib (installed). Throws Error(Internal) if none.

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -16,6 +17,11 @@
 #include "common/control_protocol.h"
 #include "common/control_socket_path.h"
 #include "runtime/dispatcher.h"
+
+extern "C" {
+// See HOTPATCH_CONTROL_THREAD_SYMBOL (common/registry_layout.h).
+__attribute__((visibility("default"))) int hotpatch_control_thread;
+}
 
 namespace hotpatch::runtime {
 
@@ -178,6 +184,7 @@ void ControlServer::remove_socket() {
 void* ControlServer::accept_main(void* self) {
   auto* server = static_cast<ControlServer*>(self);
   pthread_setname_np(pthread_self(), "hotpatch-ctl");
+  __atomic_store_n(&hotpatch_control_thread, static_cast<int>(::syscall(SYS_gettid)), __ATOMIC_RELEASE);
   for (;;) {
     int fd = ::accept4(server->listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) {

@@ -8,6 +8,30 @@ cat >"$WORK/compute_patch.c" <<'C'
 int compute(int x) { return x * 100; }
 C
 build_patch compute_patch.so "$WORK/compute_patch.c"
+cat >"$WORK/ptrace_patch.c" <<'C'
+#include <hotpatch/patch.h>
+int compute_v2(int x) { return x * 1000; }
+HOTPATCH_ID("compute-x1000");
+HOTPATCH_REPLACE(compute, compute_v2);
+C
+build_patch ptrace_patch.so "$WORK/ptrace_patch.c"
+
+# borrowed_by PID WHO: a ptrace apply and revert of ptrace_patch.so whose remote calls
+# ran on WHO (control-thread: the runtime's control server thread; program-thread:
+# one of the program's own), every time a thread was borrowed.
+borrowed_by() {
+  local pid=$1 who=$2 log=$3 cmd steps
+  for cmd in "apply ptrace_patch.so" "revert compute-x1000"; do
+    # shellcheck disable=SC2086
+    HOTPATCH_TEST_STEPS=list run_cmd hp -p "$pid" $cmd
+    [ "$LAST_RC" -eq 0 ] || { _show_run hp -p "$pid" $cmd; fail "$cmd failed"; }
+    steps=$(sed -n 's/^hotpatch: step //p' "$WORK/last.err")
+    grep -qE ":borrowed-$who\$" <<<"$steps" || fail "$cmd: no thread borrowed as $who; steps: $(grep borrowed <<<"$steps" | tr '\n' ' ')"
+    ! grep -E ':borrowed-' <<<"$steps" | grep -vqE ":borrowed-$who\$" ||
+      fail "$cmd: a thread other than the $who was borrowed: $(grep borrowed <<<"$steps" | tr '\n' ' ')"
+    [ "$cmd" = "revert compute-x1000" ] || wait_for_log "$log" 'compute\(7\)=7000$'
+  done
+}
 
 step "LD_PRELOAD"
 start_target pre env LD_PRELOAD="$BUILD/libhotpatch_preload.so" "$EX/prebuilt_server" --interval_ms=50
@@ -28,6 +52,9 @@ expect_success hp -p "$pid" func rollback compute
 wait_for_log pre '^good day compute\(7\)=21$'
 expect_fail 8 "nothing to roll back" hp -p "$pid" func rollback compute
 expect_success hp -p "$pid" lib unload fix
+step "LD_PRELOAD: the Loader's remote calls borrow the runtime's control thread"
+borrowed_by "$pid" control-thread pre
+wait_for_log pre '^good day compute\(7\)=21$'
 finish_target pre
 
 step "inject into a running process"
@@ -49,4 +76,13 @@ wait_for_log plain '^injected compute\(7\)=700$'
 expect_success hp -p "$pid" func rollback compute
 wait_for_log plain '^injected compute\(7\)=21$'
 wait_for_log plain '^injected compute\(7\)=21$'
+step "after inject: the Loader's remote calls borrow the control thread"
+borrowed_by "$pid" control-thread plain
 finish_target plain
+
+step "no control server: the Loader borrows one of the program's threads"
+start_target bare "$EX/prebuilt_server" --interval_ms=50
+pid=$LAST_PID
+wait_for_log bare '^hello compute\(7\)=21$'
+borrowed_by "$pid" program-thread bare
+finish_target bare

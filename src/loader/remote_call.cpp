@@ -370,6 +370,11 @@ bool syscall_is_memory_management(int64_t nr) {
   }
 }
 
+bool is_dynamic_loader(const LoadedObject& o) {
+  std::string base = o.basename();
+  return base.rfind("ld-linux", 0) == 0 || base.rfind("ld-", 0) == 0;
+}
+
 // Libraries whose locks our remote calls take: libc (malloc), the dynamic loader
 // (dlopen) and libgcc's unwinder (__register_frame, for near-linked patches).
 bool is_runtime_library(const LoadedObject& o) {
@@ -415,6 +420,11 @@ std::string unsafe_reason(const Thread& t, const TargetObjects& objects, const s
     if (syscall_may_be_inside_fork(nr)) return "it may be inside fork(), which holds malloc's locks";
     for (const auto& r : libc_lock_code)
       if (r.contains(regs.pc())) return "it is in libc's internal locking and may hold libc's locks";
+    // ld.so makes its own syscalls (openat, read, fstat, close) only while it loads
+    // or unloads an object, holding its lock, with a link map half made: a dlopen of
+    // ours on that thread would nest inside the program's (the lock is recursive).
+    if (const LoadedObject* where = objects.object_containing(regs.pc()); where && is_dynamic_loader(*where))
+      return "it is inside the dynamic loader (a dlopen or dlclose of the program's is in progress)";
     return "";
   }
   const LoadedObject* where = objects.object_containing(regs.pc());

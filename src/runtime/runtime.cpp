@@ -2,7 +2,9 @@
 // the home of the registry of applied patches (registry_layout.h): the loader
 // writes it while the process is stopped, so the record of what was applied, with
 // the original bytes, outlives any CLI process. It must stay safe to load into any
-// process: no constructors that allocate, lock or start threads.
+// process: no constructors of ours (the statically linked libstdc++ brings its own:
+// error categories and one malloc for its exception emergency pool), no locks, no
+// threads at load time.
 #include "common/registry_layout.h"
 
 extern "C" {

@@ -169,13 +169,19 @@ std::optional<ResolvedSymbol> TargetObjects::lookup_in(const LoadedObject& objec
   return r;
 }
 
-std::optional<ResolvedSymbol> TargetObjects::try_resolve(const std::string& name, const LoadedObject* pinned,
-                                                         bool want_function, const std::vector<std::string>& excluded) const {
-  if (pinned) return lookup_in(*pinned, name, want_function);
+std::vector<const LoadedObject*> TargetObjects::lookup_order() const {
+  // The dynamic linker's order for a global lookup: the program, then its libraries.
   std::vector<const LoadedObject*> order;
   if (const auto* m = main_executable()) order.push_back(m);
   for (const auto& o : objects_)
     if (!o.is_main) order.push_back(&o);
+  return order;
+}
+
+std::optional<ResolvedSymbol> TargetObjects::try_resolve(const std::string& name, const LoadedObject* pinned,
+                                                         bool want_function, const std::vector<std::string>& excluded) const {
+  if (pinned) return lookup_in(*pinned, name, want_function);
+  const std::vector<const LoadedObject*> order = lookup_order();
   for (const LoadedObject* o : order) {
     if (std::find(excluded.begin(), excluded.end(), o->path) != excluded.end()) continue;
     if (auto r = lookup_in(*o, name, want_function)) return r;
@@ -185,10 +191,7 @@ std::optional<ResolvedSymbol> TargetObjects::try_resolve(const std::string& name
 
 std::optional<ResolvedSymbol> TargetObjects::resolve_exported(const std::string& name,
                                                               const std::vector<std::string>& excluded) const {
-  std::vector<const LoadedObject*> order;
-  if (const auto* m = main_executable()) order.push_back(m);
-  for (const auto& o : objects_)
-    if (!o.is_main) order.push_back(&o);
+  const std::vector<const LoadedObject*> order = lookup_order();
   for (const LoadedObject* o : order) {
     if (std::find(excluded.begin(), excluded.end(), o->path) != excluded.end()) continue;
     const ElfImage* img;

@@ -71,6 +71,8 @@ class TargetObjects {
 
  private:
   std::optional<ResolvedSymbol> lookup_in(const LoadedObject& object, const std::string& name, bool want_function) const;
+  // The main executable first, then the libraries in load order.
+  std::vector<const LoadedObject*> lookup_order() const;
 
   const Process& process_;
   AddressSpace space_;

@@ -34,10 +34,7 @@ InjectReport inject_control_server(pid_t pid, std::chrono::milliseconds timeout)
   report.runtime_path = runtime ? runtime->runtime_path() : locate_runtime_library();
   if (!runtime) check_file_is_trusted(report.runtime_path);
 
-  const LoadedObject* libc = objects.find_object("libc.so.6");
-  if (!libc)
-    throw Error(ErrorKind::DoesNotFit,
-                fmt::format("process {}: libc.so.6 is not loaded (statically linked?); cannot load the runtime", pid));
+  const LoadedObject* libc = &objects.libc("load the runtime");
   RemoteAddr dlopen_fn = objects.resolve("dlopen", libc, true).address;
   RemoteAddr dlerror_fn = objects.resolve("dlerror", libc, true).address;
 

@@ -39,12 +39,8 @@ struct LibcEntryPoints {
   RemoteAddr dlopen, dlclose, dlerror, mmap, munmap, mprotect;
 };
 
-LibcEntryPoints find_libc_entry_points(const Process& process, const TargetObjects& objects) {
-  const LoadedObject* libc = objects.find_object("libc.so.6");
-  if (!libc)
-    throw Error(ErrorKind::DoesNotFit,
-                fmt::format("process {}: libc.so.6 is not loaded (statically linked?); hotpatch cannot load code into it",
-                            process.pid()));
+LibcEntryPoints find_libc_entry_points(const TargetObjects& objects) {
+  const LoadedObject* libc = &objects.libc("load code into it");
   auto get = [&](const char* name) { return objects.resolve(name, libc, true).address; };
   LibcEntryPoints e;
   // glibc >= 2.34 exports dlopen from libc itself (Debian 12 has 2.36).
@@ -268,7 +264,7 @@ ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds
     near_linker->resolve(objects, pinned, excluded);
   }
 
-  const LibcEntryPoints libc = find_libc_entry_points(process, objects);
+  const LibcEntryPoints libc = find_libc_entry_points(objects);
   const std::string runtime_path = runtime ? runtime->runtime_path() : locate_runtime_library();
   if (!runtime) check_file_is_trusted(runtime_path);
 
@@ -493,7 +489,7 @@ RevertReport Patcher::revert_one(const std::string& id, std::chrono::millisecond
       throw Error(ErrorKind::Conflict, fmt::format("process {}: patch '{}' is applied on top of '{}' (function '{}'); revert "
                                                    "'{}' first", pid, top->id, id, r.symbol, top->id));
   }
-  const LibcEntryPoints libc = find_libc_entry_points(process, objects);
+  const LibcEntryPoints libc = find_libc_entry_points(objects);
 
   std::vector<GuardedRange> guarded;
   if (patch.code.length) guarded.push_back({{RemoteAddr(patch.code.start), RemoteAddr(patch.code.start + patch.code.length)},

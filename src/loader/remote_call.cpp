@@ -83,11 +83,7 @@ std::optional<OwnRestorer> find_own_restorer() {
 // libc's signal restorer in the target: at the offset ours has when the target's
 // libc is the same build, else the one place in its code with the restorer's bytes.
 RemoteAddr find_signal_restorer(const Process& process, const TargetObjects& objects) {
-  const LoadedObject* libc = objects.find_object("libc.so.6");
-  if (!libc)
-    throw Error(ErrorKind::DoesNotFit,
-                fmt::format("process {}: libc.so.6 is not loaded (statically linked?); hotpatch cannot run code in it",
-                            process.pid()));
+  const LoadedObject* libc = &objects.libc("run code in it");
   const auto code = arch::signal_restorer_code();
   const std::vector<uint8_t> expected(code.begin(), code.end());
   static const std::optional<OwnRestorer> own = find_own_restorer();
@@ -121,7 +117,7 @@ int pick_notice_signal(pid_t pid, pid_t tid, uint64_t blocked) {
   if (!masks) return 0;
   for (int sig : {SIGURG, SIGWINCH}) {
     const uint64_t bit = signal_bit(sig);
-    if (((masks->caught | blocked | masks->blocked | masks->pending | masks->shared_pending) & bit) == 0) return sig;
+    if (((masks->caught | blocked | masks->pending | masks->shared_pending) & bit) == 0) return sig;
   }
   return 0;
 }
@@ -131,7 +127,7 @@ int pick_notice_signal(pid_t pid, pid_t tid, uint64_t blocked) {
 RemoteCall::RemoteCall(Process& process, Thread& thread, const TargetObjects& objects)
     : process_(process), thread_(thread) {
   restorer_ = find_signal_restorer(process_, objects);
-  const LoadedObject* libc = objects.find_object("libc.so.6");
+  const LoadedObject* libc = &objects.libc("run code in it");
   mmap_ = objects.resolve("mmap", libc, true).address;
   munmap_ = objects.resolve("munmap", libc, true).address;
 

@@ -119,6 +119,12 @@ const ElfImage& TargetObjects::image(const LoadedObject& object) const {
   return *img;
 }
 
+const LoadedObject& TargetObjects::libc(const std::string& what) const {
+  if (const LoadedObject* o = find_object("libc.so.6")) return *o;
+  throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: libc.so.6 is not loaded (statically linked?); hotpatch cannot {}",
+                                                 process_.pid(), what));
+}
+
 std::optional<ResolvedSymbol> TargetObjects::lookup_in(const LoadedObject& object, const std::string& name,
                                                        bool want_function) const {
   const ElfImage* img;

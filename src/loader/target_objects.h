@@ -49,6 +49,9 @@ class TargetObjects {
   // By path, base name ("libc.so.6") or DT_SONAME.
   const LoadedObject* find_object(const std::string& name) const;
   const LoadedObject* object_containing(RemoteAddr addr) const;
+  // The process's libc.so.6; throws Error(DoesNotFit) "libc.so.6 is not loaded
+  // (statically linked?); hotpatch cannot WHAT" when there is none.
+  const LoadedObject& libc(const std::string& what) const;
   // The object's ELF image, read on first use; with the symbols of its separate
   // debug file (/usr/lib/debug/.build-id/...) merged in when it is stripped.
   const ElfImage& image(const LoadedObject& object) const;

@@ -257,6 +257,18 @@ kill_at() {
   wait "$cli" 2>/dev/null || true
 }
 
+# wait_for_syscall PID NR [TIMEOUT_S=10]: waits until the thread PID (a tid works too,
+# through /proc/PID) is blocked in system call number NR (/proc/PID/syscall).
+wait_for_syscall() {
+  local pid=$1 nr=$2 end
+  _deadline "${3:-10}"
+  end=$_DEADLINE
+  until [ "$(cut -d' ' -f1 "/proc/$pid/syscall" 2>/dev/null)" = "$nr" ]; do
+    _past "$end" && fail "thread $pid is not in syscall $nr: $(cat "/proc/$pid/syscall" 2>&1)"
+    nap 0.02
+  done
+}
+
 # --- assertions --------------------------------------------------------------------
 
 # _any_line_matches REGEX TEXT: some line of TEXT matches (bash ERE, as grep -E).

@@ -17,8 +17,7 @@ expect_output t '^compute\(7\)=21$' 2
 step "the main thread forks and blocks in its prepare handler"
 kill -USR1 "$pid"
 wait_for_log t '^prepare handler: opening the FIFO$'
-nap 0.2
-[ "$(cut -d' ' -f1 "/proc/$pid/syscall")" = 257 ] || fail "the main thread is not in openat: $(cat "/proc/$pid/syscall")"
+wait_for_syscall "$pid" 257   # the handler's openat of the FIFO
 
 for cmd in "apply patch.so" "revert fix-compute"; do
   step "$cmd borrows the thread inside fork() and completes"

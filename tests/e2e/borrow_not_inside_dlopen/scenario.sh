@@ -14,8 +14,7 @@ expect_output t '^compute\(7\)=21$' 2
 step "the only thread blocks inside ld.so (dlopen of a FIFO)"
 kill -USR1 "$pid"
 wait_for_log t '^calling dlopen$'
-nap 0.2
-[ "$(cat "/proc/$pid/syscall" 2>/dev/null | cut -d' ' -f1)" = 257 ] || fail "the thread is not in openat: $(cat "/proc/$pid/syscall")"
+wait_for_syscall "$pid" 257   # ld.so's openat of the FIFO
 
 step "apply waits for a safe thread instead of nesting in the program's dlopen"
 "$HOTPATCH" -p "$pid" apply patch.so --timeout 20000 >"$WORK/apply.out" 2>"$WORK/apply.err" &

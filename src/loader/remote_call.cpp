@@ -132,7 +132,7 @@ RemoteCall::RemoteCall(Process& process, Thread& thread, const TargetObjects& ob
   munmap_ = objects.resolve("munmap", libc, true).address;
 
   context_ = thread_.registers();
-  arch::settle_interrupted_syscall(context_, thread_.interrupted_syscall_needs_restart());
+  arch::settle_interrupted_syscall(context_);
   extended_ = thread_.read_extended_state();
   blocked_signals_ = thread_.blocked_signals();
   notice_signal_ = pick_notice_signal(process_.pid(), thread_.tid(), blocked_signals_);

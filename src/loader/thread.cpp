@@ -83,30 +83,6 @@ std::optional<int> poll_status(pid_t tid, bool& no_tracees) {
   }
 }
 
-// Signals that may be pending for the thread and not blocked: if one is there, an
-// -EINTR may be the program's own business, so the syscall is left as the kernel made it.
-// Runs inside the stop for every thread an epoll_wait-style call was interrupted in,
-// so it reads the file with one read() into a stack buffer (no stream, no allocation
-// per line).
-bool has_deliverable_pending_signal(pid_t pid, pid_t tid) {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/task/%d/status", static_cast<int>(pid), static_cast<int>(tid));
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  char text[4096];
-  ssize_t n = ::read(fd, text, sizeof text - 1);
-  ::close(fd);
-  if (n <= 0) return false;
-  text[n] = 0;
-  auto field = [&](const char* name) -> uint64_t {
-    const char* at = std::strstr(text, name);
-    return at ? std::strtoull(at + std::strlen(name), nullptr, 16) : 0;
-  };
-  uint64_t pending = field("\nSigPnd:"), shared = field("\nShdPnd:"), blocked = field("\nSigBlk:"),
-           ignored = field("\nSigIgn:");
-  return ((pending | shared) & ~blocked & ~ignored) != 0;
-}
-
 std::string tracer_hint(pid_t pid, pid_t tid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/status");
   std::string line;
@@ -226,16 +202,12 @@ Thread::StopWait Thread::wait_for_stop(std::chrono::steady_clock::time_point dea
     }
     stopped_ = true;
     regs_ = read_registers();
-    if (interrupted_syscall_needs_restart()) {
-      // Our interrupt made a never-restarted syscall (epoll_wait, sigtimedwait, ...)
-      // return -EINTR: point the thread back at it now, not at release, so that it
-      // is re-run even when this CLI is killed before it can release anyone (the
-      // kernel's detach then resumes the thread as it is). A signal that arrives
-      // during the hold is delivered before the syscall re-runs, as if it had come
-      // just before the call.
-      arch::rewind_to_restart_syscall(regs_);
-      set_registers(regs_);
-    }
+    // Our interrupt made a never-restarted syscall (epoll_wait, sigtimedwait, ...)
+    // return -EINTR: turn that into a restart the kernel itself performs when the
+    // thread resumes, unless a signal handler runs first (then the program gets the
+    // EINTR that signal means). Done now, not at release, so that it holds even when
+    // this CLI is killed before it can release anyone.
+    if (stop_kind_ == StopKind::Interrupt && arch::restart_unless_signalled(regs_)) set_registers(regs_);
     return StopWait::Stopped;
   }
 }
@@ -342,11 +314,6 @@ void Thread::note_signal_for_release(int sig) {
   // one of the same number adds nothing, and another number is re-sent after detach.
   if (pending_signal_ == 0) pending_signal_ = sig;
   else if (sig != pending_signal_) ::syscall(SYS_tgkill, pid_, tid_, sig);
-}
-
-bool Thread::interrupted_syscall_needs_restart() const {
-  return stop_kind_ == StopKind::Interrupt && regs_.syscall_number() >= 0 && regs_.syscall_result() == -EINTR &&
-         !has_deliverable_pending_signal(pid_, tid_);
 }
 
 void Thread::release() {

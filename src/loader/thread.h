@@ -1,7 +1,8 @@
 // Thread: one thread of the target under ptrace (PTRACE_SEIZE, never ATTACH, so no
 // SIGSTOP is sent). While seized it is ours; release() hands it back exactly as it
-// was: registers restored, a syscall we interrupted with -EINTR re-run, a signal
-// that arrived meanwhile delivered, a group-stop left in place.
+// was: registers restored, a syscall we interrupted with -EINTR re-run (unless a
+// signal handler runs first, arch::restart_unless_signalled), a signal that arrived
+// meanwhile delivered, a group-stop left in place.
 #pragma once
 
 #include <sys/types.h>
@@ -68,9 +69,6 @@ class Thread {
   void write_extended_state(const std::vector<uint8_t>& state);
   // The signals the thread blocks (PTRACE_GETSIGMASK).
   uint64_t blocked_signals() const;
-  // Whether release() would re-run the syscall the thread was stopped in (one
-  // that returned -EINTR because of our interrupt, with no signal to deliver).
-  bool interrupted_syscall_needs_restart() const;
 
   // Resumes the thread (PTRACE_CONT) delivering `signal` (0 for none).
   void resume(int signal);

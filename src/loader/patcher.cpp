@@ -151,9 +151,15 @@ void Patcher::finish_interrupted(std::chrono::milliseconds timeout) {
   Process& process = impl_->process;
   for (;;) {
     Registry reg = applied();
-    auto pending = std::find_if(reg.patches.rbegin(), reg.patches.rend(),
-                                [](const PatchRecord& p) { return p.state != PatchState::Applied; });
-    if (pending == reg.patches.rend()) return;
+    // Reverts first (newest first), then applies (oldest first): the order in which
+    // one commit that reverts a patch and applies another on the same functions
+    // (registry_commit.h) made the changes.
+    const PatchRecord* pending = nullptr;
+    for (auto it = reg.patches.rbegin(); !pending && it != reg.patches.rend(); ++it)
+      if (it->state == PatchState::Reverting) pending = &*it;
+    for (auto it = reg.patches.begin(); !pending && it != reg.patches.end(); ++it)
+      if (it->state == PatchState::Applying) pending = &*it;
+    if (!pending) return;
     const std::string id = pending->id;
     if (pending->state == PatchState::Applying) {
       complete_apply(id, timeout);

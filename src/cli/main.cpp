@@ -10,6 +10,7 @@
 #include <fmt/core.h>
 
 #include "cli/commands.h"
+#include "cli/version.h"
 #include "common/error.h"
 
 using hotpatch::Error;
@@ -31,7 +32,7 @@ int report_error(hotpatch::cli::Output& out, int code, const std::string& messag
 
 int main(int argc, char** argv) {
   CLI::App app{"hotpatch: live patching of running Linux processes"};
-  app.set_version_flag("--version", std::string("hotpatch ") + HOTPATCH_VERSION);
+  app.set_version_flag("--version", hotpatch::cli::version_text, "print the version, the git commit and the runtime it loads");
   app.require_subcommand(1);
 
   int pid = 0;

@@ -1,9 +1,11 @@
 #include "creator/program.h"
 
+#include <cxxabi.h>
 #include <elf.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -66,6 +68,15 @@ bool has_number_suffix(const std::string& name, std::string* base) {
   return true;
 }
 
+std::string readable_name(const std::string& name) {
+  if (!name.starts_with("_Z")) return name;
+  int status = 0;
+  char* out = abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status);
+  std::string result = status == 0 && out ? out : name;
+  std::free(out);
+  return result;
+}
+
 bool is_indirection_cell(const std::string& name) { return name.starts_with("DW.ref."); }
 
 bool is_cold_part_of(const std::string& cold, const std::string& hot) { return cold.starts_with(hot + ".cold"); }
@@ -73,6 +84,20 @@ bool is_cold_part_of(const std::string& cold, const std::string& hot) { return c
 bool is_defined_function(const ObjSymbol& s) { return s.type == STT_FUNC && s.section != SHN_UNDEF && !s.name.empty(); }
 bool is_defined_object(const ObjSymbol& s) {
   return s.type == STT_OBJECT && s.section != SHN_UNDEF && s.section < SHN_LORESERVE && !s.name.empty();
+}
+
+std::set<uint32_t> constructors_of(const ObjectFile& obj) {
+  std::set<uint32_t> out;
+  const auto& sections = obj.sections();
+  for (uint32_t i = 0; i < sections.size(); ++i) {
+    const std::string& n = sections[i].name;
+    if (!n.starts_with(".init_array") && !n.starts_with(".preinit_array") && !n.starts_with(".ctors")) continue;
+    for (const auto& r : obj.relocations(i)) {
+      Target t = target_of(obj, r, std::nullopt);
+      if (t.kind == Target::Symbol && obj.symbols()[t.index].type == STT_FUNC) out.insert(t.index);
+    }
+  }
+  return out;
 }
 
 Target target_of(const ObjectFile& obj, const ObjRelocation& r, const CodeContext& code) {

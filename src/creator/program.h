@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <utility>
@@ -77,6 +78,9 @@ bool has_number_suffix(const std::string& name, std::string* base = nullptr);
 // GCC's hidden indirection cells for exception handling (DW.ref.__gxx_personality_v0,
 // DW.ref._ZTI...): one pointer each, which the unwind tables refer to. The patch
 // keeps its own, filled with the target's address of the symbol.
+// A C++ name demangled for people ("existing[abi:cxx11]"), any other as it is.
+std::string readable_name(const std::string& name);
+
 bool is_indirection_cell(const std::string& name);
 bool is_cold_part_of(const std::string& cold, const std::string& hot);
 
@@ -110,6 +114,9 @@ CodeContext code_of(const ObjectFile& obj, const ObjSymbol& s);
 std::string unnamed_key(const ObjectFile& obj, const Target& t);
 
 bool is_defined_function(const ObjSymbol& s);
+// The functions an object registers to run at program start (.init_array,
+// .preinit_array, .ctors): constructors and C++ dynamic initialisers.
+std::set<uint32_t> constructors_of(const ObjectFile& obj);
 bool is_defined_object(const ObjSymbol& s);
 
 }  // namespace hotpatch::creator

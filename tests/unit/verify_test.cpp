@@ -43,3 +43,26 @@ TEST_F(VerifyTest, ThreadLocalStorageIsRefused) {
   ASSERT_EQ(r.size(), 1u);
   EXPECT_NE(r[0].find("uses thread-local storage ('t')"), std::string::npos) << r[0];
 }
+
+TEST_F(VerifyTest, ANewConstructorIsRefusedNotDropped) {
+  Program p(nullptr, {});
+  add_unit(p, "calc", "static int ready;\nint f(void) { return ready; }\n",
+           "static int ready;\n__attribute__((constructor)) static void init_ready(void) { ready = 7; }\n"
+           "int f(void) { return ready + 1; }\n");
+  auto r = refusals(p);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].rfind("init_ready (calc.c): a new constructor", 0), 0u) << r[0];
+}
+
+// A new C++ global with a dynamic initialiser changes the file's one initialiser,
+// which would re-run the initialisers of the existing globals too.
+TEST_F(VerifyTest, ACppInitialiserThatWouldRerunExistingOnesIsRefused) {
+  Program p(nullptr, {});
+  std::string common = "#include <string>\nstd::string existing(\"a\");\n";
+  add_unit(p, "calc.cpp", common + "int f() { return existing.size(); }\n",
+           common + "std::string added(\"bb\");\nint f() { return existing.size() + added.size(); }\n");
+  auto r = refusals(p);
+  ASSERT_FALSE(r.empty());
+  EXPECT_NE(r[0].find("the C++ dynamic initialiser of calc.cpp changed: running it would also re-run the initialisers "
+                      "of existing globals (existing[abi:cxx11])"), std::string::npos) << r[0];
+}

@@ -424,3 +424,25 @@ revert_ok() {
 # redirect_re OLD ADDR NEW: a regex for list's line for one replaced function,
 # "  OLD (ADDR) -> NEW (0x...)", optionally followed by " via ..." (how it jumps).
 redirect_re() { echo "^  $1 \\($2\\) -> $3 \\(0x[0-9a-f]+\\)( via [a-z0-9, ]+)?$"; }
+
+# --- several processes (ops_*) ------------------------------------------------------
+
+# build_unique_target OUT SRC [cc flags...]: build_target with NONCE defined as a
+# random string, so that OUT's build-id is this case's alone: cases that select
+# processes by build-id (-p all) or by program (--exe) never find another case's.
+build_unique_target() {
+  local out=$1 src=$2
+  shift 2
+  build_target "$out" "$src" -DNONCE="\"${WORK##*/}-$RANDOM$RANDOM\"" "$@"
+}
+
+# build_id_of FILE: its GNU build-id, in hex.
+build_id_of() {
+  local id
+  id=$(readelf -n "$1" | awk '/Build ID:/ {print $3; exit}')
+  [ -n "$id" ] || fail "$1 has no build-id"
+  echo "$id"
+}
+
+# pids_in TEXT: the pids of "process PID: ..." lines, sorted, on one line.
+pids_in() { grep -oE '^process [0-9]+:' <<<"$1" | grep -oE '[0-9]+' | sort -n | paste -sd' '; }

@@ -8,9 +8,12 @@
 //           all, re-read /proc/PID/task) released at once: the bare ptrace cost;
 //   apply - Patcher::apply of PATCH_SO (a real patch of bench_patch_me), whose
 //           StopReport.pause is what `hotpatch apply` prints; then a revert.
-// For both, the target's workers report the longest gap they saw in their loop.
-// Prints "P2 pause threads=T floor_us=.. pause_us=.. target_gap_us=.." (medians) on
-// stdout, and the details (per-trial values, floor gap, revert pause) on stderr.
+// For both, the target's workers report the longest gap they saw in their loop:
+// the pause as the program sees it, measured the same way for both.
+// Prints "P2 pause threads=T floor_us=.. pause_us=.. target_gap_us=.. floor_gap_us=.."
+// (medians; floor_us and pause_us are the longest hold of one thread as the tracer
+// timed it, the gaps what the workers saw) on stdout, and the details (per-trial
+// values, revert pause) on stderr.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -154,8 +157,8 @@ int main(int argc, char** argv) {
     // The gap wait after each apply leaves the main thread time to call the patched
     // function: if it never saw the new code, the patch did not take effect.
     if (target.patched_calls() == 0) throw std::runtime_error("the target never ran the patched function");
-    std::printf("P2 pause threads=%d floor_us=%ld pause_us=%ld target_gap_us=%ld\n", threads, median(floor_us),
-                median(pause_us), median(gap_us));
+    std::printf("P2 pause threads=%d floor_us=%ld pause_us=%ld target_gap_us=%ld floor_gap_us=%ld\n", threads,
+                median(floor_us), median(pause_us), median(gap_us), median(floor_gap_us));
     std::fflush(stdout);
     std::fprintf(stderr,
                  "P2 detail threads=%d worker_sleep_us=%ld floor_us=[%s] floor_gap_us=[%s] pause_us=[%s] "

@@ -11,6 +11,7 @@
 #include "loader/runtime_registry.h"
 #include "loader/target_objects.h"
 #include "loader/test_steps.h"
+#include "loader/thread.h"
 
 namespace hotpatch {
 
@@ -67,6 +68,7 @@ ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds
   const TargetObjects& objects = impl_->objects();
 
   ApplyPlan plan = plan_apply(process, objects, patch);  // 1. plan: the target untouched
+  HoldWatch holds;  // the pause the program sees: any thread's longest hold, the borrowed one's too
   try {
     PatchLoad load(process, objects);  // 2. load, while the other threads run; unloaded unless kept
     load.load(plan, load_deadline);
@@ -86,6 +88,8 @@ ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds
     report.functions = plan.redirects.size();
     report.record = commit.applied().front();
     report.notes = load.notes();
+    report.pause = holds.longest().held;
+    report.pause_thread = holds.longest().tid;
     return report;
   } catch (...) {
     if (!process.alive())
@@ -103,6 +107,7 @@ RevertReport Patcher::revert_one(const std::string& id, std::chrono::millisecond
   const TargetObjects& objects = impl_->objects();
 
   RevertPlan plan = plan_revert(process, objects, id);  // 1. plan
+  HoldWatch holds;  // the pause the program sees, the unload's borrowed thread included
   RegistryCommit commit;                                // 2. commit: the saved bytes back, in one stop
   commit.revert(id);
   StopReport stop = commit_in_stop(process, &plan.runtime, plan.before, plan.guarded, deadline,
@@ -120,6 +125,8 @@ RevertReport Patcher::revert_one(const std::string& id, std::chrono::millisecond
   static_cast<StopReport&>(report) = stop;
   report.functions = plan.patch.redirects.size();
   report.id = id;
+  report.pause = holds.longest().held;
+  report.pause_thread = holds.longest().tid;
   return report;
 }
 

@@ -228,6 +228,7 @@ StopReport commit_in_stop(Process& process, const RuntimeRegistry* runtime, cons
     if (runtime) commit.run(process, *runtime, snap);
     report.threads = world.threads().size();
     report.pause = world.release();
+    report.pause_thread = world.longest_hold().tid;
     test_steps::reached("released");
     return std::nullopt;
   });

@@ -97,6 +97,22 @@ std::string tracer_hint(pid_t pid, pid_t tid) {
 
 }  // namespace
 
+namespace {
+std::vector<HoldWatch*>& hold_watches() {
+  static std::vector<HoldWatch*> watches;
+  return watches;
+}
+}  // namespace
+
+HoldWatch::HoldWatch() { hold_watches().push_back(this); }
+HoldWatch::~HoldWatch() { std::erase(hold_watches(), this); }
+
+void HoldWatch::note(pid_t tid, std::chrono::steady_clock::duration held) {
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(held);
+  for (HoldWatch* w : hold_watches())
+    if (us >= w->longest_.held) w->longest_ = {us, tid};
+}
+
 Thread::~Thread() {
   try {
     release();
@@ -110,6 +126,7 @@ bool Thread::seize_and_interrupt() {
     // Still ours from a wait that gave up on it, its interrupt still pending.
     late_threads().erase(late);
     seized_ = true;
+    interrupted_at_ = std::chrono::steady_clock::now();
     return true;
   }
   if (::ptrace(PTRACE_SEIZE, tid_, nullptr, nullptr) != 0) {
@@ -130,6 +147,7 @@ bool Thread::seize_and_interrupt() {
   // tid outside the thread group.
   if (::syscall(SYS_tgkill, pid_, tid_, 0) != 0 && errno == ESRCH) {
     // Not ours: stop it only to let it go (a seized thread is detached from a stop).
+    stranger_ = true;
     if (::ptrace(PTRACE_INTERRUPT, tid_, nullptr, nullptr) == 0)
       wait_for_stop(std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
     release();
@@ -142,6 +160,7 @@ bool Thread::seize_and_interrupt() {
     }
     throw Error(ErrorKind::Target, errno_message(fmt::format("process {} thread {}: PTRACE_INTERRUPT", pid_, tid_), errno));
   }
+  interrupted_at_ = std::chrono::steady_clock::now();
   return true;
 }
 
@@ -331,6 +350,7 @@ void Thread::release() {
     return;
   }
   int sig = pending_signal_;
+  if (!stranger_) HoldWatch::note(tid_, std::chrono::steady_clock::now() - interrupted_at_);
   if (::ptrace(PTRACE_DETACH, tid_, nullptr, reinterpret_cast<void*>(static_cast<uintptr_t>(sig))) != 0) {
     // ESRCH: not in a stop we can end. Dead (SIGKILL reaches a stopped thread too)
     // needs nothing; alive, it runs on as our tracee (resumed, not stopped since):
@@ -348,6 +368,7 @@ void Thread::settle_late() {
   for (auto [tid, pid] : std::exchange(late_threads(), {})) {
     Thread t(pid, tid);
     t.seized_ = true;
+    t.interrupted_at_ = std::chrono::steady_clock::now();  // its stop came a moment ago, if at all
     // Stopped by now: the destructor releases it; still not: it is remembered again.
     t.wait_for_stop(std::chrono::steady_clock::time_point::min());
   }
@@ -432,17 +453,18 @@ AllThreadsStopped::AllThreadsStopped(Process& process, std::chrono::steady_clock
 AllThreadsStopped::~AllThreadsStopped() { release(); }
 
 std::chrono::microseconds AllThreadsStopped::release() {
-  if (released_) return {};
+  if (released_) return holds_.longest().held;
   released_ = true;
+  // In the order they were interrupted, so that each is held about as long as the
+  // others: the first one stopped is the first one resumed.
   for (auto& t : threads_) {
     try {
       t->release();
     } catch (...) {
     }
   }
-  auto held = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - first_interrupt_);
   priority_.restore();
-  return held;
+  return holds_.longest().held;
 }
 
 }  // namespace hotpatch

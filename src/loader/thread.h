@@ -19,6 +19,31 @@ namespace hotpatch {
 
 class Process;
 
+// The longest time one thread of the target was held by us, from the interrupt that
+// stopped it to the detach that let it go, and which thread: the pause the program
+// itself sees (a thread borrowed for remote calls is held for all of them).
+struct LongestHold {
+  std::chrono::microseconds held{0};
+  pid_t tid = 0;
+};
+
+// While alive, takes in the hold of every thread of a target that Thread::release()
+// lets go, in this process; longest() is the longest of them. Watches nest: each
+// sees the holds that ended while it was alive.
+class HoldWatch {
+ public:
+  HoldWatch();
+  ~HoldWatch();
+  HoldWatch(const HoldWatch&) = delete;
+  HoldWatch& operator=(const HoldWatch&) = delete;
+  const LongestHold& longest() const { return longest_; }
+  // Called by Thread::release().
+  static void note(pid_t tid, std::chrono::steady_clock::duration held);
+
+ private:
+  LongestHold longest_;
+};
+
 enum class StopKind {
   Interrupt,       // our PTRACE_INTERRUPT (PTRACE_EVENT_STOP with SIGTRAP)
   GroupStop,       // the process is stopped by SIGSTOP/SIGTSTP/...
@@ -100,6 +125,8 @@ class Thread {
  private:
   pid_t pid_;
   pid_t tid_;
+  std::chrono::steady_clock::time_point interrupted_at_;  // its hold starts (HoldWatch)
+  bool stranger_ = false;  // a tid that is not a thread of pid_: its hold is not the target's
   bool seized_ = false;
   bool stopped_ = false;
   bool regs_dirty_ = false;
@@ -177,12 +204,15 @@ class AllThreadsStopped {
   AllThreadsStopped& operator=(const AllThreadsStopped&) = delete;
 
   std::vector<std::unique_ptr<Thread>>& threads() { return threads_; }
-  // Resumes everyone; returns how long the first thread was held.
+  // Resumes everyone; returns the longest time one of them was held (interrupt to
+  // detach), which longest_hold() names.
   std::chrono::microseconds release();
+  const LongestHold& longest_hold() const { return holds_.longest(); }
 
  private:
   Process& process_;
   StopPriority priority_;  // first member: raised before the first seize, restored last
+  HoldWatch holds_;        // the holds of this stop's threads
   TraceeNewsWait news_;    // SIGCHLD held for waking the waits of the whole stop
   std::vector<std::unique_ptr<Thread>> threads_;
   std::chrono::steady_clock::time_point first_interrupt_;

@@ -26,7 +26,7 @@ expect_success hp --exe "$WORK/svc" apply patch.so
 assert_eq "$(sorted "$a" "$b" "$c")" "$(pids_in "$LAST_OUT")" "processes --exe selected"
 assert_eq 3 "$(wc -l <<<"$LAST_OUT")" "result lines"
 for p in "$a" "$c"; do
-  assert_match "^process $p: applied fix-compute: 1 function, [0-9]+ attempts?, paused [0-9]+ us \([0-9]+ threads?\)$" "$LAST_OUT" "apply of $p"
+  assert_match "^process $p: applied fix-compute: 1 function, [0-9]+ attempts?, paused [0-9]+ us \([0-9]+ threads?, longest thread [0-9]+\)$" "$LAST_OUT" "apply of $p"
 done
 assert_match "^process $b: already applied fix-compute \(since [0-9T:-]+Z\)$" "$LAST_OUT" "b"
 for n in a b c; do

@@ -403,8 +403,10 @@ void StopPriority::restore() {
 ThreadsNotStopped::ThreadsNotStopped(pid_t pid, std::string reason)
     : Error(ErrorKind::Busy, fmt::format("process {}: {}", pid, reason)), reason_(std::move(reason)) {}
 
-AllThreadsStopped::AllThreadsStopped(Process& process, std::chrono::steady_clock::time_point deadline)
+AllThreadsStopped::AllThreadsStopped(Process& process, std::chrono::steady_clock::time_point patience,
+                                     std::optional<std::chrono::steady_clock::time_point> deadline_or_patience)
     : process_(process) {
+  const auto deadline = std::max(patience, deadline_or_patience.value_or(patience));
   Thread::settle_late();
   first_interrupt_ = std::chrono::steady_clock::now();
   std::set<pid_t> known;
@@ -422,12 +424,25 @@ AllThreadsStopped::AllThreadsStopped(Process& process, std::chrono::steady_clock
       threads_.push_back(std::move(t));
     }
     if (fresh.empty()) break;
+    // A thread that runs or waits for a CPU (a loaded machine) stops as soon as it
+    // gets one; one in uninterruptible sleep may not for a long time: give up on
+    // that one at `patience`, on the others at the deadline, or, once the attempt
+    // is lost anyway, 10 ms later (their stops are collected so that they can be
+    // resumed now; one still not stopped is let go when its stop comes).
     std::optional<pid_t> late;
+    auto give_up = deadline;
     for (Thread* t : fresh) {
-      if (t->wait_for_stop(deadline) != Thread::StopWait::Late) continue;
-      // The one to name: a thread in uninterruptible sleep rather than a slow one.
-      if (!late || (thread_state(process_.pid(), *late) != 'D' && thread_state(process_.pid(), t->tid()) == 'D'))
-        late = t->tid();
+      for (auto until = std::min(patience, give_up);;) {
+        if (t->wait_for_stop(until) != Thread::StopWait::Late) break;
+        const auto now = std::chrono::steady_clock::now();
+        const bool stuck = thread_state(process_.pid(), t->tid()) == 'D';
+        if (stuck || now >= give_up) {
+          if (!late || (stuck && thread_state(process_.pid(), *late) != 'D')) late = t->tid();  // name a stuck one
+          give_up = std::min(give_up, now + std::chrono::milliseconds(10));
+          break;
+        }
+        until = std::min(give_up, now + std::chrono::milliseconds(5));
+      }
     }
     if (late) {
       // Everyone who stopped goes back to work now; the late ones are let go when

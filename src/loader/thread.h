@@ -190,14 +190,17 @@ class ThreadsNotStopped : public Error {
 // seized and interrupted first, then waited for, then we check that no thread was
 // born meanwhile (the kernel's thread count, else /proc/PID/task read again) and
 // seize any newcomer. The destructor (or release()) resumes them all.
-// A thread that has not stopped by `deadline` (uninterruptible sleep) ends the
-// attempt: everyone else is resumed at once and ThreadsNotStopped thrown, so no
-// thread is held waiting for one that cannot come.
+// A thread in uninterruptible sleep (state D) that has not stopped by `patience`,
+// or any thread not stopped by `deadline` (default: `patience`), ends the attempt:
+// everyone else is resumed at once and ThreadsNotStopped thrown, so no thread is
+// held waiting for one that cannot come. A thread that runs, or waits for a CPU on
+// a loaded machine, is waited for until `deadline`: it stops once it gets a CPU.
 class AllThreadsStopped {
  public:
   explicit AllThreadsStopped(Process& process,
-                             std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::now() +
-                                                                              kDefaultDeadline);
+                             std::chrono::steady_clock::time_point patience = std::chrono::steady_clock::now() +
+                                                                              kDefaultDeadline,
+                             std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
   static constexpr std::chrono::seconds kDefaultDeadline{2};
   ~AllThreadsStopped();
   AllThreadsStopped(const AllThreadsStopped&) = delete;

@@ -137,6 +137,18 @@ struct SignalFrame {
 SignalFrame build_signal_frame(const Registers& context, std::span<const uint8_t> extended_state,
                                uint64_t blocked_signals, RemoteAddr below, RemoteAddr return_address);
 
+// What a signal handler's frame saved of the code it interrupted, read from the
+// frame's bytes from its first word (the handler's return address: the signal
+// restorer) on; kSignalFrameContextSize bytes are enough. nullopt when the bytes
+// are not such a frame (its ucontext's flags and link are not what the kernel
+// writes): a stale copy of the restorer's address on a stack.
+struct InterruptedContext {
+  RemoteAddr pc;
+  RemoteAddr sp;
+};
+constexpr size_t kSignalFrameContextSize = 184;
+std::optional<InterruptedContext> interrupted_context(std::span<const uint8_t> frame);
+
 // Function entries ------------------------------------------------------------
 
 // Bytes at a function's entry that a redirect must leave alone (endbr64 under CET

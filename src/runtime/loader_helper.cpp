@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -97,7 +98,9 @@ bool LoaderHelper::locate(std::string& path, std::string& error) {
     }
   }
   for (const auto& c : candidates) {
-    if (::access(c.c_str(), X_OK) != 0) continue;
+    // A directory is no candidate (an installed LIBDIR/hotpatch/ holds the preload module).
+    struct stat st{};
+    if (::access(c.c_str(), X_OK) != 0 || ::stat(c.c_str(), &st) != 0 || S_ISDIR(st.st_mode)) continue;
     if (!trusted_file(c, error)) return false;
     path = c;
     return true;

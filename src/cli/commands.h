@@ -58,7 +58,8 @@ int cmd_status(Output& out);
 
 // Creator (cmd_create.cpp; docs/creator.md).
 struct CreateCommand {
-  std::string source_dir, diff, build = "make", binary, output, id, description, work;
+  std::string source_dir, build = "make", binary, output, id, description, work;
+  std::vector<std::string> diffs;  // --diff, repeatable: applied in order
 };
 int cmd_create(const CreateCommand& opts, Output& out);
 

@@ -11,6 +11,7 @@
 
 #include "agent/patch_store.h"
 #include "cli/commands.h"
+#include "cli/version.h"
 #include "common/error.h"
 #include "common/verbose.h"
 
@@ -33,7 +34,7 @@ int report_error(hotpatch::cli::Output& out, int code, const std::string& messag
 
 int main(int argc, char** argv) {
   CLI::App app{"hotpatch: live patching of running Linux processes"};
-  app.set_version_flag("--version", std::string("hotpatch ") + HOTPATCH_VERSION);
+  app.set_version_flag("--version", hotpatch::cli::version_text, "print the version, the git commit and the runtime it loads");
   app.require_subcommand(1);
 
   std::string pid_text, exe;
@@ -138,12 +139,13 @@ int main(int argc, char** argv) {
   hotpatch::cli::CreateCommand create_opts;
   auto* create = app.add_subcommand("create", "make a patch from a source tree and a diff");
   create->add_option("--src", create_opts.source_dir, "the source tree the running program was built from")->required();
-  create->add_option("--diff", create_opts.diff, "the fix, as a unified diff applying with patch -p1")->required();
+  create->add_option("--diff", create_opts.diffs, "the fix, as a unified diff applying with patch -p1; repeat for a series "
+                     "(applied in order, one cumulative patch)")->required()->allow_extra_args(false);
   create->add_option("--build", create_opts.build, "the project's build command (default: make)");
   create->add_option("--binary", create_opts.binary, "the program, relative to --src")->required();
   create->add_option("-o,--output", create_opts.output, "the patch file to write")->required();
   create->add_option("--id", create_opts.id, "patch id (default: the output's base name)");
-  create->add_option("--description", create_opts.description, "description (default: the diff's file name)");
+  create->add_option("--description", create_opts.description, "description (default: the diffs' file names)");
   create->add_option("--work", create_opts.work, "keep the unpatched build here, for reuse");
   create->add_flag("--json", json);
 

@@ -232,29 +232,37 @@ expect_fail() {
   _indent "$WORK/last.err"
 }
 
-# kill_at STEP ARGS...: runs the CLI (ARGS) with HOTPATCH_TEST_STOP_AT=STEP, waits
-# until it has stopped itself there, and kills it with SIGKILL.
-kill_at() {
-  local stop_step=$1 cli line='' end
+# stop_cli_at STEP ARGS...: runs the CLI (ARGS) in the background with
+# HOTPATCH_TEST_STOP_AT=STEP and waits until it has stopped itself there (SIGSTOP);
+# CLI_PID is its pid, its output goes to $WORK/cli.out and cli.err. Then kill -CONT
+# lets it go on, kill -KILL ends it there.
+stop_cli_at() {
+  local stop_step=$1 line='' end rc
   shift
   : >"$WORK/cli.err"
   HOTPATCH_TEST_STOP_AT=$stop_step "$HOTPATCH" "$@" >"$WORK/cli.out" 2>"$WORK/cli.err" </dev/null &
-  cli=$!
+  CLI_PID=$!
   _deadline 30
   end=$_DEADLINE
   while :; do
     _slurp line "$WORK/cli.err"
     [[ $line == *"stopped at step $stop_step "* ]] && break
-    if ! kill -0 "$cli" 2>/dev/null; then
-      wait "$cli" && rc=0 || rc=$?
+    if ! kill -0 "$CLI_PID" 2>/dev/null; then
+      wait "$CLI_PID" && rc=0 || rc=$?
       fail "the CLI (exit $rc) ended without stopping at step $stop_step; stderr: $line"
     fi
     _past "$end" && fail "the CLI did not reach step $stop_step within 30 s; stderr: $line"
     nap 0.005
   done
-  expect_state "$cli" T 10
-  kill -KILL "$cli"
-  wait "$cli" 2>/dev/null || true
+  expect_state "$CLI_PID" T 10
+}
+
+# kill_at STEP ARGS...: runs the CLI (ARGS) stopped at STEP (stop_cli_at) and kills
+# it there with SIGKILL.
+kill_at() {
+  stop_cli_at "$@"
+  kill -KILL "$CLI_PID"
+  wait "$CLI_PID" 2>/dev/null || true
 }
 
 # wait_for_syscall PID NR [TIMEOUT_S=10]: waits until the thread PID (a tid works too,

@@ -118,10 +118,12 @@ std::vector<MappedFile> mapped_files(pid_t pid) {
 }
 
 bool maps_runtime(pid_t pid) {
-  for (const auto& f : mapped_files(pid))
-    if (base_name(f.path).starts_with("libhotpatch") && base_name(f.path).find(".so") != std::string::npos &&
-        !base_name(f.path).starts_with("libhotpatch_preload"))
-      return true;
+  // libhotpatch.so or libhotpatch.so.N...; not libhotpatch_preload.so (which loads
+  // it), nor libhotpatch_capture.so (the creator's build capture, no runtime).
+  for (const auto& f : mapped_files(pid)) {
+    std::string name = base_name(f.path);
+    if (name == "libhotpatch.so" || name.starts_with("libhotpatch.so.")) return true;
+  }
   return false;
 }
 

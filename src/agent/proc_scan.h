@@ -51,7 +51,7 @@ struct MappedFile {
 // or we may not read its maps.
 std::vector<MappedFile> mapped_files(pid_t pid);
 
-// Whether the process has the hotpatch runtime loaded (a file named libhotpatch*.so*
+// Whether the process has the hotpatch runtime loaded (libhotpatch.so[.N...]
 // mapped): only those can have patches applied.
 bool maps_runtime(pid_t pid);
 

@@ -42,6 +42,8 @@ struct RevertOptions {
 int cmd_apply(const Targets& targets, const ApplyOptions& opts, Output& out);
 int cmd_revert(const Targets& targets, const RevertOptions& opts, Output& out);
 int cmd_list(const Targets& targets, Output& out);
+// A dry run of apply (cmd_check.cpp): the same exit status, nothing written.
+int cmd_check(const Targets& targets, const ApplyOptions& opts, Output& out);
 int cmd_info(const std::string& patch_path, Output& out);
 
 // Patches that survive restarts (cmd_agent.cpp, cmd_status.cpp; docs/agent.md).

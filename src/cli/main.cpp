@@ -66,6 +66,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 3600000));
   revert->add_flag("--json", json);
 
+  hotpatch::cli::ApplyOptions check_opts;
+  auto* check = app.add_subcommand("check", "would apply succeed now? a dry run that changes nothing");
+  check->add_option("patch", check_opts.patch_path, "patch shared object")->required();
+  check->add_option("--timeout", check_opts.timeout_ms, "ms to retry while a function is active")
+      ->check(CLI::Range(0, 3600000));
+
   auto* list = app.add_subcommand("list", "list the patches applied to the process");
   list->add_flag("--json", json);
 
@@ -168,7 +174,7 @@ int main(int argc, char** argv) {
   sigset_t deferred;
   sigemptyset(&deferred);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE}) sigaddset(&deferred, sig);
-  if (apply->parsed() || revert->parsed() || inject->parsed() || write_code->parsed()) sigprocmask(SIG_BLOCK, &deferred, nullptr);
+  if (apply->parsed() || check->parsed() || revert->parsed() || inject->parsed() || write_code->parsed()) sigprocmask(SIG_BLOCK, &deferred, nullptr);
 
   try {
     int rc = 0;
@@ -189,6 +195,8 @@ int main(int argc, char** argv) {
         throw Error(ErrorKind::Usage, "revert needs a patch id or --all");
       }
       rc = hotpatch::cli::cmd_revert(targets, revert_opts, out);
+    } else if (check->parsed()) {
+      rc = hotpatch::cli::cmd_check(targets, check_opts, out);
     } else if (list->parsed()) {
       rc = hotpatch::cli::cmd_list(targets, out);
     } else if (agent->parsed()) {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "common/verbose.h"
 #include "loader/patch_plan.h"
 #include "loader/process.h"
 #include "loader/registry_commit.h"
@@ -76,6 +77,8 @@ CheckOutcome check_apply(pid_t pid, const PatchFile& patch, std::chrono::millise
     }
   }
   ApplyPlan plan = plan_apply(process, objects, patch);  // what apply's first phase decides, and refuses
+  verbose::step(fmt::format("process {}: planned '{}' ({} function{} resolved)", pid, patch.id, plan.redirects.size(),
+                            plan.redirects.size() == 1 ? "" : "s"));
   objects.libc("load code into it");                     // the load phase calls dlopen, mmap... in libc
   for (const auto& r : plan.redirects) {
     CheckedFunction f;
@@ -89,6 +92,7 @@ CheckOutcome check_apply(pid_t pid, const PatchFile& patch, std::chrono::millise
   out.stop = commit_in_stop(process, plan.runtime ? &*plan.runtime : nullptr, plan.before, plan.guarded,
                             std::chrono::steady_clock::now() + timeout, fmt::format("apply '{}'", patch.id), nothing);
   out.stop.functions = plan.redirects.size();
+  verbose::step(fmt::format("process {}: stopped and released ({} us, {} attempts)", pid, out.stop.pause.count(), out.stop.attempts));
   return out;
 }
 

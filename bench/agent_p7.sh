@@ -17,7 +17,7 @@ mkdir -p "$dir"
 # A build-id of our own: the agent sees every process on the machine.
 cc -O2 -g -o "$dir/target" "$REPO/tests/e2e/ops_agent/target.c" -DNONCE="\"p7-$$-$RANDOM\""
 build_id=$(readelf -n "$dir/target" | awk '/Build ID:/ {print $3; exit}')
-cc -shared -fPIC -O2 -I"$REPO/include" -o "$dir/fix.so" "$REPO/tests/e2e/ops_agent/patch.c" -DBUILD_ID="\"$build_id\""
+cc -shared -fPIC -O2 -I"$REPO/include" -o "$dir/fix.so" "$REPO/tests/e2e/ops_many/patch.c" -DBUILD_ID="\"$build_id\""
 "$HOTPATCH" install-patch --patch-dir "$dir/patches" "$dir/fix.so" >/dev/null
 
 "$HOTPATCH" agent --patch-dir "$dir/patches" --run-dir "$dir/run" --log stderr 2>"$dir/agent.log" &

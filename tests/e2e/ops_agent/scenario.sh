@@ -4,8 +4,8 @@
 # build-id matches no installed patch is left alone. remove-patch stops it.
 build_unique_target svc "$CASE_DIR/target.c"
 build_unique_target other "$CASE_DIR/target.c"
-build_patch patch.so "$CASE_DIR/patch.c" -DBUILD_ID="\"$(build_id_of svc)\""
-build_patch nobid.so "$CASE_DIR/patch.c"
+build_patch patch.so "$E2E_DIR/ops_many/patch.c" -DBUILD_ID="\"$(build_id_of svc)\""
+build_patch nobid.so "$E2E_DIR/ops_many/patch.c"
 store=$WORK/patches
 
 step "install-patch, patches"

@@ -3,8 +3,11 @@
 # for a patch of another build, "already applied" — and changes nothing: the code
 # bytes of both functions, the mappings (nothing loaded, not even the runtime) and
 # the registry are the same before and after, and the target runs on untraced.
-build_unique_target svc "$CASE_DIR/target.c"
-for p in fix_compute fix_hold wrong_build; do build_patch "$p.so" "$CASE_DIR/$p.c"; done
+# busy_function's target: a thread sits in hold() until SIGUSR1. A private copy, so
+# that --exe finds this case's processes only.
+build_target svc "$E2E_DIR/busy_function/target.c"
+build_patch fix_compute.so "$E2E_DIR/ops_many/patch.c"
+for p in fix_hold wrong_build; do build_patch "$p.so" "$CASE_DIR/$p.c"; done
 
 start_target t ./svc
 pid=$LAST_PID

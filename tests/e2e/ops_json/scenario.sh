@@ -17,9 +17,10 @@ json_ok() {
   cp last.out "outputs/$name.json"
 }
 
-build_unique_target svc "$CASE_DIR/target.c"
-build_patch fix.so "$CASE_DIR/fix.c" -DBUILD_ID="\"$(build_id_of svc)\""
-build_patch fix_hold.so "$CASE_DIR/fix_hold.c"
+# busy_function's target (a thread in hold() until SIGUSR1), a private copy for --exe.
+build_target svc "$E2E_DIR/busy_function/target.c"
+build_patch fix.so "$E2E_DIR/ops_many/patch.c" -DBUILD_ID="\"$(build_id_of svc)\""
+build_patch fix_hold.so "$E2E_DIR/ops_check/fix_hold.c"
 printf 'not a patch\n' >text.so
 start_target t ./svc
 pid=$LAST_PID
@@ -39,7 +40,7 @@ json_ok revert 0 hp -p "$pid" revert fix-compute --json
 json_ok revert-exe-not-applied 0 hp --exe "$WORK/svc" revert fix-compute --json
 json_ok revert-all-nothing 0 hp -p "$pid" revert --all --json
 json_ok revert-failed 7 hp -p "$pid" revert fix-compute --json
-json_ok list-empty 0 hp -p all list --json
+json_ok list-empty 0 hp -p "$pid" list --json
 
 step "errors"
 json_ok error-bad-patch 4 hp -p "$pid" apply text.so --json

@@ -30,8 +30,8 @@ ProcEvents::ProcEvents() {
     int err = errno;
     ::close(fd_);
     fd_ = -1;
-    throw Error(ErrorKind::Target, errno_message("cannot subscribe to process events (CN_IDX_PROC needs "
-                                                 "CAP_NET_ADMIN: run the agent as root)", err));
+    throw Error(ErrorKind::Target, errno_message("cannot subscribe to process events (CN_IDX_PROC: run the agent as "
+                                                 "root, outside containers)", err));
   }
   // One netlink message carrying one connector message: "listen".
   alignas(nlmsghdr) char req[NLMSG_SPACE(sizeof(cn_msg) + sizeof(proc_cn_mcast_op))] = {};
@@ -48,8 +48,30 @@ ProcEvents::ProcEvents() {
     int err = errno;
     ::close(fd_);
     fd_ = -1;
-    throw Error(ErrorKind::Target, errno_message("cannot subscribe to process events (PROC_CN_MCAST_LISTEN; needs "
-                                                 "CAP_NET_ADMIN: run the agent as root)", err));
+    throw Error(ErrorKind::Target, errno_message("cannot subscribe to process events (PROC_CN_MCAST_LISTEN; the "
+                                                 "connector answers in the initial network namespace only, and "
+                                                 "before Linux 6.6 to CAP_NET_ADMIN only: run the agent as root, "
+                                                 "outside containers)", err));
+  }
+  // The kernel acknowledges the subscription (PROC_EVENT_NONE with an error code)
+  // before it sends anything else.
+  pollfd p{fd_, POLLIN, 0};
+  if (::poll(&p, 1, 2000) == 1) {
+    alignas(nlmsghdr) char buf[4096];
+    ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+    auto* msg = reinterpret_cast<nlmsghdr*>(buf);
+    if (n > 0 && NLMSG_OK(msg, static_cast<size_t>(n)) &&
+        msg->nlmsg_len >= NLMSG_LENGTH(sizeof(cn_msg) + sizeof(proc_event))) {
+      proc_event ev;
+      std::memcpy(&ev, static_cast<const cn_msg*>(NLMSG_DATA(msg))->data, sizeof ev);
+      if (ev.what == proc_event::PROC_EVENT_NONE && ev.event_data.ack.err != 0) {
+        int err = static_cast<int>(ev.event_data.ack.err);
+        ::close(fd_);
+        fd_ = -1;
+        throw Error(ErrorKind::Target, errno_message("the kernel refused to send process events (needs CAP_NET_ADMIN "
+                                                     "before Linux 6.6: run the agent as root)", err));
+      }
+    }
   }
   // A busy machine starts processes in bursts; while we patch one, the others wait
   // here. Ask for a larger buffer (capped by net.core.rmem_max without privileges).

@@ -1,7 +1,8 @@
 // ProcEvents: the kernel's process-events connector (netlink NETLINK_CONNECTOR,
 // CN_IDX_PROC): a message for every execve() on the machine, sent from inside the
 // execve, before the new program (or its dynamic loader) runs a single instruction
-// in user space. Needs CAP_NET_ADMIN, and a kernel with CONFIG_PROC_EVENTS.
+// in user space. Needs a kernel with CONFIG_PROC_EVENTS, the initial network
+// namespace (the connector exists there only), and before Linux 6.6 CAP_NET_ADMIN.
 #pragma once
 
 #include <sys/types.h>
@@ -20,8 +21,9 @@ struct ExecEvent {
 
 class ProcEvents {
  public:
-  // Subscribes. Throws Error(Target) with what to do when the kernel refuses (no
-  // CAP_NET_ADMIN: run as root; no connector in this kernel or network namespace).
+  // Subscribes, and waits for the kernel's acknowledgement. Throws Error(Target) with
+  // what to do when the kernel refuses (no CAP_NET_ADMIN before 6.6: run as root; no
+  // connector in this kernel or network namespace).
   ProcEvents();
   ~ProcEvents();
   ProcEvents(const ProcEvents&) = delete;

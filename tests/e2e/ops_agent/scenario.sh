@@ -16,6 +16,10 @@ assert_match "^fix-compute  build-id $(build_id_of svc)  $store/fix-compute.so$"
 expect_fail 4 'names no build-id' hp install-patch --patch-dir "$store" nobid.so
 expect_fail 7 "no patch 'nope' is installed" hp remove-patch --patch-dir "$store" nope
 
+step "no process-events connector (a network namespace of its own): a clear error, exit 3"
+expect_fail 3 'cannot subscribe to process events .*initial network namespace' \
+  unshare -n "$HOTPATCH" agent --patch-dir "$store" --run-dir "$WORK/run-netns" --log stderr
+
 step "the agent starts"
 start_target agent "$HOTPATCH" agent --patch-dir "$store" --run-dir "$WORK/run" --log stderr
 wait_for_log agent '^hotpatch-agent: ready: watching process starts; 1 patch in ' 10

@@ -6,6 +6,7 @@
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/paths.h"
@@ -82,11 +83,11 @@ std::optional<std::string> DwarfInfo::producer_of(const std::string& source_base
   return out;
 }
 
-std::optional<std::set<int64_t>> DwarfInfo::lines_of(const std::string& symbol, const std::string& source_base_name) const {
+std::optional<std::map<std::string, std::set<int64_t>>> DwarfInfo::lines_of(const std::string& symbol) const {
   auto fn = impl_->function(symbol);
   if (!fn || fn->second == 0) return std::nullopt;
   const Dwarf_Addr lo = fn->first, hi = fn->first + fn->second;
-  std::set<int64_t> lines;
+  std::map<std::string, std::set<int64_t>> lines;
   bool described = false;
   impl_->for_each_cu([&](Dwarf_Die* cu) {
     Dwarf_Lines* table = nullptr;
@@ -102,8 +103,7 @@ std::optional<std::set<int64_t>> DwarfInfo::lines_of(const std::string& symbol, 
       described = true;
       const char* file = dwarf_linesrc(line, nullptr, nullptr);
       int number = 0;
-      if (file && base_name(file) == source_base_name && dwarf_lineno(line, &number) == 0 && number > 0)
-        lines.insert(number);
+      if (file && dwarf_lineno(line, &number) == 0 && number > 0) lines[base_name(file)].insert(number);
     }
     return true;
   });
@@ -111,6 +111,169 @@ std::optional<std::set<int64_t>> DwarfInfo::lines_of(const std::string& symbol, 
   return lines;
 }
 
-std::map<std::string, std::string> DwarfInfo::type_layouts_used_by(const std::string&) const { return {}; }
+namespace {
+
+bool is_aggregate(int tag) {
+  return tag == DW_TAG_structure_type || tag == DW_TAG_class_type || tag == DW_TAG_union_type;
+}
+
+bool is_declaration(Dwarf_Die* die) {
+  Dwarf_Attribute attr;
+  bool flag = false;
+  return dwarf_attr(die, DW_AT_declaration, &attr) && dwarf_formflag(&attr, &flag) == 0 && flag;
+}
+
+std::optional<Dwarf_Die> type_of(Dwarf_Die* die) {
+  Dwarf_Attribute attr;
+  Dwarf_Die out;
+  if (!dwarf_attr_integrate(die, DW_AT_type, &attr) || !dwarf_formref_die(&attr, &out)) return std::nullopt;
+  return out;
+}
+
+std::optional<Dwarf_Die> ref_of(Dwarf_Die* die, unsigned name) {
+  Dwarf_Attribute attr;
+  Dwarf_Die out;
+  if (!dwarf_attr(die, name, &attr) || !dwarf_formref_die(&attr, &out)) return std::nullopt;
+  return out;
+}
+
+uint64_t udata(Dwarf_Die* die, unsigned name, uint64_t fallback = 0) {
+  Dwarf_Attribute attr;
+  Dwarf_Word v = 0;
+  if (!dwarf_attr_integrate(die, name, &attr) || dwarf_formudata(&attr, &v) != 0) return fallback;
+  return v;
+}
+
+DwarfInfo::Layout layout_of(Dwarf_Die* agg) {
+  DwarfInfo::Layout l;
+  l.size = udata(agg, DW_AT_byte_size);
+  Dwarf_Die child;
+  if (dwarf_child(agg, &child) != 0) return l;
+  do {
+    if (dwarf_tag(&child) != DW_TAG_member) continue;
+    DwarfInfo::Member m;
+    const char* name = dwarf_diename(&child);
+    m.name = name ? name : "(unnamed)";
+    Dwarf_Attribute attr;
+    if (dwarf_attr(&child, DW_AT_data_bit_offset, &attr)) {
+      m.bits = true;
+      m.offset = udata(&child, DW_AT_data_bit_offset);
+      m.size = udata(&child, DW_AT_bit_size);
+    } else {
+      m.offset = udata(&child, DW_AT_data_member_location);
+      if (dwarf_attr(&child, DW_AT_bit_size, &attr)) {
+        m.bits = true;
+        m.offset = m.offset * 8 + udata(&child, DW_AT_bit_offset);
+        m.size = udata(&child, DW_AT_bit_size);
+      } else if (auto t = type_of(&child)) {
+        Dwarf_Word size = 0;
+        if (dwarf_aggregate_size(&*t, &size) == 0) m.size = size;
+      }
+    }
+    l.members.push_back(m);
+  } while (dwarf_siblingof(&child, &child) == 0);
+  return l;
+}
+
+// Names of the complete aggregates of one file, by DIE offset.
+class TypeIndex {
+ public:
+  std::map<Dwarf_Off, std::string> names;
+
+  void walk(Dwarf_Die* die, const std::string& scope) {
+    Dwarf_Die child;
+    if (dwarf_child(die, &child) != 0) return;
+    do {
+      int tag = dwarf_tag(&child);
+      const char* name = dwarf_diename(&child);
+      if (is_aggregate(tag) && !is_declaration(&child)) {
+        if (name) {
+          std::string q = scope.empty() ? name : scope + "::" + name;
+          names[dwarf_dieoffset(&child)] = scope.empty() && !cpp ? kind(tag) + q : q;
+          walk(&child, q);
+        }
+      } else if (tag == DW_TAG_typedef && name) {
+        if (auto t = type_of(&child); t && is_aggregate(dwarf_tag(&*t)) && !dwarf_diename(&*t))
+          names.emplace(dwarf_dieoffset(&*t), scope.empty() ? name : scope + "::" + name);
+      } else if (tag == DW_TAG_namespace) {
+        walk(&child, scope.empty() ? (name ? name : "(anonymous namespace)")
+                                   : scope + "::" + (name ? name : "(anonymous namespace)"));
+      }
+    } while (dwarf_siblingof(&child, &child) == 0);
+  }
+  bool cpp = false;
+
+ private:
+  static std::string kind(int tag) { return tag == DW_TAG_union_type ? "union " : "struct "; }
+};
+
+bool is_cpp(Dwarf_Die* cu) {
+  Dwarf_Word lang = udata(cu, DW_AT_language);
+  return lang == DW_LANG_C_plus_plus || lang == DW_LANG_C_plus_plus_11 || lang == DW_LANG_C_plus_plus_14 ||
+         lang == DW_LANG_C_plus_plus_03;
+}
+
+}  // namespace
+
+std::map<std::string, DwarfInfo::Layout> DwarfInfo::type_layouts() const {
+  std::map<std::string, Layout> out;
+  impl_->for_each_cu([&](Dwarf_Die* cu) {
+    TypeIndex index;
+    index.cpp = is_cpp(cu);
+    index.walk(cu, "");
+    for (const auto& [offset, name] : index.names) {
+      Dwarf_Die die;
+      if (dwarf_offdie(impl_->dwarf, offset, &die)) out.emplace(name, layout_of(&die));
+    }
+    return true;
+  });
+  return out;
+}
+
+std::map<std::string, DwarfInfo::Layout> DwarfInfo::type_layouts_used_by(const std::string& symbol,
+                                                                         const std::vector<std::string>& variables) const {
+  std::map<std::string, Layout> out;
+  auto fn = impl_->function(symbol);
+  impl_->for_each_cu([&](Dwarf_Die* cu) {
+    TypeIndex index;
+    index.cpp = is_cpp(cu);
+    index.walk(cu, "");
+    std::set<Dwarf_Off> seen;
+    std::vector<Dwarf_Die> work;
+    auto push = [&](std::optional<Dwarf_Die> d) {
+      if (d && seen.insert(dwarf_dieoffset(&*d)).second) work.push_back(*d);
+    };
+    // The function's DIE (the one whose code holds its entry) and the named variables.
+    Dwarf_Die child;
+    if (dwarf_child(cu, &child) == 0) {
+      do {
+        int tag = dwarf_tag(&child);
+        const char* name = dwarf_diename(&child);
+        if (tag == DW_TAG_subprogram && fn && dwarf_haspc(&child, fn->first - impl_->bias) == 1) push(child);
+        if (tag == DW_TAG_variable && name && std::find(variables.begin(), variables.end(), name) != variables.end())
+          push(child);
+      } while (dwarf_siblingof(&child, &child) == 0);
+    }
+    while (!work.empty()) {
+      Dwarf_Die die = work.back();
+      work.pop_back();
+      int tag = dwarf_tag(&die);
+      if (is_aggregate(tag)) {
+        auto it = index.names.find(dwarf_dieoffset(&die));
+        if (it != index.names.end()) out.emplace(it->second, layout_of(&die));
+      }
+      push(type_of(&die));
+      push(ref_of(&die, DW_AT_abstract_origin));
+      push(ref_of(&die, DW_AT_specification));
+      Dwarf_Die c;
+      if (tag != DW_TAG_compile_unit && dwarf_child(&die, &c) == 0) {
+        do push(c);
+        while (dwarf_siblingof(&c, &c) == 0);
+      }
+    }
+    return true;
+  });
+  return out;
+}
 
 }  // namespace hotpatch::creator

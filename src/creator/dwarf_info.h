@@ -26,15 +26,33 @@ class DwarfInfo {
   // ("GNU C17 12.2.0 -mtune=generic -march=x86-64 -O2 -g"); nullopt if none.
   std::optional<std::string> producer_of(const std::string& source_base_name) const;
 
-  // The lines of source file `source_base_name` that code of function `symbol`
-  // comes from (inlined code included); nullopt if the function or its lines are
-  // not described.
-  std::optional<std::set<int64_t>> lines_of(const std::string& symbol, const std::string& source_base_name) const;
+  // The source lines code of function `symbol` comes from, inlined code included,
+  // by file base name ("calc.c" -> {10, 11, 12}); nullopt if the function or its
+  // lines are not described.
+  std::optional<std::map<std::string, std::set<int64_t>>> lines_of(const std::string& symbol) const;
 
-  // Structs, classes and unions reachable from function `symbol`'s description (its
-  // parameters, locals, return type, and the variables it names), through pointers,
-  // typedefs, arrays and members: name -> layout ("size 24; a@0 b@8 c@16").
-  std::map<std::string, std::string> type_layouts_used_by(const std::string& symbol) const;
+  // The layout of a struct, class or union: its size and its members' offsets and
+  // sizes (bit-fields as bit offsets).
+  struct Member {
+    std::string name;
+    uint64_t offset = 0;  // bytes, or bits for a bit-field
+    uint64_t size = 0;
+    bool bits = false;
+    bool operator==(const Member&) const = default;
+  };
+  struct Layout {
+    uint64_t size = 0;
+    std::vector<Member> members;
+    bool operator==(const Layout&) const = default;
+  };
+  // Every complete struct, class and union the file describes, by name ("struct
+  // conn", "conn_t" for a typedef of an unnamed one, "ns::Conn").
+  std::map<std::string, Layout> type_layouts() const;
+  // Those reachable from function `symbol`'s description (its parameters, locals,
+  // return type, inlined code) and from the variables named in `variables`,
+  // through pointers, typedefs, qualifiers, arrays and members.
+  std::map<std::string, Layout> type_layouts_used_by(const std::string& symbol,
+                                                     const std::vector<std::string>& variables) const;
 
  private:
   struct Impl;

@@ -1,5 +1,6 @@
 #include "creator/verify.h"
 
+#include "creator/layout_check.h"
 #include "creator/run_pre.h"
 
 #include <elf.h>
@@ -36,6 +37,7 @@ class Verifier {
                             "it", plan_.size_in_binary.at(f)));
     for (SymRef f : plan_.included) references_of_function(f);
     for (SymRef d : plan_.carried_data) references_of_data(d);
+    for (auto& r : check_type_layouts(p_, c_, plan_)) refusals_.push_back(std::move(r));
     for (auto& r : match_running_program(p_, c_, plan_)) refusals_.push_back(std::move(r));
     return std::move(refusals_);
   }

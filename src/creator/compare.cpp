@@ -101,13 +101,16 @@ void compare_unit(const Program& p, const Unit& u, const Correlation& c, Changes
       auto twin = c.twin_of(ref);
       if (!twin) continue;  // new: carried only if changed code uses it
       const ObjSymbol& o = osyms[*twin];
-      if (o.size != s.size) {
+      // Read-only data is carried whole and every reader switched to the copy, so
+      // its size may change too; writable data is the running program's own.
+      bool writable = u.patched.sections()[s.section].is_writable();
+      if (o.size != s.size && writable) {
         out.changed_data.emplace_back(ref, fmt::format("its size changed from {} to {} bytes", o.size, s.size));
         continue;
       }
       auto masked = masked_if_same_references(u, c, o, s, false);
       if (masked && masked->first == masked->second) continue;
-      if (u.patched.sections()[s.section].is_writable()) out.changed_data.emplace_back(ref, "its initial value changed");
+      if (writable) out.changed_data.emplace_back(ref, "its initial value changed");
       else out.changed_constants.insert(ref);
     }
   }

@@ -37,6 +37,13 @@ class Verifier {
                             "it", plan_.size_in_binary.at(f)));
     for (SymRef f : plan_.included) references_of_function(f);
     for (SymRef d : plan_.carried_data) references_of_data(d);
+    for (const auto& ref : plan_.constants_pointed_to) {
+      if (ref.from && plan_.carried_data.count(*ref.from)) continue;  // its copy points to the new one
+      refuse(ref.constant, fmt::format("a changed constant whose address is stored in {}: code reading it through "
+                                       "that pointer would keep the old contents; change the code that uses it "
+                                       "instead of the table, or restart the program",
+                                       ref.from ? where(*ref.from) : ref.from_section));
+    }
     for (auto& r : check_type_layouts(p_, c_, plan_)) refusals_.push_back(std::move(r));
     for (auto& r : match_running_program(p_, c_, plan_)) refusals_.push_back(std::move(r));
     return std::move(refusals_);

@@ -227,7 +227,9 @@ bool rip_lea_to_slot_load(std::span<uint8_t> code, uint64_t disp_offset);
 
 // If two pieces of code are the same instruction for instruction except for
 // immediate operand values, the (before, after) pairs of the immediates that
-// differ; nullopt if anything else differs (or the code does not decode).
+// differ; nullopt if anything else differs (or the code does not decode). A
+// branch or call whose destination differs is a difference of control flow, not
+// of an immediate: nullopt.
 std::optional<std::vector<std::pair<int64_t, int64_t>>> immediate_differences(std::span<const uint8_t> before,
                                                                               std::span<const uint8_t> after);
 

@@ -267,6 +267,11 @@ CreateResult create_patch(const CreateOptions& options) {
     if (result.report.refused.size() != refusals) continue;
     builder.add_unit(rel, std::move(before), std::move(after));
   }
+  // The program's other objects, read only if the analysis needs them (the readers
+  // of a changed constant in other files).
+  const std::set<std::string> compared(changed.units.begin(), changed.units.end());
+  for (const auto& rel : objects)
+    if (!compared.count(rel)) builder.add_unchanged(rel, work.base() + "/" + rel);
   const CreateReport& report = builder.report();
   result.report.changed = report.changed;
   result.report.added_functions = report.added_functions;

@@ -186,10 +186,27 @@ void check_object(const ObjectFile& obj, const std::string& rel, const CompileRe
                                 "puts them together", rel, *shared, command));
 }
 
+// Where a create spends its time, on stderr when HOTPATCH_CREATE_TIMING is set
+// (make bench, and anyone asking why a create is slow).
+class PhaseTimer {
+ public:
+  PhaseTimer() : enabled_(std::getenv("HOTPATCH_CREATE_TIMING") != nullptr), last_(std::chrono::steady_clock::now()) {}
+  void operator()(const char* phase) {
+    auto now = std::chrono::steady_clock::now();
+    if (enabled_) fmt::print(stderr, "create: {:<28} {:8.3f} s\n", phase, std::chrono::duration<double>(now - last_).count());
+    last_ = now;
+  }
+
+ private:
+  bool enabled_;
+  std::chrono::steady_clock::time_point last_;
+};
+
 }  // namespace
 
 CreateResult create_patch(const CreateOptions& options) {
   auto started = std::chrono::steady_clock::now();
+  PhaseTimer phase;
   CreateResult result;
   if (!fs::is_directory(options.source_dir))
     throw Error(ErrorKind::Usage, fmt::format("--src {}: not a directory", options.source_dir));
@@ -215,17 +232,21 @@ CreateResult create_patch(const CreateOptions& options) {
 
   InterruptGuard interrupts;  // declared before the work tree: it is put back first
   WorkTree work(source, options.work_dir);
+  phase("checks, reading the program");
   CacheKey key{source, options.build_command, binary_rel, result.build_id, source_state(source)};
+  phase("source state");
   std::optional<nlohmann::json> state = work.valid_cache(key);
   if (state) {
     work.set_source_date_epoch(state->value("source_date_epoch", ""));
     work.restore();  // after a create that was cut short, the tree is the cache again
+    phase("restore the work tree");
   } else {
     if (work.has_cache())
       result.notes.push_back(fmt::format("the work directory was made for another state of the tree or another build "
                                          "of {}; made again", binary_rel));
     work.set_source_date_epoch(source_date_epoch(binary_path));
     state = make_cache(work, key);
+    phase("make the cache (two builds)");
     result.rebuilt_from_scratch = true;
   }
   const auto objects = (*state)["objects"].get<std::vector<std::string>>();
@@ -236,11 +257,14 @@ CreateResult create_patch(const CreateOptions& options) {
                                               options.build_command, options.binary));
 
   for (const auto& d : diffs) work.apply_diff(d);
+  phase("apply the diffs");
   work.fresh_records("patched");
   work.build(options.build_command, "the patched tree", "patched");
+  phase("patched build");
   BuildRecords unpatched = BuildRecords::read(work.records("unpatched"));
   BuildRecords patched = BuildRecords::read(work.records("patched"));
   ChangedObjects changed = find_changed_objects(work, unpatched, patched, objects, noise);
+  phase("changed objects, recompiles");
   result.recompiled = changed.recompiled;
   for (const auto& n : changed.notes) result.notes.push_back(n);
 
@@ -267,7 +291,13 @@ CreateResult create_patch(const CreateOptions& options) {
     if (result.report.refused.size() != refusals) continue;
     builder.add_unit(rel, std::move(before), std::move(after));
   }
+  // The rest of the program, read only if a pass needs it (readers of a changed
+  // constant in other files).
+  const std::set<std::string> units(changed.units.begin(), changed.units.end());
+  for (const auto& rel : objects)
+    if (!units.count(rel)) builder.add_unchanged(rel, work.base() + "/" + rel);
   const CreateReport& report = builder.report();
+  phase("comparison");
   result.report.changed = report.changed;
   result.report.added_functions = report.added_functions;
   result.report.added_data = report.added_data;
@@ -296,6 +326,7 @@ CreateResult create_patch(const CreateOptions& options) {
   if (run_shell(cmd, work.dir(), log) != 0)
     throw Error(ErrorKind::Internal, fmt::format("assembling the patch failed:\n{}", tail_of_file(log, 15)));
   read_patch_file(out);  // what we wrote must read back as a valid patch
+  phase("assemble and link the patch");
   result.output = out;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;

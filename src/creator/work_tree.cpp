@@ -49,17 +49,18 @@ bool is_build_file(const fs::path& p) {
 }
 
 // Where the capture tools are: next to the hotpatch executable (build tree), or in
-// <prefix>/lib/hotpatch (installed).
+// LIBEXECDIR/hotpatch (installed; cmake/creator.cmake gives the relative path).
 std::string find_tool(const std::string& name) {
   char self[PATH_MAX];
   ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
   if (n > 0) {
     std::string dir = fs::path(std::string(self, static_cast<size_t>(n))).parent_path().string();
-    for (const std::string& candidate : {dir + "/" + name, dir + "/../lib/hotpatch/" + name})
+    for (const std::string& candidate : {dir + "/" + name, dir + "/" HOTPATCH_BINDIR_TO_LIBEXECDIR "/hotpatch/" + name})
       if (::access(candidate.c_str(), R_OK) == 0) return fs::canonical(candidate).string();
   }
-  throw Error(ErrorKind::Internal, fmt::format("cannot find {} next to the hotpatch executable or in ../lib/hotpatch "
-                                               "(is hotpatch installed completely?)", name));
+  throw Error(ErrorKind::Internal, fmt::format("cannot find {} next to the hotpatch executable or in its "
+                                               "{}/hotpatch (is hotpatch installed completely?)", name,
+                                               HOTPATCH_BINDIR_TO_LIBEXECDIR));
 }
 
 uint64_t fnv1a(uint64_t h, const void* data, size_t n) {

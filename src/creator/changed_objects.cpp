@@ -159,7 +159,13 @@ ChangedObjects find_changed_objects(WorkTree& work, const BuildRecords& unpatche
         out.recompiled.push_back(fmt::format("{} (with {} as in the unpatched build: build noise)", rel,
                                              noisy_inputs.empty() ? std::string("its command line") : join(noisy_inputs)));
     }
-    if (!same_content(work.base() + "/" + rel, path)) out.units.push_back(rel);
+    if (!same_content(work.base() + "/" + rel, path)) {
+      out.units.push_back(rel);
+      if (noise.unexplained.count(rel))
+        out.notes.push_back(fmt::format("{}: it also differed between two builds of the unchanged tree with the same "
+                                        "inputs (__TIMESTAMP__? a compiler that is not deterministic?): functions that "
+                                        "differ only by that are in the patch too", rel));
+    }
   }
   return out;
 }

@@ -71,6 +71,24 @@ std::string relative_to(const std::string& path, const std::string& root) {
   return fs::path(path).lexically_relative(root).string();
 }
 
+bool same_file_content(const std::string& a, const std::string& b) {
+  std::error_code ea, eb;
+  if (fs::file_size(a, ea) != fs::file_size(b, eb) || ea || eb) return false;
+  return read_text(a) == read_text(b);
+}
+
+// The recorded link that made `path`: the one whose output it is, else one whose
+// output has the same bytes (a build that copies the program elsewhere after
+// linking it, `make && cp app bin/`). Only links with a linker map count.
+const LinkRecord* link_of_binary(const BuildRecords& records, const std::string& path) {
+  const LinkRecord* link = records.link_of(path);
+  if (link && !link->map_file.empty() && fs::exists(link->map_file)) return link;
+  for (const auto& [output, record] : records.links())
+    if (!record.map_file.empty() && fs::exists(record.map_file) && fs::exists(output) && same_file_content(output, path))
+      return &record;
+  return nullptr;
+}
+
 // The objects --binary is made of, from the link the unpatched build recorded.
 nlohmann::json binary_objects(const WorkTree& work, const BuildRecords& records, const std::string& binary,
                               const std::string& build_command) {
@@ -79,8 +97,8 @@ nlohmann::json binary_objects(const WorkTree& work, const BuildRecords& records,
     throw Error(ErrorKind::Usage, fmt::format("the build '{}' did not make {} in the work tree {} (is --binary the file "
                                               "the build links?)", build_command, binary, work.tree()));
   nlohmann::json out = {{"objects", nlohmann::json::array()}, {"unrecorded", nlohmann::json::array()}};
-  const LinkRecord* link = records.link_of(path);
-  if (!link || link->map_file.empty() || !fs::exists(link->map_file)) {
+  const LinkRecord* link = link_of_binary(records, path);
+  if (!link) {
     // Linked by something that is not a compiler driver (ld itself, a script):
     // every object the build compiled in the tree is a candidate.
     for (const auto& [output, record] : records.compiles())
@@ -90,6 +108,13 @@ nlohmann::json binary_objects(const WorkTree& work, const BuildRecords& records,
     return out;
   }
   LinkedObjects linked = objects_linked_into(records, *link, work.tree());
+  if (linked.objects.empty()) {
+    std::string command;
+    for (const auto& a : link->argv) command += (command.empty() ? "" : " ") + a;
+    throw Error(ErrorKind::Usage, fmt::format("the link of {} ({}) uses no object file that the build compiled in the "
+                                              "tree (compiled and linked in one command?); create compares object files: "
+                                              "make the build compile each source to a .o", binary, command));
+  }
   for (const auto& o : linked.objects) out["objects"].push_back(relative_to(o, work.tree()));
   for (const auto& u : linked.unrecorded) out["unrecorded"].push_back(relative_to(u, work.tree()));
   return out;
@@ -270,7 +295,7 @@ CreateResult create_patch(const CreateOptions& options) {
 
   // New objects in the program (a new source file).
   const std::set<std::string> known(objects.begin(), objects.end());
-  if (const LinkRecord* link = patched.link_of(work.tree() + "/" + binary_rel); link && fs::exists(link->map_file)) {
+  if (const LinkRecord* link = link_of_binary(patched, work.tree() + "/" + binary_rel)) {
     for (const auto& o : objects_linked_into(patched, *link, work.tree()).objects) {
       std::string rel = relative_to(o, work.tree());
       if (!known.count(rel))

@@ -2,6 +2,8 @@
 
 #include <signal.h>
 #include <spawn.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -220,6 +222,12 @@ WorkTree::WorkTree(std::string source, std::optional<std::string> work) : source
   }
   // The physical path: the compile wrapper records getcwd()'s, which has no symlinks.
   dir_ = fs::canonical(dir_).string();
+  lock_fd_ = ::open((dir_ + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd_ < 0) throw Error(ErrorKind::Usage, errno_message(fmt::format("--work {}", dir_), errno));
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(lock_fd_);
+    throw Error(ErrorKind::Usage, fmt::format("--work {}: another hotpatch create is using it", dir_));
+  }
   tree_ = dir_ + "/tree";
   base_ = dir_ + "/base";
 }
@@ -228,13 +236,14 @@ WorkTree::~WorkTree() {
   std::error_code ec;
   if (temporary_) {
     fs::remove_all(dir_, ec);
-    return;
+  } else {
+    // Whatever happened, a kept work directory is left as the cache it was.
+    try {
+      if (fs::exists(dir_ + "/" + kStateFile) && fs::is_directory(base_)) restore();
+    } catch (...) {
+    }
   }
-  // Whatever happened, a kept work directory is left as the cache it was.
-  try {
-    if (fs::exists(dir_ + "/" + kStateFile) && fs::is_directory(base_)) restore();
-  } catch (...) {
-  }
+  ::close(lock_fd_);  // (and its lock with it)
 }
 
 void WorkTree::fresh_records(const std::string& name) const {

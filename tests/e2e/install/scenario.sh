@@ -68,3 +68,11 @@ wait_for_log pre '^compute\(7\)=21$'
 grep -q " $WORK/prefix/$libdir/libhotpatch.so.0.1.0$" "/proc/$pid/maps" || fail "the preload module did not load the installed runtime"
 out=$(inst -p "$pid" func list) || fail "the preloaded process does not answer func list: $out"
 finish_target pre '^BAD'
+
+step "create with the installed hotpatch (it finds its compile wrapper in libexec)"
+cp -r "$CASE_DIR/../create_basic/project" proj
+(cd proj && make -s) >proj.log 2>&1 || { cat proj.log >&2; fail "building create_basic's project failed"; }
+out=$(env -u HOTPATCH_RUNTIME PATH=/usr/bin:/bin "$installed" create --src proj --diff "$CASE_DIR/../create_basic/fix.diff" \
+  --binary app -o created.so 2>&1) || fail "installed hotpatch create failed: $out"
+assert_match '^changed: compute \(calc\.c\)$' "$out" "create with the installed hotpatch"
+[ -x "$WORK/prefix/libexec/hotpatch/hotpatch-cc" ] || fail "hotpatch-cc is not installed in libexec/hotpatch"

@@ -1,14 +1,17 @@
 // Patcher: applies and reverts patches in one running process.
 //
-// The flow keeps the world-stopped window short (docs/design.md):
-//  1. before: read the patch file and the target's objects, resolve every symbol,
-//     check sizes and build-ids, refuse bad input before touching the target;
-//  2. load: on one borrowed thread, while the others run, dlopen the Core Runtime
-//     (once) and the patch with RTLD_NOW, map far-jump stubs near the functions,
-//     fill the patch's references;
-//  3. stop: every thread stopped, stacks read once, activeness checked, jumps and the
-//     registry written, everyone resumed; retried while a function is busy;
-//  4. after: report. On failure the patch is unloaded and nothing stays changed.
+// Apply is four phases, each in its own file and each owning its undo
+// (docs/design.md):
+//  1. plan (patch_plan.h): read the patch file and the target's objects, resolve
+//     every symbol, check sizes and build-ids; bad input ends here, target untouched;
+//  2. load (patch_load.h): on one borrowed thread, while the others run, dlopen the
+//     Core Runtime (once) and the patch with RTLD_NOW, map stubs near the functions,
+//     fill the patch's references; a PatchLoad unloads all that unless kept;
+//  3. commit (registry_commit.h): every thread stopped, stacks read once, activeness
+//     checked, journal + jumps + registry written, or all of it undone in the same
+//     stop; retried while a function is busy;
+//  4. release: everyone resumed (the end of the stop); the load is kept, or unloaded.
+// Revert: plan, commit (the saved bytes back), release, then unload the patch.
 #pragma once
 
 #include <sys/types.h>
@@ -19,15 +22,9 @@
 
 #include "common/registry.h"
 #include "elf/patch_file.h"
+#include "loader/registry_commit.h"
 
 namespace hotpatch {
-
-struct StopReport {
-  size_t functions = 0;
-  int attempts = 0;
-  std::chrono::microseconds pause{0};  // first thread stopped to last resumed, successful attempt
-  size_t threads = 0;
-};
 
 struct ApplyReport : StopReport {
   PatchRecord record;

@@ -43,6 +43,10 @@ int stop_until_idle(Process& process, std::chrono::steady_clock::time_point dead
   using Clock = std::chrono::steady_clock;
   auto backoff = std::chrono::milliseconds(1);
   std::optional<std::chrono::milliseconds> stop_wait;
+  // What the last attempt that did stop everyone found busy: on a loaded machine the
+  // final attempt, cut short by the deadline, may only learn that a running thread
+  // was slow to stop, which says less than the busy function an earlier one named.
+  std::optional<std::string> code_busy;
   for (int attempts = 1;; ++attempts) {
     std::optional<AddressSpace> space = process.address_space();
     ThreadActivity::prepare(process, *space);
@@ -59,8 +63,10 @@ int stop_until_idle(Process& process, std::chrono::steady_clock::time_point dead
         AllThreadsStopped world(process, now + std::min<Clock::duration>(*stop_wait, left), now + left);
         busy = attempt(world, space);
         if (!busy) return attempts;
+        code_busy = busy;
       } catch (const ThreadsNotStopped& late) {
         busy = late.reason();
+        if (code_busy) busy = *code_busy;
         *stop_wait *= 2;
       }
     }

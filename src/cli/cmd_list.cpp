@@ -35,14 +35,21 @@ int cmd_list(int pid, Output& out) {
     fmt::print(stderr, "hotpatch: warning: {}\n", e.what());
   }
   Registry reg = patcher.applied();
+  const ShadowStats shadows = patcher.shadow_stats();
   if (out.json) {
     out.doc["pid"] = pid;
     out.doc["patches"] = nlohmann::json::array();
     for (const auto& p : reg.patches) out.doc["patches"].push_back(patch_json(p));
+    out.doc["shadow"] = {{"live", shadows.live}, {"bytes", shadows.bytes}};
     return 0;
   }
+  // docs/creator.md#shadow-variables: what patches attached to the program's objects.
+  auto print_shadows = [&] {
+    if (shadows.live) fmt::print("shadow variables: {} live ({} bytes)\n", shadows.live, shadows.bytes);
+  };
   if (reg.patches.empty()) {
     fmt::print("no patches applied\n");
+    print_shadows();
     return 0;
   }
   for (const auto& p : reg.patches) {
@@ -57,6 +64,7 @@ int cmd_list(int pid, Output& out) {
     for (uint64_t table : p.unwind_tables) fmt::print("  unwind tables registered at {:#x}\n", table);
     if (!p.description.empty()) fmt::print("  description: {}\n", p.description);
   }
+  print_shadows();
   return 0;
 }
 

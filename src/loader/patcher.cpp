@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "common/error.h"
+#include "loader/patch_callbacks.h"
 #include "loader/patch_load.h"
 #include "loader/patch_plan.h"
 #include "loader/process.h"
@@ -56,36 +57,93 @@ Registry Patcher::applied() {
   return runtime->read(impl_->process).registry;
 }
 
+ShadowStats Patcher::shadow_stats() { return read_shadow_stats(impl_->process, impl_->objects()); }
+
+void Patcher::prepare_runtime(const PatchFile& patch, Clock::time_point deadline) {
+  if (patch.shadow_ids.empty() && !uses_runtime_api(ElfImage::open(patch.path), patch)) return;
+  auto runtime = RuntimeRegistry::find(impl_->objects());
+  std::string path = runtime ? runtime->runtime_path() : locate_runtime_library();
+  if (!runtime) check_file_is_trusted(path);
+  load_runtime_globally(impl_->process, impl_->objects(), path, deadline);
+  impl_->forget_objects();  // the plan must see it
+}
+
+void Patcher::dispose(const PatchRecord& patch) {
+  Process& process = impl_->process;
+  const TargetObjects& objects = impl_->objects();
+  if (patch.shadow_ids) {
+    try {
+      release_shadow_ids(process, objects, patch.id, Clock::now() + std::chrono::seconds(30));
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "hotpatch: warning: process {}: the shadow variables of '{}' could not be freed: {}\n",
+                 process.pid(), patch.id, e.what());
+    }
+  }
+  // No thread is in the patch and nothing jumps to it any more.
+  try {
+    unload_code(process, objects, LoadedCode{patch.handle, patch.stubs, patch.unwind_tables});
+    test_steps::reached("unloaded");
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "hotpatch: warning: process {}: patch '{}' is reverted but its code could not be unloaded: {}\n",
+               process.pid(), patch.id, e.what());
+  }
+}
+
 ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds timeout) {
   Process& process = impl_->process;
+  const pid_t pid = process.pid();
   // --timeout bounds the wait for the functions to become inactive (the stop phase);
   // finding a thread that can load the patch gets its own, longer bound, since on a
   // loaded machine being scheduled alone can take a while.
   const auto load_deadline = Clock::now() + std::max<std::chrono::milliseconds>(timeout, kLoadPhaseTimeout);
   check_file_is_trusted(patch.path);
   ForgetObjectsAtEnd forget{impl_};
+  prepare_runtime(patch, load_deadline);
   const TargetObjects& objects = impl_->objects();
 
   ApplyPlan plan = plan_apply(process, objects, patch);  // 1. plan: the target untouched
+  auto callback = [&](const std::optional<PatchCallback>& cb, int64_t bias, const char* point) {
+    return run_callback(process, objects, RemoteAddr(cb->vaddr + bias),
+                        fmt::format("{} callback {} of patch '{}'", point, cb->name, patch.id), load_deadline);
+  };
   try {
     PatchLoad load(process, objects);  // 2. load, while the other threads run; unloaded unless kept
     load.load(plan, load_deadline);
-    RegistryCommit commit;             // 3. commit, with every thread stopped
-    commit.apply(load.record(plan));
+    PatchRecord record = load.record(plan);
+    const int64_t bias = static_cast<int64_t>(record.code.start - patch.text_vaddr_start);
+    if (patch.pre_revert) record.pre_revert = patch.pre_revert->vaddr + bias;
+    if (patch.post_revert) record.post_revert = patch.post_revert->vaddr + bias;
+    record.shadow_ids = !patch.shadow_ids.empty();
+    // Before any code of the patch runs, its shadow ids are usable; released if
+    // anything below fails.
+    ShadowClaim claim(process, objects, patch, load_deadline);
+    if (patch.pre_apply) {  // docs/creator.md#callbacks: outside the stop, may refuse
+      if (int r = callback(patch.pre_apply, bias, "pre-apply"); r != 0)
+        throw Error(ErrorKind::Refused, fmt::format("process {}: patch '{}' refused by its pre-apply callback {} (returned "
+                                                    "{}); nothing was changed", pid, patch.id, patch.pre_apply->name, r));
+      test_steps::reached("pre-apply-returned");
+    }
+    RegistryCommit commit;  // 3. commit, with every thread stopped
+    commit.apply(std::move(record));
     StopReport stop;
     try {
       stop = commit_in_stop(process, &load.runtime(), load.registry_before(), plan.guarded, Clock::now() + timeout,
                             fmt::format("apply '{}'", patch.id), commit);  // 4. release (the stop's end)
     } catch (...) {
-      if (commit.undo_incomplete()) load.keep();  // the journal still names it: the next CLI finishes the apply
+      if (commit.undo_incomplete()) {  // the journal still names it: the next CLI finishes the apply
+        load.keep();
+        claim.keep();
+      }
       throw;
     }
     load.keep();
+    claim.keep();
     ApplyReport report;
     static_cast<StopReport&>(report) = stop;
     report.functions = plan.redirects.size();
     report.record = commit.applied().front();
     report.notes = load.notes();
+    if (patch.post_apply) callback(patch.post_apply, bias, "post-apply");
     return report;
   } catch (...) {
     if (!process.alive())
@@ -96,26 +154,25 @@ ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds
   }
 }
 
-RevertReport Patcher::revert_one(const std::string& id, std::chrono::milliseconds timeout) {
+RevertReport Patcher::revert_one(const std::string& id, std::chrono::milliseconds timeout, bool finishing) {
   Process& process = impl_->process;
   const auto deadline = Clock::now() + timeout;
   ForgetObjectsAtEnd forget{impl_};
   const TargetObjects& objects = impl_->objects();
 
   RevertPlan plan = plan_revert(process, objects, id);  // 1. plan
-  RegistryCommit commit;                                // 2. commit: the saved bytes back, in one stop
+  auto callback = [&](uint64_t function, const char* point) {
+    if (function && !finishing)
+      run_callback(process, objects, RemoteAddr(function), fmt::format("{} callback of patch '{}'", point, id),
+                   Clock::now() + kLoadPhaseTimeout);
+  };
+  callback(plan.patch.pre_revert, "pre-revert");  // docs/creator.md#callbacks: outside the stop, cannot refuse
+  RegistryCommit commit;                           // 2. commit: the saved bytes back, in one stop
   commit.revert(id);
   StopReport stop = commit_in_stop(process, &plan.runtime, plan.before, plan.guarded, deadline,
                                    fmt::format("revert '{}'", id), commit);  // 3. release
-
-  // 4. Unload: no thread is in the patch and nothing jumps to it any more.
-  try {
-    unload_code(process, objects, LoadedCode{plan.patch.handle, plan.patch.stubs, plan.patch.unwind_tables});
-    test_steps::reached("unloaded");
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "hotpatch: warning: process {}: patch '{}' is reverted but its code could not be unloaded: {}\n",
-               process.pid(), id, e.what());
-  }
+  callback(plan.patch.post_revert, "post-revert");
+  dispose(plan.patch);  // 4. shadow variables freed, code unloaded
   RevertReport report;
   static_cast<StopReport&>(report) = stop;
   report.functions = plan.patch.redirects.size();
@@ -166,7 +223,7 @@ void Patcher::finish_interrupted(std::chrono::milliseconds timeout) {
       fmt::print(stderr, "hotpatch: note: process {}: finished applying '{}', which an interrupted hotpatch had left "
                          "half done\n", process.pid(), id);
     } else {
-      revert_one(id, timeout);
+      revert_one(id, timeout, true);
       fmt::print(stderr, "hotpatch: note: process {}: finished reverting '{}', which an interrupted hotpatch had left "
                          "half done\n", process.pid(), id);
     }

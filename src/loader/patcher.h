@@ -22,6 +22,7 @@
 
 #include "common/registry.h"
 #include "elf/patch_file.h"
+#include "loader/patch_callbacks.h"
 #include "loader/registry_commit.h"
 
 namespace hotpatch {
@@ -42,12 +43,16 @@ class Patcher {
 
   // apply, revert and revert_all first finish what a killed CLI left half done
   // (finish_interrupted).
+  // Callbacks (docs/creator.md#callbacks) run around the stop: the patch's pre-apply
+  // (a non-zero return: Error(Refused), nothing changed) and post-apply.
   ApplyReport apply(const PatchFile& patch, std::chrono::milliseconds timeout);
   RevertReport revert(const std::string& id, std::chrono::milliseconds timeout);
   // Newest first; stops at the first failure (what was reverted stays reverted).
   std::vector<RevertReport> revert_all(std::chrono::milliseconds timeout);
   // The patches applied, oldest first (empty if the runtime was never loaded).
   Registry applied();
+  // The shadow variables that exist in the process (all zero without a runtime).
+  ShadowStats shadow_stats();
 
   // A CLI killed inside the stop leaves a record that is not Applied (see
   // PatchState). This rolls each one forward: an interrupted apply gets its missing
@@ -60,8 +65,16 @@ class Patcher {
 
  private:
   ApplyReport apply_one(const PatchFile& patch, std::chrono::milliseconds timeout);
-  RevertReport revert_one(const std::string& id, std::chrono::milliseconds timeout);
+  // `finishing`: completing what a killed CLI left "reverting": its callbacks ran
+  // (or not) in that CLI, none runs again.
+  RevertReport revert_one(const std::string& id, std::chrono::milliseconds timeout, bool finishing = false);
   void complete_apply(const std::string& id, std::chrono::milliseconds timeout);
+  // The runtime, loaded (globally, so a dlopen()ed patch binds to it) before the plan
+  // when the patch calls it or declares shadow variable ids.
+  void prepare_runtime(const PatchFile& patch, std::chrono::steady_clock::time_point deadline);
+  // After the stop that reverted `patch`: its shadow ids released,
+  // its code unloaded; failures are warnings (the revert is done).
+  void dispose(const PatchRecord& patch);
 
   Impl* impl_;
 };

@@ -19,6 +19,7 @@ struct ApplyOptions {
   int pid = 0;
   std::string patch_path;
   int timeout_ms = 5000;
+  std::string replace;  // --replace OLD_ID: revert it in the same stop
 };
 struct RevertOptions {
   int pid = 0;

@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   apply->add_option("patch", apply_opts.patch_path, "patch shared object")->required();
   apply->add_option("--timeout", apply_opts.timeout_ms, "ms to retry while a function is active")
       ->check(CLI::Range(0, 3600000));
+  apply->add_option("--replace", apply_opts.replace, "revert this applied patch in the same stop (cumulative patches)");
   apply->add_flag("--json", json);
 
   hotpatch::cli::RevertOptions revert_opts;

@@ -89,7 +89,7 @@ void Patcher::dispose(const PatchRecord& patch) {
   }
 }
 
-ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds timeout) {
+ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds timeout, const std::string& replace) {
   Process& process = impl_->process;
   const pid_t pid = process.pid();
   // --timeout bounds the wait for the functions to become inactive (the stop phase);
@@ -98,10 +98,20 @@ ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds
   const auto load_deadline = Clock::now() + std::max<std::chrono::milliseconds>(timeout, kLoadPhaseTimeout);
   check_file_is_trusted(patch.path);
   ForgetObjectsAtEnd forget{impl_};
+  if (!replace.empty() && replace == patch.id)
+    throw Error(ErrorKind::Conflict, fmt::format("process {}: the new patch has the id '{}' of the patch it replaces; give "
+                                                 "it another (HOTPATCH_ID, create --id)", pid, patch.id));
   prepare_runtime(patch, load_deadline);
   const TargetObjects& objects = impl_->objects();
 
   ApplyPlan plan = plan_apply(process, objects, patch);  // 1. plan: the target untouched
+  std::optional<RevertPlan> old;
+  if (!replace.empty()) {
+    // The patch it replaces must be removable too: applied, nothing on top of it, and
+    // none of its code running in the stop.
+    old = plan_revert(process, objects, replace);
+    plan.guarded.insert(plan.guarded.end(), old->guarded.begin(), old->guarded.end());
+  }
   auto callback = [&](const std::optional<PatchCallback>& cb, int64_t bias, const char* point) {
     return run_callback(process, objects, RemoteAddr(cb->vaddr + bias),
                         fmt::format("{} callback {} of patch '{}'", point, cb->name, patch.id), load_deadline);
@@ -124,11 +134,14 @@ ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds
       test_steps::reached("pre-apply-returned");
     }
     RegistryCommit commit;  // 3. commit, with every thread stopped
+    if (old) commit.revert(replace);
     commit.apply(std::move(record));
     StopReport stop;
     try {
       stop = commit_in_stop(process, &load.runtime(), load.registry_before(), plan.guarded, Clock::now() + timeout,
-                            fmt::format("apply '{}'", patch.id), commit);  // 4. release (the stop's end)
+                            old ? fmt::format("apply '{}' in place of '{}'", patch.id, replace)
+                                : fmt::format("apply '{}'", patch.id),
+                            commit);  // 4. release (the stop's end)
     } catch (...) {
       if (commit.undo_incomplete()) {  // the journal still names it: the next CLI finishes the apply
         load.keep();
@@ -143,6 +156,10 @@ ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds
     report.functions = plan.redirects.size();
     report.record = commit.applied().front();
     report.notes = load.notes();
+    if (old) {
+      dispose(old->patch);  // its shadow ids the new patch does not declare are freed
+      report.replaced = replace;
+    }
     if (patch.post_apply) callback(patch.post_apply, bias, "post-apply");
     return report;
   } catch (...) {
@@ -180,10 +197,10 @@ RevertReport Patcher::revert_one(const std::string& id, std::chrono::millisecond
   return report;
 }
 
-ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds timeout) {
+ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds timeout, const std::string& replace) {
   finish_interrupted(timeout);
   test_steps::Phase phase("apply");
-  return apply_one(patch, timeout);
+  return apply_one(patch, timeout, replace);
 }
 
 RevertReport Patcher::revert(const std::string& id, std::chrono::milliseconds timeout) {
@@ -218,7 +235,19 @@ void Patcher::finish_interrupted(std::chrono::milliseconds timeout) {
       if (it->state == PatchState::Applying) pending = &*it;
     if (!pending) return;
     const std::string id = pending->id;
-    if (pending->state == PatchState::Applying) {
+    // A replace (apply --replace) journals the old patch "reverting" and the new one
+    // "applying" after it: both are finished in one stop, so that no call runs the
+    // original code of a function both replace.
+    const PatchRecord* replacing = nullptr;
+    if (pending->state == PatchState::Reverting)
+      for (auto it = reg.patches.begin() + (pending - reg.patches.data()) + 1; !replacing && it != reg.patches.end(); ++it)
+        if (it->state == PatchState::Applying) replacing = &*it;
+    if (replacing) {
+      const std::string new_id = replacing->id;
+      complete_replace(id, new_id, timeout);
+      fmt::print(stderr, "hotpatch: note: process {}: finished replacing '{}' with '{}', which an interrupted hotpatch had "
+                         "left half done\n", process.pid(), id, new_id);
+    } else if (pending->state == PatchState::Applying) {
       complete_apply(id, timeout);
       fmt::print(stderr, "hotpatch: note: process {}: finished applying '{}', which an interrupted hotpatch had left "
                          "half done\n", process.pid(), id);
@@ -244,6 +273,28 @@ void Patcher::complete_apply(const std::string& id, std::chrono::milliseconds ti
   commit.finish_apply(id);
   commit_in_stop(process, &*runtime, before, guarded, Clock::now() + timeout, fmt::format("finish applying '{}'", id),
                  commit);
+}
+
+void Patcher::complete_replace(const std::string& old_id, const std::string& new_id, std::chrono::milliseconds timeout) {
+  Process& process = impl_->process;
+  ForgetObjectsAtEnd forget{impl_};
+  const TargetObjects& objects = impl_->objects();
+  auto runtime = RuntimeRegistry::find(objects);
+  if (!runtime) return;
+  RegistrySnapshot before = runtime->read(process);
+  const PatchRecord* old_record = before.registry.find(old_id);
+  const PatchRecord* new_record = before.registry.find(new_id);
+  if (!old_record || !new_record) return;
+  const PatchRecord old_patch = *old_record;
+  std::vector<GuardedRange> guarded = guarded_for_revert(old_patch);
+  auto applying = guarded_for_apply(new_record->redirects, before.registry, new_id);
+  guarded.insert(guarded.end(), applying.begin(), applying.end());
+  RegistryCommit commit;
+  commit.revert(old_id);
+  commit.finish_apply(new_id);
+  commit_in_stop(process, &*runtime, before, guarded, Clock::now() + timeout,
+                 fmt::format("finish replacing '{}' with '{}'", old_id, new_id), commit);
+  dispose(old_patch);
 }
 
 }  // namespace hotpatch

@@ -36,6 +36,7 @@ int cmd_info(const std::string& patch_path, Output& out);
 // Creator (cmd_create.cpp; docs/creator.md).
 struct CreateCommand {
   std::string source_dir, diff, build = "make", binary, output, id, description, work;
+  std::string hooks, hooks_cflags;  // --hooks FILE.c, --hooks-cflags FLAGS
 };
 int cmd_create(const CreateCommand& opts, Output& out);
 

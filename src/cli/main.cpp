@@ -114,6 +114,8 @@ int main(int argc, char** argv) {
   create->add_option("--id", create_opts.id, "patch id (default: the output's base name)");
   create->add_option("--description", create_opts.description, "description (default: the diff's file name)");
   create->add_option("--work", create_opts.work, "keep the unpatched build here, for reuse");
+  create->add_option("--hooks", create_opts.hooks, "a C file of callbacks and shadow-variable ids to compile into the patch");
+  create->add_option("--hooks-cflags", create_opts.hooks_cflags, "compiler flags for the hook file (the project's -I/-D)");
   create->add_flag("--json", json);
 
   hotpatch::cli::Output out;

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "creator/hooks.h"
 #include "creator/object_file.h"
 #include "creator/work_tree.h"
 #include "elf/elf_image.h"
@@ -128,11 +129,24 @@ CreateResult create_patch(const CreateOptions& options) {
   std::ofstream(asm_path) << builder.assembly(id, description, result.build_id, result.object);
   std::string out = fs::absolute(options.output).string();
   std::string log = work.dir() + "/link.log";
-  std::string cmd = fmt::format("cc -c -o '{}' '{}' && cc -shared -nostdlib -nostartfiles -Wl,-z,noexecstack -o '{}' '{}'",
-                                obj_path, asm_path, out, obj_path);
+  std::string hook_objects;
+  if (options.hooks)
+    for (const auto& o : build_hook_objects({fs::absolute(*options.hooks).string(), options.hooks_cflags}, work.tree(), work.dir()))
+      hook_objects += " '" + o + "'";
+  std::string cmd = fmt::format("cc -c -o '{}' '{}' && cc -shared -nostdlib -nostartfiles -Wl,-z,noexecstack -o '{}' '{}'{}",
+                                obj_path, asm_path, out, obj_path, hook_objects);
   if (run_shell(cmd, work.dir(), log) != 0)
-    throw Error(ErrorKind::Internal, fmt::format("assembling the patch failed:\n{}", tail_of_file(log, 15)));
-  read_patch_file(out);  // what we wrote must read back as a valid patch
+    throw Error(options.hooks ? ErrorKind::Usage : ErrorKind::Internal,
+                fmt::format("{} failed:\n{}", options.hooks ? "linking the patch with the hook file" : "assembling the patch",
+                            tail_of_file(log, 15)));
+  try {
+    read_patch_file(out);  // what we wrote must read back as a valid patch
+  } catch (const Error& e) {
+    if (!options.hooks) throw;
+    throw Error(ErrorKind::Usage, fmt::format("{} (with the hook file {}: it may hold callbacks, HOTPATCH_SHADOW_ID, "
+                                              "HOTPATCH_REF and helpers; the id, description, build-id and object are "
+                                              "the patch's, set by create)", e.what(), *options.hooks));
+  }
   result.output = out;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;

@@ -160,7 +160,13 @@ ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds
       dispose(old->patch);  // its shadow ids the new patch does not declare are freed
       report.replaced = replace;
     }
-    if (patch.post_apply) callback(patch.post_apply, bias, "post-apply");
+    if (patch.post_apply) {
+      try {
+        callback(patch.post_apply, bias, "post-apply");
+      } catch (const Error& e) {
+        throw Error(e.kind(), fmt::format("patch '{}' is applied, but {}", patch.id, e.what()));
+      }
+    }
     return report;
   } catch (...) {
     if (!process.alive())
@@ -188,8 +194,15 @@ RevertReport Patcher::revert_one(const std::string& id, std::chrono::millisecond
   commit.revert(id);
   StopReport stop = commit_in_stop(process, &plan.runtime, plan.before, plan.guarded, deadline,
                                    fmt::format("revert '{}'", id), commit);  // 3. release
-  callback(plan.patch.post_revert, "post-revert");
+  std::optional<Error> post_revert_failed;
+  try {
+    callback(plan.patch.post_revert, "post-revert");
+  } catch (const Error& e) {
+    post_revert_failed = Error(e.kind(), fmt::format("patch '{}' is reverted (its shadow variables freed, its code "
+                                                     "unloaded), but {}", id, e.what()));
+  }
   dispose(plan.patch);  // 4. shadow variables freed, code unloaded
+  if (post_revert_failed) throw *post_revert_failed;
   RevertReport report;
   static_cast<StopReport&>(report) = stop;
   report.functions = plan.patch.redirects.size();

@@ -45,4 +45,25 @@ wait_for_log t '^callback pre-revert: compute\(7\)=70$' 2
 wait_for_log t '^callback post-revert: compute\(7\)=21$' 2
 wait_for_log t '^compute\(7\)=21$' 2
 assert_eq "$code_before" "$(read_mem "$pid" "$entry" 16)" "compute's first bytes after the revert"
+
+step "callbacks that crash: the program never sees the fault"
+build_patch crash.so "$CASE_DIR/crash.c" "-DCRASH_FILE=\"$WORK/crash\""
+: >crash
+expect_fail 1 "pre-apply callback pre_apply of patch 'crash-fix'" hp -p "$pid" apply crash.so
+expect_alive "$pid"
+assert_eq "$code_before" "$(read_mem "$pid" "$entry" 16)" "compute's first bytes after a crashed pre-apply"
+grep -q "$WORK/crash.so" "/proc/$pid/maps" && fail "the patch whose pre-apply crashed is still mapped"
+expect_success hp -p "$pid" list
+assert_eq "no patches applied" "$LAST_OUT" "list after a crashed pre-apply"
+rm crash
+expect_fail 1 "patch 'crash-fix' is applied, but process [0-9]+ thread [0-9]+: post-apply callback post_apply of patch 'crash-fix' faulted" \
+  hp -p "$pid" apply crash.so
+expect_alive "$pid"
+mark_log t
+wait_for_log t '^compute\(7\)=70$' 2
+expect_success hp -p "$pid" list
+assert_match '^crash-fix  applied ' "$LAST_OUT" "list after a crashed post-apply"
+revert_ok "$pid" crash-fix
+mark_log t
+wait_for_log t '^compute\(7\)=21$' 2
 finish_target t

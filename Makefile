@@ -30,8 +30,10 @@ e2e: build
 demo: build
 	bash examples/demo/demo.sh $(BUILD)
 
+# `make install PREFIX=/usr/local [DESTDIR=/tmp/stage]`: the layout of GNUInstallDirs
+# (bin, lib or lib/<multiarch>, include, share/man, ...), docs/packaging.md.
 install: build
-	cmake --install $(BUILD) --prefix $(PREFIX)
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
 	rm -rf $(BUILD)

@@ -18,7 +18,8 @@ packages=(
   strace                # bad_input: a process another tracer holds is refused
   libgflags-dev         # examples/ and coop tests only: the runtime finds the process's own gflags
   libgoogle-glog-dev    # examples/ and coop tests only: likewise glog
-  clang libclang-rt-14-dev  # libFuzzer for the control protocol fuzz test
+  clang libclang-rt-14-dev  # libFuzzer for the control protocol fuzz test; e2e/create_compiler_paths builds with clang
+  autoconf automake libtool  # e2e/create_autotools: an autotools + libtool project, made with autoreconf at test time
 )
 
 missing=()

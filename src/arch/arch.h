@@ -70,6 +70,23 @@ CallFrame prepare_call(Registers& regs, RemoteAddr function, std::span<const uin
 // set back to re-execute the syscall instruction with its original number.
 void rewind_to_restart_syscall(Registers& regs);
 
+// Syscalls that fail with EINTR when interrupted (the kernel never restarts them,
+// signal(7)) and whose second run the program cannot tell from one uninterrupted
+// run: nothing of the first was done (epoll_wait, sigtimedwait, semop, a socket
+// receive with SO_RCVTIMEO...), only the timeout starts again. Not ioctl, read or
+// write (a driver's EINTR may follow work done), connect (it goes on in the
+// background), io_uring_enter (its submissions were made), nor anything unknown.
+bool restart_is_invisible(int64_t syscall_number);
+
+// A thread stopped by our interrupt in a syscall that failed with -EINTR because of
+// it: if that syscall's restart is invisible, its result becomes the kernel's own
+// -ERESTARTNOHAND, which the kernel resolves when the thread resumes: re-run when no
+// handler runs first, -EINTR when a signal handler runs (as a signal arriving during
+// the call would have made it). So a signal that comes while we hold the thread is
+// seen by the program as it expects, and the decision needs no tracer: it holds if
+// we are killed before we release the thread. Returns whether `regs` changed.
+bool restart_unless_signalled(Registers& regs);
+
 // Remote calls that survive the death of the tracer -------------------------------
 //
 // A remote call returns through a signal frame built on the thread's stack, as if
@@ -82,9 +99,9 @@ void rewind_to_restart_syscall(Registers& regs);
 
 // The registers `regs` (stopped inside a syscall) resume with once nothing else will
 // fix them up: an -ERESTART* result becomes the syscall re-run (what the kernel does
-// on a resume without a signal), -EINTR too when `rerun_eintr`, and the syscall
-// number is cleared. A frame holding these registers needs no restart logic.
-void settle_interrupted_syscall(Registers& regs, bool rerun_eintr);
+// on a resume without a signal), and the syscall number is cleared. A frame holding
+// these registers needs no restart logic.
+void settle_interrupted_syscall(Registers& regs);
 
 // The rt_sigreturn system call number.
 int64_t sigreturn_syscall();

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/paths.h"
 #include "runtime/libraries.h"
 
 extern char** environ;
@@ -24,11 +25,6 @@ namespace hotpatch::runtime {
 namespace {
 
 constexpr const char* kErrorPrefix = "hotpatch: error: ";
-
-std::string directory_of(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
 
 // The helper must not inherit what would load code into it: our preload library
 // would start a second control server in it, an audit module could do anything.
@@ -88,8 +84,7 @@ bool LoaderHelper::locate(std::string& path, std::string& error) {
     if (dladdr(reinterpret_cast<void*>(&LoaderHelper::locate), &info) && info.dli_fname) {
       char real[PATH_MAX];
       std::string lib = ::realpath(info.dli_fname, real) ? real : info.dli_fname;
-      candidates.push_back(directory_of(lib) + "/hotpatch");         // build tree
-      candidates.push_back(directory_of(lib) + "/../bin/hotpatch");  // installed: PREFIX/lib -> PREFIX/bin
+      for (std::string& c : cli_candidates(directory_of(lib))) candidates.push_back(std::move(c));
     }
     if (const char* search = std::getenv("PATH")) {
       std::string dirs = search;
@@ -107,7 +102,8 @@ bool LoaderHelper::locate(std::string& path, std::string& error) {
     path = c;
     return true;
   }
-  error = "cannot find the hotpatch command (looked next to libhotpatch.so, in ../bin and on PATH; set HOTPATCH_CLI)";
+  error = "cannot find the hotpatch command (looked next to libhotpatch.so, in its installed bindir "
+          "(libdir/" HOTPATCH_LIBDIR_TO_BINDIR ") and on PATH; set HOTPATCH_CLI)";
   return false;
 }
 

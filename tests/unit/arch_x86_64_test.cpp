@@ -104,30 +104,62 @@ TEST(ArchX86_64, SettleRestartsWhatTheKernelWouldRestart) {
   };
   // read() interrupted: -ERESTARTSYS -> the syscall again, same number.
   auto r = stopped_in(0, -512);
-  arch::settle_interrupted_syscall(r, false);
+  arch::settle_interrupted_syscall(r);
   EXPECT_EQ(r.raw().rax, 0u);
   EXPECT_EQ(r.pc(), RemoteAddr(0x7f0000002000));
   EXPECT_EQ(r.syscall_number(), -1);
   // clock_nanosleep: -ERESTART_RESTARTBLOCK -> restart_syscall (219).
   r = stopped_in(230, -516);
-  arch::settle_interrupted_syscall(r, false);
+  arch::settle_interrupted_syscall(r);
   EXPECT_EQ(r.raw().rax, 219u);
   EXPECT_EQ(r.pc(), RemoteAddr(0x7f0000002000));
-  // epoll_wait's -EINTR: re-run only when asked.
+  // epoll_wait's -EINTR stays (the stop turned one it caused into -ERESTARTNOHAND,
+  // which is re-run like -ERESTARTSYS).
   r = stopped_in(232, -4);
-  arch::settle_interrupted_syscall(r, false);
+  arch::settle_interrupted_syscall(r);
   EXPECT_EQ(r.raw().rax, static_cast<uint64_t>(-4));
   EXPECT_EQ(r.pc(), RemoteAddr(0x7f0000002002));
-  r = stopped_in(232, -4);
-  arch::settle_interrupted_syscall(r, true);
+  r = stopped_in(232, -514);
+  arch::settle_interrupted_syscall(r);
   EXPECT_EQ(r.raw().rax, 232u);
   EXPECT_EQ(r.pc(), RemoteAddr(0x7f0000002000));
   // A finished syscall keeps its result; code outside any syscall is untouched.
   r = stopped_in(1, 5);
-  arch::settle_interrupted_syscall(r, true);
+  arch::settle_interrupted_syscall(r);
   EXPECT_EQ(r.raw().rax, 5u);
   EXPECT_EQ(r.pc(), RemoteAddr(0x7f0000002002));
   EXPECT_EQ(r.syscall_number(), -1);
+}
+
+TEST(ArchX86_64, OnlyInvisibleRestartsBecomeTheKernelsDecision) {
+  auto stopped_in = [](int64_t nr, int64_t result) {
+    arch::Registers regs;
+    regs.raw().orig_rax = static_cast<uint64_t>(nr);
+    regs.raw().rax = static_cast<uint64_t>(result);
+    regs.raw().rip = 0x7f0000002002;
+    return regs;
+  };
+  // epoll_pwait (281), rt_sigtimedwait (128), semop (65) interrupted by us: the
+  // kernel re-runs them on resume unless a handler runs (-ERESTARTNOHAND = -514);
+  // the pc and the syscall number stay, so a handler's frame shows the call.
+  for (int64_t nr : {281, 128, 65, 232, 45}) {
+    auto r = stopped_in(nr, -4);
+    EXPECT_TRUE(arch::restart_unless_signalled(r)) << nr;
+    EXPECT_EQ(r.raw().rax, static_cast<uint64_t>(-514)) << nr;
+    EXPECT_EQ(r.pc(), RemoteAddr(0x7f0000002002)) << nr;
+    EXPECT_EQ(r.syscall_number(), nr);
+  }
+  // ioctl (16), read (0), connect (42), io_uring_enter (426) and unknown numbers keep
+  // their EINTR; so does anything that did not fail with EINTR.
+  for (int64_t nr : {16, 0, 42, 426, 9999}) {
+    auto r = stopped_in(nr, -4);
+    EXPECT_FALSE(arch::restart_unless_signalled(r)) << nr;
+    EXPECT_EQ(r.raw().rax, static_cast<uint64_t>(-4)) << nr;
+  }
+  auto done = stopped_in(281, 1);
+  EXPECT_FALSE(arch::restart_unless_signalled(done));
+  auto not_in_syscall = stopped_in(-1, -4);
+  EXPECT_FALSE(arch::restart_unless_signalled(not_in_syscall));
 }
 
 TEST(ArchX86_64, SignalFrameLayout) {

@@ -45,7 +45,11 @@ grep -q "$WORK/patch1.so" "/proc/$pid/maps" && fail "series-1 is still mapped af
 
 step "refusals leave series-2 in place"
 expect_fail 7 "no patch 'nope' is applied" hp -p "$pid" apply --replace nope patch1.so
-expect_fail 7 "the new patch has the id 'series-2' of the patch it replaces" hp -p "$pid" apply --replace series-2 patch2.so
+cp patch2.so patch2-again.so
+expect_fail 7 "a patch with id 'series-2' is already applied" hp -p "$pid" apply --replace series-2 patch2-again.so
+# Asked again, the same replace finds its result in place and changes nothing.
+expect_success hp -p "$pid" apply --replace series-1 patch2.so
+assert_match '^already applied series-2 ' "$LAST_OUT" "the same replace a second time"
 build_patch top.so "$CASE_DIR/patch1.c" -DHOTPATCH_TOP
 apply_ok "$pid" top.so top
 expect_fail 7 "patch 'top' is applied on top of 'series-2'" hp -p "$pid" apply --replace series-2 patch1.so

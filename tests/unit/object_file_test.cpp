@@ -6,33 +6,8 @@
 
 #include "arch/arch.h"
 #include "creator/object_file.h"
-#include "creator/patch_builder.h"
 
 using namespace hotpatch::creator;
-
-TEST(LineMoves, ReadsHunksPerFile) {
-  const char* diff =
-      "--- a/src/calc.c\t2026-01-01\n"
-      "+++ b/src/calc.c\t2026-01-01\n"
-      "@@ -3,7 +3,9 @@ int compute(int x) {\n"
-      " x\n"
-      "@@ -40 +42,2 @@\n"
-      "--- a/other.c\n"
-      "+++ b/other.c\n"
-      "@@ -10,2 +10 @@\n";
-  LineMoves moves = parse_line_moves(diff);
-  ASSERT_EQ(moves.count("calc.c"), 1u);
-  ASSERT_EQ(moves["calc.c"].size(), 2u);
-  EXPECT_EQ(moves["calc.c"][0].old_start, 3);
-  EXPECT_EQ(moves["calc.c"][0].old_length, 7);
-  EXPECT_EQ(moves["calc.c"][0].new_length, 9);
-  EXPECT_EQ(moves["calc.c"][1].old_start, 40);
-  EXPECT_EQ(moves["calc.c"][1].old_length, 1);
-  EXPECT_EQ(moves["calc.c"][1].new_length, 2);
-  ASSERT_EQ(moves["other.c"].size(), 1u);
-  EXPECT_EQ(moves["other.c"][0].old_length, 2);
-  EXPECT_EQ(moves["other.c"][0].new_length, 1);
-}
 
 TEST(ImmediateDifferences, OnlyImmediatesCount) {
   namespace arch = hotpatch::arch;

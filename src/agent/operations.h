@@ -1,0 +1,37 @@
+// What the CLI's apply/check and the agent do to one process, in one place: the
+// patch file is opened and accepted here (accept_patch_file: the one door a patch
+// goes through before it may touch a process), and an apply of a patch that is
+// already there from the same file is reported, not doubled.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+
+#include "elf/patch_file.h"
+#include "loader/patcher.h"
+
+namespace hotpatch::ops {
+
+// Reads and validates the patch file and checks that it may be loaded into a
+// process (a regular file owned by root or us, writable by no one else). Throws
+// Error(BadPatchFile). Every command that applies or checks a patch opens it here.
+PatchFile accept_patch_file(const std::string& path);
+
+struct ApplyOutcome {
+  bool already_applied = false;  // the same id from the same file was there: nothing done
+  PatchRecord existing;          // with already_applied: the record found
+  ApplyReport report;            // otherwise: what apply did
+};
+
+// Applies `patch` to process `pid`, unless the process already has a patch with its
+// id applied from the same file (same path, not modified since it was applied):
+// then nothing is done and already_applied is set. The same id from another file
+// (or from this file changed since) is Error(Conflict), as for any duplicate id.
+// With `replace` (apply --replace), patch `replace` is reverted in the same stop
+// (Patcher::apply); an already-applied patch leaves it alone.
+ApplyOutcome apply_once(pid_t pid, const PatchFile& patch, std::chrono::milliseconds timeout,
+                        const std::string& replace = "");
+
+}  // namespace hotpatch::ops

@@ -293,9 +293,20 @@ CreateResult create_patch(const CreateOptions& options) {
   std::string out = fs::absolute(options.output).string();
   std::string log = work.dir() + "/link.log";
   std::string hook_objects;
-  if (options.hooks)
-    for (const auto& o : build_hook_objects({fs::absolute(*options.hooks).string(), options.hooks_cflags}, work.tree(), work.dir()))
-      hook_objects += " " + shell_quote(o);
+  if (options.hooks) {
+    HookFile hooks{fs::absolute(*options.hooks).string(), options.hooks_cflags, {}, {}};
+    // The project's header flags, as the first changed object was compiled with them
+    // (docs/creator.md#hook-files).
+    const CompileRecord* how = patched.compile_of(work.tree() + "/" + changed.units.front());
+    if (!how) how = unpatched.compile_of(work.tree() + "/" + changed.units.front());
+    if (how) {
+      hooks.project_flags = header_flags(*how);
+      hooks.project_cwd = how->cwd;
+      result.notes.push_back(fmt::format("the hook file is compiled with the header flags of {}: {}", changed.units.front(),
+                                         hooks.project_flags.empty() ? "none" : fmt::format("{}", fmt::join(hooks.project_flags, " "))));
+    }
+    for (const auto& o : build_hook_objects(hooks, work.tree(), work.dir())) hook_objects += " " + shell_quote(o);
+  }
   std::string cmd = fmt::format("cc -c -o {} {} && cc -shared -nostdlib -nostartfiles -Wl,-z,noexecstack -o {} {}{}",
                                 shell_quote(obj_path), shell_quote(asm_path), shell_quote(out), shell_quote(obj_path),
                                 hook_objects);

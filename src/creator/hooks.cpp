@@ -4,12 +4,14 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "creator/build_record.h"
 #include "creator/object_file.h"
 #include "creator/work_tree.h"
 
@@ -27,6 +29,8 @@ std::string quote(const std::string& s) {
 
 bool has_patch_header(const std::string& dir) { return fs::is_regular_file(dir + "/hotpatch/patch.h"); }
 
+bool starts(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
 }  // namespace
 
 std::string hotpatch_include_dir() {
@@ -42,6 +46,36 @@ std::string hotpatch_include_dir() {
                                    "set HOTPATCH_INCLUDE to the directory that holds hotpatch/patch.h");
 }
 
+std::vector<std::string> header_flags(const CompileRecord& record) {
+  std::vector<std::string> out;
+  // argv[0] is the compiler, or a launcher (ccache) whose argv[1] is.
+  size_t first = record.mode == 'l' ? 2 : 1;
+  static const char* with_value[] = {"-I", "-D", "-U", "-iquote", "-isystem", "-idirafter", "-include", "-imacros",
+                                     "--sysroot"};
+  for (size_t i = first; i < record.argv.size(); ++i) {
+    const std::string& a = record.argv[i];
+    bool taken = false;
+    for (const char* opt : with_value) {
+      if (a == opt && i + 1 < record.argv.size()) {  // "-I dir"
+        out.push_back(a);
+        out.push_back(record.argv[++i]);
+        taken = true;
+      } else if (starts(a, opt) && a.size() > std::strlen(opt)) {  // "-Idir", "-DX=1", "--sysroot=dir"
+        out.push_back(a);
+        taken = true;
+      }
+      if (taken) break;
+    }
+    if (taken) continue;
+    // A C++ project's -std=c++17 means nothing to a C hook file.
+    if ((starts(a, "-std=") && !starts(a, "-std=c++") && !starts(a, "-std=gnu++")) || a == "-funsigned-char" ||
+        a == "-fsigned-char" || a == "-fshort-enums" || a == "-fshort-wchar" || starts(a, "-fpack-struct") ||
+        a == "-pthread" || a == "-ansi")
+      out.push_back(a);
+  }
+  return out;
+}
+
 std::vector<std::string> build_hook_objects(const HookFile& hooks, const std::string& tree, const std::string& work_dir) {
   if (!fs::is_regular_file(hooks.source))
     throw Error(ErrorKind::Usage, fmt::format("--hooks {}: no such file", hooks.source));
@@ -51,10 +85,12 @@ std::vector<std::string> build_hook_objects(const HookFile& hooks, const std::st
   // -fvisibility=hidden: calls between the hook file's functions, and the records'
   // pointers to them, are resolved when the patch is linked, never looked up in the
   // target. -fno-common: a global of the hook file is the patch's own.
+  std::string project;
+  for (const auto& f : hooks.project_flags) project += " " + quote(f);
   std::string compile = fmt::format("cc -c -fPIC -O2 -g -fvisibility=hidden -fno-common -ffunction-sections "
-                                    "-fdata-sections -I{} {} -o {} {}",
-                                    quote(hotpatch_include_dir()), hooks.cflags, quote(object), quote(hooks.source));
-  if (run_shell(compile, tree, log) != 0)
+                                    "-fdata-sections -I{}{} {} -o {} {}",
+                                    quote(hotpatch_include_dir()), project, hooks.cflags, quote(object), quote(hooks.source));
+  if (run_shell(compile, hooks.project_cwd.empty() ? tree : hooks.project_cwd, log) != 0)
     throw Error(ErrorKind::Usage, fmt::format("compiling the hook file {} failed:\n{}", hooks.source, tail_of_file(log, 15)));
   ObjectFile obj = ObjectFile::read(object);
   for (const auto& sec : obj.sections()) {

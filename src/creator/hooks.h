@@ -11,13 +11,24 @@ namespace hotpatch::creator {
 
 struct HookFile {
   std::string source;  // absolute path of FILE.c
-  std::string cflags;  // --hooks-cflags: the project's -I/-D the hook file needs
+  std::string cflags;  // --hooks-cflags: extra flags, after the project's
+  // The project's own flags that decide what its headers declare, taken from the
+  // recorded compile of a changed object (project_flags), and the directory that
+  // compile ran in (relative -I flags mean the same there). Empty: the tree's root.
+  std::vector<std::string> project_flags;
+  std::string project_cwd;
 };
+
+struct CompileRecord;
+// The flags of `record` that change what a C file including the project's headers
+// means (preprocessor flags, the C standard, char signedness, struct packing): the
+// rest (optimisation, warnings, outputs, dependency files) stays the hook file's own.
+std::vector<std::string> header_flags(const CompileRecord& record);
 
 // Compiles the hook file for a near-linked patch: position-independent, hidden
 // visibility (its functions bind inside the patch), <hotpatch/patch.h> on the
-// include path, run in `tree` so that relative -I flags mean what they mean for
-// the project. Returns the objects to link into the patch. Throws Error(Usage)
+// include path, the project's header flags, run where the project's compile ran
+// (else in `tree`) so that relative -I flags mean what they mean for the project. Returns the objects to link into the patch. Throws Error(Usage)
 // with the compiler's message, or for what a near-linked patch cannot have
 // (constructors, destructors, thread-local data).
 std::vector<std::string> build_hook_objects(const HookFile& hooks, const std::string& tree, const std::string& work_dir);

@@ -27,7 +27,8 @@ int main(void) {
   hook_log_fd = 1;
   for (int i = 0; i < CONNS; i++) {
     conns[i] = calloc(1, sizeof(struct conn));
-    conns[i]->fd = i;
+    conns[i]->tag = 7;
+    conns[i]->fd = 100 + i;
   }
   pthread_t t[4];
   for (long i = 0; i < 4; i++) pthread_create(&t[i], NULL, worker, (void *)(i + 1));

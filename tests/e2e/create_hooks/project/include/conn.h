@@ -1,7 +1,12 @@
 #ifndef CONN_H
 #define CONN_H
 
+/* The Makefile defines CONN_TAGGED: a file compiled without the project's flags
+ * would see another layout (fd at offset 0). */
 struct conn {
+#ifdef CONN_TAGGED
+  long tag;
+#endif
   int fd;
   long requests;
 };

@@ -21,12 +21,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 bool has_patch_header(const std::string& dir) { return fs::is_regular_file(dir + "/hotpatch/patch.h"); }
 
 bool starts(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
@@ -86,10 +80,10 @@ std::vector<std::string> build_hook_objects(const HookFile& hooks, const std::st
   // pointers to them, are resolved when the patch is linked, never looked up in the
   // target. -fno-common: a global of the hook file is the patch's own.
   std::string project;
-  for (const auto& f : hooks.project_flags) project += " " + quote(f);
+  for (const auto& f : hooks.project_flags) project += " " + shell_quote(f);
   std::string compile = fmt::format("cc -c -fPIC -O2 -g -fvisibility=hidden -fno-common -ffunction-sections "
                                     "-fdata-sections -I{}{} {} -o {} {}",
-                                    quote(hotpatch_include_dir()), project, hooks.cflags, quote(object), quote(hooks.source));
+                                    shell_quote(hotpatch_include_dir()), project, hooks.cflags, shell_quote(object), shell_quote(hooks.source));
   if (run_shell(compile, hooks.project_cwd.empty() ? tree : hooks.project_cwd, log) != 0)
     throw Error(ErrorKind::Usage, fmt::format("compiling the hook file {} failed:\n{}", hooks.source, tail_of_file(log, 15)));
   ObjectFile obj = ObjectFile::read(object);
@@ -109,7 +103,7 @@ std::vector<std::string> build_hook_objects(const HookFile& hooks, const std::st
   // need one too (a second zero after the first one is harmless).
   std::ofstream(work_dir + "/hooks-eh-end.s") << "\t.section .eh_frame.hotpatch_end,\"a\",@progbits\n\t.long 0\n"
                                               << "\t.section .note.GNU-stack,\"\",@progbits\n";
-  if (run_shell(fmt::format("cc -c -o {} hooks-eh-end.s", quote(end)), work_dir, log) != 0)
+  if (run_shell(fmt::format("cc -c -o {} hooks-eh-end.s", shell_quote(end)), work_dir, log) != 0)
     throw Error(ErrorKind::Internal, fmt::format("assembling the hook file's unwind terminator failed:\n{}", tail_of_file(log, 5)));
   return {object, end};
 }

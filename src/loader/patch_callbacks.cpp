@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 
+#include <cerrno>
+
 #include <fmt/format.h>
 
 #include "common/error.h"
@@ -81,7 +83,7 @@ void claim_shadow_ids(Process& process, const TargetObjects& objects, const std:
   if (rc_value != 0)
     throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: the runtime refused the {} shadow variable id{} of patch "
                                                    "'{}': {}", process.pid(), ids.size(), ids.size() == 1 ? "" : "s",
-                                                   patch_id, rc_value == -28 ? "too many ids claimed (256 at most)"
+                                                   patch_id, rc_value == -ENOSPC ? "too many ids claimed (256 at most)"
                                                                              : fmt::format("error {}", -rc_value)));
 }
 

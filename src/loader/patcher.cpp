@@ -62,6 +62,9 @@ ShadowStats Patcher::shadow_stats() { return read_shadow_stats(impl_->process, i
 void Patcher::prepare_runtime(const PatchFile& patch, Clock::time_point deadline) {
   if (patch.shadow_ids.empty() && !uses_runtime_api(ElfImage::open(patch.path), patch)) return;
   auto runtime = RuntimeRegistry::find(impl_->objects());
+  // A near-linked patch only needs the runtime there (its references are bound by
+  // the near linker); a dlopen()ed one needs it global.
+  if (runtime && patch.link_near) return;
   std::string path = runtime ? runtime->runtime_path() : locate_runtime_library();
   if (!runtime) check_file_is_trusted(path);
   load_runtime_globally(impl_->process, impl_->objects(), path, deadline);

@@ -53,5 +53,12 @@ wait_for_log t '^report requests=[0-9]+ shadows=64 handled=[0-9]+ count=64$' 5
 again=$(handled_now)
 [ "$again" -lt "$before" ] || fail "after revert and a new apply, handled=$again; before the revert it was $before (old shadows kept?)"
 note "handled before the revert: $before; first report after the new apply: $again"
-revert_ok "$pid" shadow-fix
+
+step "a revert killed inside its stop: the next command finishes it and frees the shadows"
+kill_at revert:jump-1-restored -p "$pid" revert shadow-fix
+expect_success hp -p "$pid" list
+assert_eq "no patches applied" "$LAST_OUT" "list after the killed revert (finished, shadows freed)"
+assert_match "finished reverting 'shadow-fix'" "$LAST_ERR" "list finishes the killed revert"
+mark_log t
+wait_for_log t '^report requests=[0-9]+$' 2
 finish_target t

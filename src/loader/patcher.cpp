@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "common/error.h"
+#include "common/verbose.h"
 #include "loader/patch_callbacks.h"
 #include "loader/patch_load.h"
 #include "loader/patch_plan.h"
@@ -86,6 +87,7 @@ void Patcher::dispose(const PatchRecord& patch) {
   try {
     unload_code(process, objects, LoadedCode{patch.handle, patch.stubs, patch.unwind_tables});
     test_steps::reached("unloaded");
+    verbose::step(fmt::format("process {}: unloaded '{}'", process.pid(), patch.id));
   } catch (const std::exception& e) {
     fmt::print(stderr, "hotpatch: warning: process {}: patch '{}' is reverted but its code could not be unloaded: {}\n",
                process.pid(), patch.id, e.what());
@@ -115,6 +117,8 @@ ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds
     old = plan_revert(process, objects, replace);
     plan.guarded.insert(plan.guarded.end(), old->guarded.begin(), old->guarded.end());
   }
+  verbose::step(fmt::format("process {}: planned '{}' ({} function{} resolved)", process.pid(), patch.id, plan.redirects.size(),
+                            plan.redirects.size() == 1 ? "" : "s"));
   auto callback = [&](const std::optional<PatchCallback>& cb, int64_t bias, const char* point) {
     return run_callback(process, objects, RemoteAddr(cb->vaddr + bias),
                         fmt::format("{} callback {} of patch '{}'", point, cb->name, patch.id), load_deadline);
@@ -122,6 +126,7 @@ ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds
   try {
     PatchLoad load(process, objects);  // 2. load, while the other threads run; unloaded unless kept
     load.load(plan, load_deadline);
+    verbose::step(fmt::format("process {}: loaded '{}' on a borrowed thread", process.pid(), patch.id));
     PatchRecord record = load.record(plan);
     const int64_t bias = static_cast<int64_t>(record.code.start - patch.text_vaddr_start);
     if (patch.pre_revert) record.pre_revert = patch.pre_revert->vaddr + bias;
@@ -154,6 +159,7 @@ ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds
     }
     load.keep();
     claim.keep();
+    verbose::step(fmt::format("process {}: committed '{}' ({} us stopped)", process.pid(), patch.id, stop.pause.count()));
     ApplyReport report;
     static_cast<StopReport&>(report) = stop;
     report.functions = plan.redirects.size();
@@ -187,6 +193,7 @@ RevertReport Patcher::revert_one(const std::string& id, std::chrono::millisecond
   const TargetObjects& objects = impl_->objects();
 
   RevertPlan plan = plan_revert(process, objects, id);  // 1. plan
+  verbose::step(fmt::format("process {}: planned the revert of '{}'", process.pid(), id));
   auto callback = [&](uint64_t function, const char* point) {
     if (function && !finishing)
       run_callback(process, objects, RemoteAddr(function), fmt::format("{} callback of patch '{}'", point, id),
@@ -197,6 +204,7 @@ RevertReport Patcher::revert_one(const std::string& id, std::chrono::millisecond
   commit.revert(id);
   StopReport stop = commit_in_stop(process, &plan.runtime, plan.before, plan.guarded, deadline,
                                    fmt::format("revert '{}'", id), commit);  // 3. release
+  verbose::step(fmt::format("process {}: committed the revert of '{}' ({} us stopped)", process.pid(), id, stop.pause.count()));
   std::optional<Error> post_revert_failed;
   try {
     callback(plan.patch.post_revert, "post-revert");

@@ -41,7 +41,7 @@ const PatchRecord* already_applied(pid_t pid, const Registry& reg, const PatchFi
 
 }  // namespace
 
-ApplyOutcome apply_once(pid_t pid, const PatchFile& patch, std::chrono::milliseconds timeout) {
+ApplyOutcome apply_once(pid_t pid, const PatchFile& patch, std::chrono::milliseconds timeout, const std::string& replace) {
   Patcher patcher(pid);
   // A record a killed hotpatch left half done is finished first, so that "already
   // applied" is only ever said of a patch that is whole.
@@ -53,7 +53,7 @@ ApplyOutcome apply_once(pid_t pid, const PatchFile& patch, std::chrono::millisec
     outcome.existing = *p;
     return outcome;
   }
-  outcome.report = patcher.apply(patch, timeout);
+  outcome.report = patcher.apply(patch, timeout, replace);
   return outcome;
 }
 

@@ -29,7 +29,10 @@ struct ApplyOutcome {
 // id applied from the same file (same path, not modified since it was applied):
 // then nothing is done and already_applied is set. The same id from another file
 // (or from this file changed since) is Error(Conflict), as for any duplicate id.
-ApplyOutcome apply_once(pid_t pid, const PatchFile& patch, std::chrono::milliseconds timeout);
+// With `replace` (apply --replace), patch `replace` is reverted in the same stop
+// (Patcher::apply); an already-applied patch leaves it alone.
+ApplyOutcome apply_once(pid_t pid, const PatchFile& patch, std::chrono::milliseconds timeout,
+                        const std::string& replace = "");
 
 // A dry run of apply_once (`hotpatch check`): everything but the writes. The
 // patch's plan (every replaced symbol and reference resolved, sizes, build-id,

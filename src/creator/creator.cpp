@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "creator/build_record.h"
 #include "creator/changed_objects.h"
+#include "creator/hooks.h"
 #include "creator/object_file.h"
 #include "creator/work_tree.h"
 #include "elf/elf_image.h"
@@ -346,11 +347,36 @@ CreateResult create_patch(const CreateOptions& options) {
   std::ofstream(asm_path) << builder.assembly(id, description, result.build_id, result.object);
   std::string out = fs::absolute(options.output).string();
   std::string log = work.dir() + "/link.log";
-  std::string cmd = fmt::format("cc -c -o {} {} && cc -shared -nostdlib -nostartfiles -Wl,-z,noexecstack -o {} {}",
-                                shell_quote(obj_path), shell_quote(asm_path), shell_quote(out), shell_quote(obj_path));
+  std::string hook_objects;
+  if (options.hooks) {
+    HookFile hooks{fs::absolute(*options.hooks).string(), options.hooks_cflags, {}, {}};
+    // The project's header flags, as the first changed object was compiled with them
+    // (docs/creator.md#hook-files).
+    const CompileRecord* how = patched.compile_of(work.tree() + "/" + changed.units.front());
+    if (!how) how = unpatched.compile_of(work.tree() + "/" + changed.units.front());
+    if (how) {
+      hooks.project_flags = header_flags(*how);
+      hooks.project_cwd = how->cwd;
+      result.notes.push_back(fmt::format("the hook file is compiled with the header flags of {}: {}", changed.units.front(),
+                                         hooks.project_flags.empty() ? "none" : fmt::format("{}", fmt::join(hooks.project_flags, " "))));
+    }
+    for (const auto& o : build_hook_objects(hooks, work.tree(), work.dir())) hook_objects += " " + shell_quote(o);
+  }
+  std::string cmd = fmt::format("cc -c -o {} {} && cc -shared -nostdlib -nostartfiles -Wl,-z,noexecstack -o {} {}{}",
+                                shell_quote(obj_path), shell_quote(asm_path), shell_quote(out), shell_quote(obj_path),
+                                hook_objects);
   if (run_shell(cmd, work.dir(), log) != 0)
-    throw Error(ErrorKind::Internal, fmt::format("assembling the patch failed:\n{}", tail_of_file(log, 15)));
-  read_patch_file(out);  // what we wrote must read back as a valid patch
+    throw Error(options.hooks ? ErrorKind::Usage : ErrorKind::Internal,
+                fmt::format("{} failed:\n{}", options.hooks ? "linking the patch with the hook file" : "assembling the patch",
+                            tail_of_file(log, 15)));
+  try {
+    read_patch_file(out);  // what we wrote must read back as a valid patch
+  } catch (const Error& e) {
+    if (!options.hooks) throw;
+    throw Error(ErrorKind::Usage, fmt::format("{} (with the hook file {}: it may hold callbacks, HOTPATCH_SHADOW_ID, "
+                                              "HOTPATCH_REF and helpers; the id, description, build-id and object are "
+                                              "the patch's, set by create)", e.what(), *options.hooks));
+  }
   phase("assemble and link the patch");
   result.output = out;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

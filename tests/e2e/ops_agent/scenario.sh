@@ -115,10 +115,26 @@ expect_alive "$h"
 [ ! -e "$WORK/run/parked/$h" ] || fail "the record of the held start is left behind"
 finish_target h
 
-step "SIGTERM stops the agent"
+step "a start that stays in ld.so past --hold-timeout: entry put back, patched while it runs"
 kill -TERM "$(pid_of agent2)"
-wait_for_log agent2 '^hotpatch-agent: stopping$' 5
-for _ in $(seq 100); do kill -0 "$(pid_of agent2)" 2>/dev/null || break; nap 0.05; done
-! kill -0 "$(pid_of agent2)" 2>/dev/null || fail "the agent still runs after SIGTERM"
+wait "$(pid_of agent2)" || fail "the agent exited with $? on SIGTERM"
+start_target agent3 "$HOTPATCH" agent --patch-dir "$store" --run-dir "$WORK/run" --log stderr --hold-timeout 300
+wait_for_log agent3 '^hotpatch-agent: ready: watching' 10
+: >hold-file
+HOLD_FILE=$WORK/hold-file LD_PRELOAD=$WORK/hold.so start_target s ./svc
+s=$LAST_PID
+wait_for_log agent3 "^hotpatch-agent: process $s \\(.*\\): applied fix-compute in .* while it ran \\(it did not reach its entry point in time\\)$" 10
+[ ! -e "$WORK/run/parked/$s" ] || fail "the record of the given-up hold is left behind"
+rm hold-file
+wait_for_log s "^first compute\\(7\\)=70 pid=$s$" 5
+expect_output s '^compute\(7\)=70$' 3
+expect_alive "$s"
+finish_target s
+
+step "SIGTERM stops the agent"
+kill -TERM "$(pid_of agent3)"
+wait_for_log agent3 '^hotpatch-agent: stopping$' 5
+for _ in $(seq 100); do kill -0 "$(pid_of agent3)" 2>/dev/null || break; nap 0.05; done
+! kill -0 "$(pid_of agent3)" 2>/dev/null || fail "the agent still runs after SIGTERM"
 [ ! -e "$WORK/run/agent.pid" ] || fail "agent.pid is left behind"
 for n in t3 o l; do finish_target "$n"; done

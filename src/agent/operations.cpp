@@ -1,6 +1,10 @@
 #include "agent/operations.h"
 
+#include <elf.h>
 #include <sys/stat.h>
+
+#include <algorithm>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -37,6 +41,29 @@ const PatchRecord* already_applied(pid_t pid, const Registry& reg, const PatchFi
                             "the new one another HOTPATCH_ID)",
                             pid, patch.id, p->path, p->path == patch.path ? ", and the file changed since" : ""));
   return p;
+}
+
+// What the load phase's dlopen(RTLD_NOW) of the patch must bind: each global
+// undefined symbol of the patch, exported by an object of the process or by the
+// runtime apply would load. Not checked when the patch needs a library the process
+// has not loaded (dlopen would load it too; we do not look for it as ld.so would).
+void check_patch_symbols(pid_t pid, const TargetObjects& objects, const ApplyPlan& plan) {
+  for (const auto& lib : plan.image->needed())
+    if (!objects.find_object(lib)) return;
+  std::optional<ElfImage> runtime;
+  std::vector<std::string> missing;
+  for (const auto& name : plan.image->undefined_symbols()) {
+    if (objects.resolve_exported(name, {plan.patch->path})) continue;
+    if (!runtime) runtime.emplace(ElfImage::open(plan.runtime_path));
+    auto defs = runtime->find_symbols(name);
+    if (std::any_of(defs.begin(), defs.end(), [](const ElfSymbol* s) { return s->dynamic && s->bind != STB_LOCAL; })) continue;
+    missing.push_back(name);
+  }
+  if (!missing.empty())
+    throw Error(ErrorKind::DoesNotFit,
+                fmt::format("process {}: the patch needs '{}'{}, which no object in the process exports: loading it "
+                            "(dlopen with RTLD_NOW) would fail", pid, missing.front(),
+                            missing.size() > 1 ? fmt::format(" and {} more", missing.size() - 1) : ""));
 }
 
 }  // namespace
@@ -80,6 +107,7 @@ CheckOutcome check_apply(pid_t pid, const PatchFile& patch, std::chrono::millise
   verbose::step(fmt::format("process {}: planned '{}' ({} function{} resolved)", pid, patch.id, plan.redirects.size(),
                             plan.redirects.size() == 1 ? "" : "s"));
   objects.libc("load code into it");                     // the load phase calls dlopen, mmap... in libc
+  check_patch_symbols(pid, objects, plan);
   for (const auto& r : plan.redirects) {
     CheckedFunction f;
     f.symbol = r.record.symbol;

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <optional>
 
 #include <fmt/format.h>
@@ -26,16 +28,30 @@ PatchFile accept_patch_file(const std::string& path) {
 
 namespace {
 
+std::optional<std::string> file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Whether the file a patch was applied from (`applied_from`, at `applied_unix`) is
+// still what was applied (not modified since), and `path` is that file or a copy of
+// it (the patch installed for the agent is a copy).
+bool same_patch_file(const std::string& applied_from, uint64_t applied_unix, const std::string& path) {
+  struct stat st{};
+  if (::stat(applied_from.c_str(), &st) != 0 || static_cast<uint64_t>(st.st_mtime) > applied_unix) return false;
+  if (applied_from == path) return true;
+  auto a = file_bytes(applied_from), b = file_bytes(path);
+  return a && b && *a == *b;
+}
+
 // The record of a patch with this id, if any, when it is the same patch from the same
-// file (same path, not modified since it was applied); Error(Conflict) when the id is
-// taken by another file; nullptr when the id is free.
+// file (or an identical copy); Error(Conflict) when the id is taken by another file;
+// nullptr when the id is free.
 const PatchRecord* already_applied(pid_t pid, const Registry& reg, const PatchFile& patch) {
   const PatchRecord* p = reg.find(patch.id);
   if (!p) return nullptr;
-  struct stat st{};
-  bool same_file = p->path == patch.path && ::stat(patch.path.c_str(), &st) == 0 &&
-                   static_cast<uint64_t>(st.st_mtime) <= p->applied_unix;
-  if (!same_file)
+  if (!same_patch_file(p->path, p->applied_unix, patch.path))
     throw Error(ErrorKind::Conflict,
                 fmt::format("process {}: a patch with id '{}' is already applied from {}{} (revert it first, or give "
                             "the new one another HOTPATCH_ID)",

@@ -52,6 +52,13 @@ step "restarted: patched again"
 stop_target t1
 start_and_check t2
 
+step "apply from the file it was installed from: the process started with the store's copy has it already"
+expect_success hp -p "$(pid_of t2)" apply patch.so
+assert_match '^already applied fix-compute ' "$LAST_OUT" "apply of the original file over the installed copy"
+cp patch.so other-copy.so
+printf 'x' >>other-copy.so
+expect_fail 7 "already applied from $store/fix-compute.so" hp -p "$(pid_of t2)" apply other-copy.so
+
 step "a program no installed patch fits is left alone"
 start_target o ./other
 wait_for_log o '^first compute\(7\)=21 ' 10

@@ -77,6 +77,9 @@ wait_for_log l '^first scale\(7\)=[0-9]+ ' 10
 assert_match '^first scale\(7\)=140 ' "$(grep '^first' l.log)" "the first call of the library function in main"
 wait_for_log agent "^hotpatch-agent: process $(pid_of l) \($WORK/libuser\): applied fix-scale in .* before the program started$" 5
 expect_output l '^scale\(7\)=140$' 3
+# -p all finds the processes that map the library by its build-id (this one only).
+expect_success hp -p all check libpatch.so
+assert_eq "process $(pid_of l): already applied fix-scale" "$(cut -d'(' -f1 <<<"$LAST_OUT" | sed 's/ $//')" "-p all check of the library patch"
 
 step "status lists the patched processes"
 expect_success hp status

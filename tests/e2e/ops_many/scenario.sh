@@ -38,6 +38,10 @@ expect_output d '^pid=[0-9]+ compute\(7\)=21$' 3
 expect_success hp -p "$b" list
 assert_eq 1 "$(grep -c '^fix-compute ' <<<"$LAST_OUT")" "b's patches (not doubled)"
 
+ln -s svc svc-link
+expect_success hp --exe svc-link list
+assert_eq "$(sorted "$a" "$b" "$c")" "$(pids_in "$LAST_OUT")" "--exe through a symlink (the same file)"
+
 step "list --json over --exe: one object, a processes array"
 expect_success hp --exe "$WORK/svc" list --json
 python3 - "$LAST_OUT" "$a" "$b" "$c" <<'PY' || fail "list --json: $LAST_OUT"

@@ -126,6 +126,26 @@ st = {p["pid"]: (p["status"], p["ok"], p["exit_code"]) for p in d["processes"]}
 assert st == {a: ("failed", False, 7), b: ("not-attempted", False, 0)}, st
 PY
 
+step "SIGTERM (or Ctrl-C) during a run over several processes: the current one is finished, no next one is started"
+# The CLI stops itself (SIGSTOP) once the first process is released; SIGTERM then
+# waits, deferred, until that process is done. (SIGTERM: a background job of a
+# script ignores SIGINT.)
+HOTPATCH_TEST_STOP_AT=apply:released "$HOTPATCH" -p "$a,$b,$c" apply patch.so >int.out 2>int.err &
+cli=$!
+for _ in $(seq 1500); do grep -q 'stopped at step apply:released' int.err && break; nap 0.02; done
+grep -q 'stopped at step apply:released' int.err || fail "the CLI did not stop at apply:released: $(cat int.err)"
+expect_state "$cli" T 10
+kill -TERM "$cli"
+kill -CONT "$cli"
+wait "$cli" && rc=0 || rc=$?
+assert_eq 143 "$rc" "exit status (killed by the deferred SIGTERM once done)"
+assert_match "^process $a: applied fix-compute: " "$(cat int.out)" "the first process"
+assert_eq 1 "$(wc -l <int.out)" "result lines"
+assert_match "^hotpatch: error: interrupted \(Terminated\); not attempted: $b, $c$" "$(cat int.err)" "stderr"
+expect_success hp -p "$b,$c" list
+assert_eq 2 "$(grep -c ': no patches applied$' <<<"$LAST_OUT")" "b and c untouched"
+revert_ok "$a" fix-compute
+
 step "-v: the steps with timings on stderr, stdout as without; -q: only errors"
 expect_success hp -v -p "$c" apply patch.so
 assert_match '^applied fix-compute: ' "$LAST_OUT" "stdout with -v"

@@ -197,7 +197,8 @@ int run_on_processes(const Selection& sel, const std::vector<pid_t>& pids, const
       processes.push_back(std::move(j));
     }
     out.doc["command"] = opts.command;
-    out.doc["ok"] = exit_code == 0;
+    out.doc["ok"] = exit_code == 0 && not_attempted.empty();
+    if (interrupted) out.doc["interrupted"] = ::sigabbrev_np(*interrupted) ? fmt::format("SIG{}", ::sigabbrev_np(*interrupted)) : "?";
     out.doc["exit_code"] = exit_code;
     if (exit_code != 0) out.doc["error"] = first_error;
     out.doc["processes"] = std::move(processes);

@@ -130,7 +130,7 @@ step "SIGTERM (or Ctrl-C) during a run over several processes: the current one i
 # The CLI stops itself (SIGSTOP) once the first process is released; SIGTERM then
 # waits, deferred, until that process is done. (SIGTERM: a background job of a
 # script ignores SIGINT.)
-HOTPATCH_TEST_STOP_AT=apply:released "$HOTPATCH" -p "$a,$b,$c" apply patch.so >int.out 2>int.err &
+HOTPATCH_TEST_STOP_AT=apply:released "$HOTPATCH" -p "$a,$b,$c" apply patch.so --json >int.out 2>int.err &
 cli=$!
 for _ in $(seq 1500); do grep -q 'stopped at step apply:released' int.err && break; nap 0.02; done
 grep -q 'stopped at step apply:released' int.err || fail "the CLI did not stop at apply:released: $(cat int.err)"
@@ -139,8 +139,14 @@ kill -TERM "$cli"
 kill -CONT "$cli"
 wait "$cli" && rc=0 || rc=$?
 assert_eq 143 "$rc" "exit status (killed by the deferred SIGTERM once done)"
-assert_match "^process $a: applied fix-compute: " "$(cat int.out)" "the first process"
-assert_eq 1 "$(wc -l <int.out)" "result lines"
+python3 - "$(cat int.out)" "$a" "$b" "$c" <<'PY' || fail "the JSON of the interrupted run: $(cat int.out)"
+import json, sys
+d = json.loads(sys.argv[1])
+a, b, c = (int(x) for x in sys.argv[2:])
+assert d["ok"] is False and d["exit_code"] == 0 and d["interrupted"] == "SIGTERM", d
+assert {p["pid"]: p["status"] for p in d["processes"]} == {a: "applied", b: "not-attempted", c: "not-attempted"}, d
+PY
+python3 "$E2E_DIR/ops_json/validate.py" "$E2E_DIR/../../docs/hotpatch.schema.json" int.out >validate.out || fail "$(cat validate.out)"
 assert_match "^hotpatch: error: interrupted \(Terminated\); not attempted: $b, $c$" "$(cat int.err)" "stderr"
 expect_success hp -p "$b,$c" list
 assert_eq 2 "$(grep -c ': no patches applied$' <<<"$LAST_OUT")" "b and c untouched"

@@ -10,7 +10,8 @@ store=$WORK/patches
 
 step "install-patch, patches"
 expect_success hp install-patch --patch-dir "$store" patch.so
-assert_eq "installed fix-compute: $store/fix-compute.so" "$LAST_OUT" "install-patch"
+assert_eq "installed fix-compute: $store/fix-compute.so
+note: the agent applies it to the processes that start from now on; to those running: hotpatch -p all apply $store/fix-compute.so" "$LAST_OUT" "install-patch"
 expect_success hp patches --patch-dir "$store"
 assert_match "^fix-compute  build-id $(build_id_of svc)  $store/fix-compute.so$" "$LAST_OUT" "patches"
 expect_fail 4 'names no build-id' hp install-patch --patch-dir "$store" nobid.so

@@ -137,6 +137,18 @@ struct SignalFrame {
 SignalFrame build_signal_frame(const Registers& context, std::span<const uint8_t> extended_state,
                                uint64_t blocked_signals, RemoteAddr below, RemoteAddr return_address);
 
+// What a signal handler's frame saved of the code it interrupted, read from the
+// frame's bytes from its first word (the handler's return address: the signal
+// restorer) on; kSignalFrameContextSize bytes are enough. nullopt when the bytes
+// are not such a frame (its ucontext's flags and link are not what the kernel
+// writes): a stale copy of the restorer's address on a stack.
+struct InterruptedContext {
+  RemoteAddr pc;
+  RemoteAddr sp;
+};
+constexpr size_t kSignalFrameContextSize = 184;
+std::optional<InterruptedContext> interrupted_context(std::span<const uint8_t> frame);
+
 // Function entries ------------------------------------------------------------
 
 // Bytes at a function's entry that a redirect must leave alone (endbr64 under CET
@@ -215,7 +227,9 @@ bool rip_lea_to_slot_load(std::span<uint8_t> code, uint64_t disp_offset);
 
 // If two pieces of code are the same instruction for instruction except for
 // immediate operand values, the (before, after) pairs of the immediates that
-// differ; nullopt if anything else differs (or the code does not decode).
+// differ; nullopt if anything else differs (or the code does not decode). A
+// branch or call whose destination differs is a difference of control flow, not
+// of an immediate: nullopt.
 std::optional<std::vector<std::pair<int64_t, int64_t>>> immediate_differences(std::span<const uint8_t> before,
                                                                               std::span<const uint8_t> after);
 

@@ -90,6 +90,7 @@ class MappedFile {
     if (file.fd < 0 || ::fstat(file.fd, &st) != 0) throw Error(ErrorKind::BadPatchFile, errno_message(path, errno));
     if (S_ISDIR(st.st_mode)) throw Error(ErrorKind::BadPatchFile, errno_message(path, EISDIR));
     if (!S_ISREG(st.st_mode)) fail(path, "not a regular file");
+    identity_ = FileIdentity{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
     if (st.st_size == 0) return;  // parse_headers says "not an ELF file"
     size_ = static_cast<size_t>(st.st_size);
     void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, file.fd, 0);
@@ -103,10 +104,12 @@ class MappedFile {
   MappedFile& operator=(const MappedFile&) = delete;
   uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
+  const FileIdentity& identity() const { return identity_; }
 
  private:
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  FileIdentity identity_;
 };
 
 }  // namespace
@@ -516,6 +519,10 @@ ElfImage ElfImage::from_bytes(std::vector<uint8_t> bytes, const std::string& nam
 }
 
 const std::string& ElfImage::path() const { return impl_->path; }
+std::optional<FileIdentity> ElfImage::file_identity() const {
+  if (!impl_->mapped) return std::nullopt;
+  return impl_->mapped->identity();
+}
 uint16_t ElfImage::elf_type() const { return impl_->type; }
 std::optional<std::string> ElfImage::build_id() const { return impl_->build_id; }
 std::vector<std::string> ElfImage::needed() const { return impl_->dynamic_strings(DT_NEEDED); }

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "loader/activity.h"
 #include "loader/address_space.h"
 #include "loader/process.h"
 #include "loader/thread.h"
@@ -47,6 +48,7 @@ int stop_until_idle(Process& process, std::chrono::steady_clock::time_point dead
   std::optional<std::string> code_busy;
   for (int attempts = 1;; ++attempts) {
     std::optional<AddressSpace> space = process.address_space();
+    ThreadActivity::prepare(process, *space);
     std::optional<std::string> busy;
     if (auto sleeper = process.thread_in_uninterruptible_sleep()) {
       busy = fmt::format("thread {} cannot stop now ({})", *sleeper,

@@ -163,6 +163,26 @@ TEST(ArchX86_64, OnlyInvisibleRestartsBecomeTheKernelsDecision) {
   EXPECT_FALSE(arch::restart_unless_signalled(not_in_syscall));
 }
 
+TEST(ArchX86_64, InterruptedContextReadsBackWhatTheFrameSaved) {
+  arch::Registers ctx;
+  ctx.raw().rip = 0x7f0000001234;
+  ctx.raw().rsp = 0x7ffc00001008;
+  std::vector<uint8_t> xstate(832, 0);
+  auto frame = arch::build_signal_frame(ctx, xstate, 0, RemoteAddr(0x7ffc00000f00), RemoteAddr(0x7f00000000aa));
+  auto saved = arch::interrupted_context(frame.bytes);
+  ASSERT_TRUE(saved.has_value());
+  EXPECT_EQ(saved->pc, RemoteAddr(0x7f0000001234));
+  EXPECT_EQ(saved->sp, RemoteAddr(0x7ffc00001008));
+  // Too short, or flags and link no kernel writes: not a frame.
+  EXPECT_FALSE(arch::interrupted_context(std::span<const uint8_t>(frame.bytes).first(100)).has_value());
+  auto bad = frame.bytes;
+  bad[8 + 8] = 1;  // uc_link
+  EXPECT_FALSE(arch::interrupted_context(bad).has_value());
+  bad = frame.bytes;
+  bad[8 + 1] = 0x10;  // uc_flags
+  EXPECT_FALSE(arch::interrupted_context(bad).has_value());
+}
+
 TEST(ArchX86_64, SignalFrameLayout) {
   arch::Registers ctx;
   ctx.raw().rip = 0x7f0000001234;

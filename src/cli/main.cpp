@@ -178,6 +178,13 @@ int main(int argc, char** argv) {
   sigemptyset(&deferred);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE}) sigaddset(&deferred, sig);
   if (apply->parsed() || check->parsed() || revert->parsed() || inject->parsed() || write_code->parsed()) sigprocmask(SIG_BLOCK, &deferred, nullptr);
+  // Once everything is printed, a signal deferred meanwhile takes effect (a run over
+  // several processes stops before the next one when one is pending: targets.cpp).
+  auto deferred_signals_act = [&](int rc) {
+    std::fflush(stdout);
+    sigprocmask(SIG_UNBLOCK, &deferred, nullptr);
+    return rc;
+  };
 
   try {
     int rc = 0;
@@ -240,10 +247,10 @@ int main(int argc, char** argv) {
       out.doc["schema"] = hotpatch::cli::kJsonSchema;
       std::cout << out.doc.dump() << std::endl;
     }
-    return rc;
+    return deferred_signals_act(rc);
   } catch (const Error& e) {
-    return report_error(out, e.exit_code(), e.what());
+    return deferred_signals_act(report_error(out, e.exit_code(), e.what()));
   } catch (const std::exception& e) {
-    return report_error(out, static_cast<int>(ErrorKind::Internal), e.what());
+    return deferred_signals_act(report_error(out, static_cast<int>(ErrorKind::Internal), e.what()));
   }
 }

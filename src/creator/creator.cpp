@@ -255,6 +255,12 @@ CreateResult create_patch(const CreateOptions& options) {
   result.build_id = binary.build_id().value_or("");
   result.object = library_name(binary, options.binary);
 
+  if (options.work_dir) {
+    // (the copy of the tree would copy the work directory into itself)
+    std::string work_abs = fs::weakly_canonical(*options.work_dir).string();
+    if (work_abs == source || work_abs.rfind(source + "/", 0) == 0)
+      throw Error(ErrorKind::Usage, fmt::format("--work {}: inside --src {}; put it elsewhere", *options.work_dir, source));
+  }
   InterruptGuard interrupts;  // declared before the work tree: it is put back first
   WorkTree work(source, options.work_dir);
   phase("checks, reading the program");

@@ -29,7 +29,9 @@ namespace fs = std::filesystem;
 
 namespace {
 constexpr const char* kStateFile = "state.json";
-constexpr int kCacheFormat = 2;  // bump when the cache layout or what goes into it changes
+// Bump when the cache layout or what goes into it changes (the wrapper's flags too):
+// a cache made by another hotpatch version is made again as well.
+constexpr int kCacheFormat = 3;
 
 bool has_extension(const fs::path& p, std::initializer_list<const char*> exts) {
   for (const char* e : exts)
@@ -260,7 +262,9 @@ std::optional<nlohmann::json> WorkTree::valid_cache(const CacheKey& key) const {
   std::ifstream in(dir_ + "/" + kStateFile);
   if (!in) return std::nullopt;
   nlohmann::json state = nlohmann::json::parse(in, nullptr, false);
-  if (state.is_discarded() || !state.is_object() || state.value("format", 0) != kCacheFormat) return std::nullopt;
+  if (state.is_discarded() || !state.is_object() || state.value("format", 0) != kCacheFormat ||
+      state.value("hotpatch_version", "") != HOTPATCH_VERSION)
+    return std::nullopt;
   CacheKey saved{state.value("source", ""), state.value("build_command", ""), state.value("binary", ""),
                  state.value("build_id", ""), state.value("source_state", "")};
   if (!(saved == key) || !fs::is_directory(base_)) return std::nullopt;
@@ -270,6 +274,7 @@ std::optional<nlohmann::json> WorkTree::valid_cache(const CacheKey& key) const {
 void WorkTree::commit_cache(const CacheKey& key, const nlohmann::json& extra) {
   nlohmann::json state = extra;
   state["format"] = kCacheFormat;
+  state["hotpatch_version"] = HOTPATCH_VERSION;
   state["source"] = key.source;
   state["build_command"] = key.build_command;
   state["binary"] = key.binary;

@@ -19,6 +19,11 @@ step "a good create makes the cache"
 expect_success create --diff "$CASE_DIR/../create_basic/fix.diff" -o good1.so --id fix
 before=$(cache)
 
+step "a work directory inside the source tree: refused"
+expect_fail 2 'inside --src' hp create --src src --binary app --work src/.work --build "$build" \
+  --diff "$CASE_DIR/../create_basic/fix.diff" -o inside.so
+[ ! -e src/.work ] || fail "create wrote into the source tree"
+
 step "a diff that does not apply"
 expect_fail 2 'does not apply' create --diff "$CASE_DIR/bad.diff" -o bad.so
 assert_eq "$before" "$(cache)" "the cache after a diff that does not apply"

@@ -160,7 +160,9 @@ ChangedObjects find_changed_objects(WorkTree& work, const BuildRecords& unpatche
       // them, and the command positions that are noise as it wrote them.
       for (const auto& f : noisy_inputs) {
         if (restored.insert(f).second) {
-          fs::copy_file(work.base() + "/" + f, work.tree() + "/" + f, fs::copy_options::overwrite_existing);
+          std::error_code ec;
+          fs::remove(work.tree() + "/" + f, ec);
+          fs::copy_file(work.base() + "/" + f, work.tree() + "/" + f);
           file_changed.erase(f);
         }
       }

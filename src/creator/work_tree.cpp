@@ -91,7 +91,7 @@ std::map<std::string, Entry> list_tree(const std::string& root) {
       e.size = it->file_size(ec);
       e.mtime = it->last_write_time(ec);
     }
-    out[fs::relative(it->path(), root).string()] = e;
+    out[it->path().lexically_relative(root).string()] = e;
   }
   return out;
 }
@@ -195,7 +195,7 @@ std::string source_state(const std::string& dir) {
   uint64_t h = 0xcbf29ce484222325ULL;
   std::vector<char> buf(1 << 16);
   for (const auto& f : files) {
-    std::string rel = fs::relative(f, dir).string();
+    std::string rel = f.lexically_relative(dir).string();
     h = fnv1a(h, rel.c_str(), rel.size() + 1);
     std::ifstream in(f, std::ios::binary);
     while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0)
@@ -373,7 +373,8 @@ void WorkTree::restore() {
       }
     } else if (e.type == fs::file_type::regular) {
       if (same_type && h->second.size == e.size && h->second.mtime == e.mtime) continue;
-      fs::copy_file(from, to, fs::copy_options::overwrite_existing);
+      fs::remove(to, ec);  // (a read-only file cannot be overwritten in place)
+      fs::copy_file(from, to);
       fs::permissions(to, fs::status(from).permissions());
       fs::last_write_time(to, e.mtime);
     }

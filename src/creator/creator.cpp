@@ -121,9 +121,8 @@ nlohmann::json binary_objects(const WorkTree& work, const BuildRecords& records,
   return out;
 }
 
-// Builds the unpatched tree into the cache: the build (recorded), a snapshot of
-// it, and one more build of the same sources to learn what varies from build to
-// build (build noise). The state is written last.
+// Builds the unpatched tree into the cache: the build (recorded) and a snapshot of
+// it. The state is written last.
 nlohmann::json make_cache(WorkTree& work, const CacheKey& key) {
   work.copy_source(key.binary);
   work.fresh_records("unpatched");
@@ -131,6 +130,14 @@ nlohmann::json make_cache(WorkTree& work, const CacheKey& key) {
   BuildRecords unpatched = BuildRecords::read(work.records("unpatched"));
   nlohmann::json state = binary_objects(work, unpatched, key.binary, key.build_command);
   work.snapshot();
+  work.commit_cache(key, state);
+  return state;
+}
+
+// One more build of the unchanged tree, to learn what varies from build to build
+// (build noise); kept in the cache's state. Leaves the tree as the cache.
+void find_noise(WorkTree& work, const CacheKey& key, nlohmann::json& state, const BuildRecords& unpatched) {
+  work.restore();
   work.touch_sources();
   work.fresh_records("noise");
   work.build(key.build_command, "the unpatched tree again (to find build noise)", "noise");
@@ -138,7 +145,6 @@ nlohmann::json make_cache(WorkTree& work, const CacheKey& key) {
   state["noise"] = find_build_noise(work, unpatched, again, state["objects"].get<std::vector<std::string>>()).to_json();
   work.restore();
   work.commit_cache(key, state);
-  return state;
 }
 
 // The files a diff touches, relative to the tree (patch -p1).
@@ -256,6 +262,12 @@ CreateResult create_patch(const CreateOptions& options) {
   result.build_id = binary.build_id().value_or("");
   result.object = library_name(binary, options.binary);
 
+  if (options.work_dir) {
+    // (the copy of the tree would copy the work directory into itself)
+    std::string work_abs = fs::weakly_canonical(*options.work_dir).string();
+    if (work_abs == source || work_abs.rfind(source + "/", 0) == 0)
+      throw Error(ErrorKind::Usage, fmt::format("--work {}: inside --src {}; put it elsewhere", *options.work_dir, source));
+  }
   InterruptGuard interrupts;  // declared before the work tree: it is put back first
   WorkTree work(source, options.work_dir);
   phase("checks, reading the program");
@@ -276,21 +288,36 @@ CreateResult create_patch(const CreateOptions& options) {
     result.rebuilt_from_scratch = true;
   }
   const auto objects = (*state)["objects"].get<std::vector<std::string>>();
-  const BuildNoise noise = BuildNoise::from_json(state->value("noise", nlohmann::json::object()));
   if (state->contains("note")) result.notes.push_back((*state)["note"].get<std::string>());
   if (objects.empty())
     throw Error(ErrorKind::Usage, fmt::format("the build '{}' compiled no object file of {} in the work tree",
                                               options.build_command, options.binary));
 
-  for (const auto& d : diffs) work.apply_diff(d);
-  phase("apply the diffs");
-  work.fresh_records("patched");
-  work.build(options.build_command, "the patched tree", "patched");
-  phase("patched build");
-  BuildRecords unpatched = BuildRecords::read(work.records("unpatched"));
-  BuildRecords patched = BuildRecords::read(work.records("patched"));
-  ChangedObjects changed = find_changed_objects(work, unpatched, patched, objects, noise);
-  phase("changed objects, recompiles");
+  std::set<std::string> diff_files;
+  for (const auto& d : diffs)
+    for (auto& f : files_of_diff(d)) diff_files.insert(std::move(f));
+  const BuildRecords unpatched = BuildRecords::read(work.records("unpatched"));
+  BuildRecords patched;
+  ChangedObjects changed;
+  for (int attempt = 0;; ++attempt) {
+    for (const auto& d : diffs) work.apply_diff(d);
+    phase("apply the diffs");
+    work.fresh_records("patched");
+    work.build(options.build_command, "the patched tree", "patched");
+    phase("patched build");
+    patched = BuildRecords::read(work.records("patched"));
+    std::optional<BuildNoise> noise;
+    if (state->contains("noise")) noise = BuildNoise::from_json((*state)["noise"]);
+    changed = find_changed_objects(work, unpatched, patched, objects, noise ? &*noise : nullptr, diff_files);
+    phase("changed objects, recompiles");
+    if (changed.needs_noise.empty() || attempt > 0) break;
+    // Something changed that the diffs do not explain: find out once what varies
+    // between two builds of the unchanged tree, then build the fix again.
+    result.notes.push_back(fmt::format("{}: the unchanged tree was built once more to tell build noise from the fix "
+                                       "(kept with --work)", changed.needs_noise));
+    find_noise(work, key, *state, unpatched);
+    phase("noise build");
+  }
   result.recompiled = changed.recompiled;
   for (const auto& n : changed.notes) result.notes.push_back(n);
 

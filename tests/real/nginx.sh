@@ -119,6 +119,8 @@ live() {
   local -A before after back
   shift 2
   echo "---- live $name"
+  local log_at
+  log_at=$(stat -c %s "$prefix/logs/error.log")
   for c in $cves; do [ "$(check_of "$c")" = safe ] && before[$c]=$($client check "$c"); done
   $client load 4 >"$out/load-$name.log" 2>&1 &
   load_pid=$!
@@ -170,6 +172,10 @@ live() {
   failures=$((failures + wrong))
   [[ $load == *" failed=0" ]] || { effect="$effect; LOAD FAILURES"; failures=$((failures + 1)); }
   [ "$(pids)" = "$procs" ] || { effect="$effect; A PROCESS DIED ($procs -> $(pids))"; failures=$((failures + 1)); }
+  if [[ $effect == *FAIL* || $effect == *DIED* ]]; then  # what nginx said meanwhile
+    tail -c +$((log_at + 1)) "$prefix/logs/error.log" | grep -aE '\[(emerg|alert|crit)\]|verify error|signal 11' |
+      tail -n 5 | sed 's/^/  error.log: /' || true
+  fi
   [ $ok = 1 ] || { effect="$effect; APPLY/REVERT FAILED"; failures=$((failures + 1)); }
   live_result="applied to $(wc -w <<<"$procs") processes, paused $(printf '%s\n' "${pauses[@]}" | paste -sd/ -) us; $effect; $load"
 }

@@ -306,24 +306,26 @@ def trickle(hex_bytes):
     return body
 
 
+def charset_check(hex_bytes, fixed, what):
+    """Bytes sent one at a time through the charset filter: the fixed answer, or the
+    vulnerable one (the same with one byte read past the buffer before the last two)."""
+    body = trickle(hex_bytes)
+    detail = "%s in 1-byte buffers: %r" % (what, body)
+    if body == fixed:
+        return "fixed", detail
+    if len(body) == len(fixed) + 1 and body.startswith(fixed[:-2]):
+        return "vulnerable", detail + " (one byte read past the buffer)"
+    return "unknown", detail
+
+
 def check_42934():
-    # U+20AC (3 bytes, "\x88" in windows-1251) sent one byte at a time between "A" and "B"
-    body = trickle("41e282ac420a")
-    if body == b"A\x88B\n":
-        return "fixed", "a 3-byte character in 1-byte buffers: %r" % body
-    if body.startswith(b"A\x88") and len(body) == 5:
-        return "vulnerable", "a 3-byte character in 1-byte buffers: %r (one byte read past the buffer)" % body
-    return "unknown", "a 3-byte character in 1-byte buffers: %r" % body
+    # U+20AC (3 bytes, "\x88" in windows-1251) between "A" and "B"
+    return charset_check("41e282ac420a", b"A\x88B\n", "a 3-byte character")
 
 
 def check_48142():
-    # a 3-byte sequence cut after 2 bytes, then "B", one byte at a time
-    body = trickle("41e282420a")
-    if body == b"A?\n":
-        return "fixed", "a cut UTF-8 sequence in 1-byte buffers: %r" % body
-    if body.startswith(b"A?") and len(body) == 4:
-        return "vulnerable", "a cut UTF-8 sequence in 1-byte buffers: %r (one byte read past the buffer)" % body
-    return "unknown", "a cut UTF-8 sequence in 1-byte buffers: %r" % body
+    # a 3-byte sequence cut after 2 bytes, then "B"
+    return charset_check("41e282420a", b"A?\n", "a cut UTF-8 sequence")
 
 
 def check_27654():

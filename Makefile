@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
 CMAKE_BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: all deps build test unit e2e demo install bench test-real stress clean
+.PHONY: all deps build test unit e2e demo install deb bench test-real stress clean
 
 all: build
 
@@ -37,6 +37,14 @@ install: build
 
 clean:
 	rm -rf $(BUILD)
+
+# Debian packages (hotpatch, libhotpatch0, libhotpatch-dev) from debian/, checked by
+# lintian; installs debhelper and lintian first if missing. Results in $(DEB_DIR);
+# a second run rebuilds only what changed. docs/packaging.md.
+DEB_DIR ?= $(BUILD)/deb
+deb:
+	@bash scripts/install-deps.sh deb
+	JOBS=$(JOBS) bash scripts/make-deb.sh $(DEB_DIR)
 
 # Benchmarks (issue 5): call cost, pause against the ptrace floor, latency under load.
 # Takes a few minutes; not part of `make test`. Results: docs/benchmarks.md.

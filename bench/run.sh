@@ -3,7 +3,7 @@
 #
 #   bash bench/run.sh [BUILD_DIR]      (default: build)
 #
-# Prints the machine-readable lines (P1, P2, P3, P4; format in docs/benchmarks.md),
+# Prints the machine-readable lines (P1, P2, P3, P4, P7; format in docs/benchmarks.md),
 # then a short summary against the goals. Per-trial details go to the log named at
 # the end. Exits non-zero only if a benchmark could not run, not if a goal is missed
 # (the summary says which).
@@ -153,6 +153,11 @@ emit "$(printf 'P4 nginx seconds=%.2f rebuild_seconds=%.2f patch_bytes=%d' "$(me
   "$(median "${ngx_r[@]}")" "$(stat -c %s "$WORK/p4-nginx.so")")"
 echo "P4 detail program=nginx CVE-2026-42945 create=${ngx_c[*]} rebuild=${ngx_r[*]}" >>"$LOG"
 
+# P7 ---------------------------------------------------------------------------
+# The agent (issue 12): exec -> patched, and whether the program ran unpatched code.
+p7=$(bash "$REPO/bench/agent_p7.sh" "$BUILD" "$WORK" 2>>"$LOG") || { echo "bench: P7 failed (see $LOG)" >&2; exit 1; }
+emit "$p7"
+
 # Summary ------------------------------------------------------------------------
 echo
 echo "Summary (goals from issue 5; details: $LOG)"
@@ -187,6 +192,11 @@ awk -v cycle_failures="$cycle_failures" '
   $1 == "P4" {
     c = kv("seconds"); r = kv("rebuild_seconds")
     printf "  P4 create %.2f s vs rebuild %.2f s = %4.2f x (goal <= 1.5 x) %s\n", c, r, (r > 0 ? c / r : 0), verdict(r > 0 && c <= 1.5 * r)
+  }
+  $1 == "P7" {
+    printf "  P7 agent: exec -> patched %s ms median, %s ms max; caught before the entry point %s; first calls unpatched %d (goal 0) %s\n",
+           kv("exec_to_patched_ms_median"), kv("exec_to_patched_ms_max"), kv("before_entry"), kv("unpatched_first_calls"),
+           verdict(kv("unpatched_first_calls") == 0)
   }
   END { printf "  %s\n", missed ? missed " goal(s) not met" : "all goals met" }
 ' "$RESULTS"

@@ -2,7 +2,7 @@
 # build runs, libhotpatch_capture.so (LD_PRELOAD) sends every exec of a C/C++
 # compiler through hotpatch-cc, which adds the flags the Creator needs and records
 # each compile and link. Both sit next to the hotpatch executable in the build tree
-# and in <prefix>/lib/hotpatch when installed (WorkTree looks in both places).
+# and in LIBDIR/hotpatch when installed (WorkTree looks in both places, common/paths.h).
 add_library(hotpatch_capture SHARED src/creator/capture/exec_capture.c)
 set_target_properties(hotpatch_capture PROPERTIES OUTPUT_NAME hotpatch_capture
   LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR} C_VISIBILITY_PRESET hidden)

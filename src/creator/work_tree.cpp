@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "common/paths.h"
 #include "creator/build_record.h"
 
 extern char** environ;
@@ -49,17 +50,16 @@ bool is_build_file(const fs::path& p) {
 }
 
 // Where the capture tools are: next to the hotpatch executable (build tree), or in
-// <prefix>/lib/hotpatch (installed).
+// LIBDIR/hotpatch of the installed layout (common/paths.h).
 std::string find_tool(const std::string& name) {
   char self[PATH_MAX];
   ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n > 0) {
-    std::string dir = fs::path(std::string(self, static_cast<size_t>(n))).parent_path().string();
-    for (const std::string& candidate : {dir + "/" + name, dir + "/../lib/hotpatch/" + name})
-      if (::access(candidate.c_str(), R_OK) == 0) return fs::canonical(candidate).string();
-  }
-  throw Error(ErrorKind::Internal, fmt::format("cannot find {} next to the hotpatch executable or in ../lib/hotpatch "
-                                               "(is hotpatch installed completely?)", name));
+  std::vector<std::string> candidates;
+  if (n > 0) candidates = private_tool_candidates(directory_of(std::string(self, static_cast<size_t>(n))), name);
+  for (const std::string& candidate : candidates)
+    if (::access(candidate.c_str(), R_OK) == 0) return fs::canonical(candidate).string();
+  throw Error(ErrorKind::Internal, fmt::format("cannot find {} (looked in {}; is hotpatch installed completely?)", name,
+                                               fmt::join(candidates, ", ")));
 }
 
 uint64_t fnv1a(uint64_t h, const void* data, size_t n) {

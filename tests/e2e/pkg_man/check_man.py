@@ -10,7 +10,7 @@ Prints one line per problem and exits 1 if there is any.
   docs/cli.md's table is an item of EXIT STATUS.
 - hotpatch-agent(8): every option of `hotpatch agent --help` is an item of OPTIONS.
 - hotpatch-patch(5): every macro of <hotpatch/patch.h> that writes a record is an
-  item of MACROS.
+  item of MACROS (callbacks and shadow ids included).
 """
 import os
 import re
@@ -144,8 +144,12 @@ def main():
 
     # hotpatch-patch(5)
     header = re.sub(r"\\\n", " ", open(patch_h).read())
-    macros = sorted({m.group(1) for m in re.finditer(r"^#define (HOTPATCH_\w+)\(.*", header, re.M)
-                     if "HOTPATCH_RECORD_(" in m.group(0) and m.group(1) != "HOTPATCH_RECORD_"})
+    # Public record macros: a name not ending in "_" (the header's internal ones do),
+    # expanding to an internal record writer (HOTPATCH_RECORD_(, HOTPATCH_CALLBACK_(,
+    # ...) with a HOTPATCH_KIND_.
+    macros = sorted({m.group(1) for m in re.finditer(r"^#define (HOTPATCH_\w+)\((.*)", header, re.M)
+                     if not m.group(1).endswith("_") and "HOTPATCH_KIND_" in m.group(2)
+                     and re.search(r"\bHOTPATCH_\w*_\(", m.group(2))})
     if len(macros) < 5:
         sys.exit(f"{patch_h}: found only {macros}: has the header's form changed?")
     patch_page = sections(render(os.path.join(man_dir, "hotpatch-patch.5")))

@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libelf-dev            # ElfImage: reading targets and patch files
+  libdw-dev             # create: DWARF of the objects (line tables, type layouts, producer flags)
   libfmt-dev            # formatting in the CLI and loader
   libcapstone-dev       # which registers a function may clobber (arch/x86_64)
   libcli11-dev          # command line parsing

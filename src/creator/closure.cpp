@@ -23,6 +23,7 @@ class Closure {
       for (SymRef reader : readers_of(k))
         if (mark_changed(changed, reader) && !changes_.changed.count(reader))
           plan_.why[reader] = "reads the changed constant '" + p_.sym(k).name + "'";
+      pointers_to(k);
     }
     // A changed function too short for a jump (a 4-byte constprop clone, say) cannot
     // be redirected: its callers change instead, to call the new copy. That is only
@@ -100,6 +101,36 @@ class Closure {
       }
     }
     return readers;
+  }
+
+  // Data that holds the address of constant `k` (a pointer to a table): what
+  // reads through it would keep reading the old copy. Refused by verify() unless
+  // that data is carried too (itself a changed constant, or new).
+  void pointers_to(SymRef k) {
+    const ObjSymbol& ks = p_.sym(k);
+    bool global = ks.bind != STB_LOCAL;
+    for (const auto& up : p_.units) {
+      const Unit& u = *up;
+      if (u.number != k.unit && !global) continue;
+      const auto& sections = u.patched.sections();
+      for (uint32_t sec = 0; sec < sections.size(); ++sec) {
+        const ObjSection& s = sections[sec];
+        if (!s.is_allocated() || s.is_code() || s.name.starts_with(".eh_frame") || s.name.starts_with(".gcc_except_table"))
+          continue;
+        for (const auto& r : u.patched.relocations(sec)) {
+          Target t = target_of(u.patched, r, std::nullopt);
+          bool hit = u.number == k.unit ? t.kind == Target::Symbol && t.index == k.index
+                                        : t.kind == Target::External && u.syms()[t.index].name == ks.name;
+          if (!hit) continue;
+          Plan::DataReference ref{k, std::nullopt, ""};
+          if (const ObjSymbol* holder = u.patched.symbol_covering(sec, r.offset))
+            ref.from = SymRef{u.number, static_cast<uint32_t>(holder - u.syms().data())};
+          else
+            ref.from_section = u.relpath + ": " + s.name;
+          plan_.constants_pointed_to.push_back(ref);
+        }
+      }
+    }
   }
 
   void need_function(SymRef f) {

@@ -8,6 +8,8 @@
 #pragma once
 
 #include <map>
+#include <optional>
+#include <string>
 #include <set>
 #include <vector>
 
@@ -32,6 +34,12 @@ struct Plan {
   std::map<uint32_t, Frames> frames;  // by unit
 
   // Found on the way, refused by verify():
+  struct DataReference {
+    SymRef constant;                 // a changed constant
+    std::optional<SymRef> from;      // the variable that points to it (or:)
+    std::string from_section;        // the unnamed data that does ("unit relpath: section")
+  };
+  std::vector<DataReference> constants_pointed_to;  // pointers in data keep the old copy
   std::set<SymRef> startup;           // changed start-up code
   std::set<SymRef> too_short;         // changed global functions too short for a jump
   std::map<SymRef, uint64_t> size_in_binary;  // of those

@@ -2,14 +2,31 @@
 
 #include <elf.h>
 
+#include <map>
+#include <memory>
+
 #include <fmt/format.h>
 
 #include "arch/arch.h"
 #include "common/paths.h"
+#include "creator/dwarf_info.h"
 
 namespace hotpatch::creator {
 
 namespace {
+
+// The original objects' DWARF, read the first time a unit needs it.
+class LineTables {
+ public:
+  const DwarfInfo* of(const Unit& u) {
+    auto [it, fresh] = tables_.try_emplace(u.number);
+    if (fresh) it->second = DwarfInfo::open(u.orig.path());
+    return it->second.get();
+  }
+
+ private:
+  std::map<uint32_t, std::unique_ptr<DwarfInfo>> tables_;
+};
 
 // Do `a` (in the original object) and `b` (in the patched one) mean the same thing?
 bool same_target(const Unit& u, const Correlation& c, const Target& a, const Target& b) {
@@ -27,25 +44,43 @@ bool same_target(const Unit& u, const Correlation& c, const Target& a, const Tar
   return false;
 }
 
-// `before` and `after` differ only in __LINE__ values that the diff moved: every
-// differing immediate is an old line number outside the diff's changes that moved
-// by exactly the lines added or removed above it.
+// `before` and `after` differ only in __LINE__ values that the diff moved: none
+// of the lines the function's code comes from (.debug_line, inlined code
+// included) is a line the diff changes, and every differing immediate is one of
+// those lines, moved by exactly what the diff adds or removes above it. Without a
+// line table nothing can be told: the function counts as changed.
 bool only_moved_lines(const Program& p, const Unit& u, const Correlation& c, const ObjSymbol& before,
-                      const ObjSymbol& after) {
-  auto it = p.moves.find(base_name(u.file));
-  if (it == p.moves.end()) return false;
+                      const ObjSymbol& after, LineTables& tables) {
+  bool touched = false;
+  for (const auto& [file, hunks] : p.moves) touched |= !hunks.empty();
+  if (!touched) return false;
   auto masked = masked_if_same_references(u, c, before, after, true);
   if (!masked) return false;
   auto diffs = arch::immediate_differences(masked->first, masked->second);
   if (!diffs || diffs->empty()) return false;
+  const DwarfInfo* dwarf = tables.of(u);
+  auto lines = dwarf ? dwarf->lines_of(before.name) : std::nullopt;
+  if (!lines) return false;
+  for (const auto& [file, numbers] : *lines) {
+    auto hunks = p.moves.find(file);
+    if (hunks == p.moves.end()) continue;
+    for (int64_t n : numbers)
+      if (!moved_line(hunks->second, n)) return false;  // the diff changes a line of this function
+  }
   for (const auto& [old_value, new_value] : *diffs) {
-    auto moved = moved_line(it->second, old_value);
-    if (old_value <= 0 || !moved || *moved == old_value || *moved != new_value) return false;
+    bool explained = false;
+    for (const auto& [file, numbers] : *lines) {
+      auto hunks = p.moves.find(file);
+      if (hunks == p.moves.end() || !numbers.count(old_value)) continue;
+      auto moved = moved_line(hunks->second, old_value);
+      explained |= moved && *moved != old_value && *moved == new_value;
+    }
+    if (!explained) return false;
   }
   return true;
 }
 
-void compare_unit(const Program& p, const Unit& u, const Correlation& c, Changes& out) {
+void compare_unit(const Program& p, const Unit& u, const Correlation& c, Changes& out, LineTables& tables) {
   const auto& syms = u.patched.symbols();
   const auto& osyms = u.orig.symbols();
   for (uint32_t i = 0; i < syms.size(); ++i) {
@@ -60,19 +95,22 @@ void compare_unit(const Program& p, const Unit& u, const Correlation& c, Changes
       const ObjSymbol& o = osyms[*twin];
       auto masked = masked_if_same_references(u, c, o, s, true);
       if (masked && masked->first == masked->second) continue;
-      if (only_moved_lines(p, u, c, o, s)) out.line_noise.push_back(ref);
+      if (only_moved_lines(p, u, c, o, s, tables)) out.line_noise.push_back(ref);
       else out.changed.insert(ref);
     } else if (is_defined_object(s) && u.patched.sections()[s.section].is_allocated()) {
       auto twin = c.twin_of(ref);
       if (!twin) continue;  // new: carried only if changed code uses it
       const ObjSymbol& o = osyms[*twin];
-      if (o.size != s.size) {
+      // Read-only data is carried whole and every reader switched to the copy, so
+      // its size may change too; writable data is the running program's own.
+      bool writable = u.patched.sections()[s.section].is_writable();
+      if (o.size != s.size && writable) {
         out.changed_data.emplace_back(ref, fmt::format("its size changed from {} to {} bytes", o.size, s.size));
         continue;
       }
       auto masked = masked_if_same_references(u, c, o, s, false);
       if (masked && masked->first == masked->second) continue;
-      if (u.patched.sections()[s.section].is_writable()) out.changed_data.emplace_back(ref, "its initial value changed");
+      if (writable) out.changed_data.emplace_back(ref, "its initial value changed");
       else out.changed_constants.insert(ref);
     }
   }
@@ -102,8 +140,9 @@ std::optional<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> masked_if_s
 
 Changes compare(const Program& program, const Correlation& correlation) {
   Changes out;
+  LineTables tables;
   for (const auto& u : program.units)
-    if (!u->unchanged) compare_unit(program, *u, correlation, out);
+    if (!u->unchanged) compare_unit(program, *u, correlation, out, tables);
   return out;
 }
 

@@ -87,7 +87,9 @@ class Emitter {
       const std::string& name = p_.sym(f).name;
       labels_[f] = uses[name] > 1 ? fmt::format("{}.hotpatch.{}", name, f.unit) : name + ".hotpatch";
     }
-    for (SymRef d : plan_.carried_data) labels_[d] = fmt::format(".Lhp_data{}_{}", d.unit, d.index);
+    // Named (not .L) so that they stay in the patch's symbol table: a non-PIE
+    // reference to them is filled in by the loader ("hotpatch.self:" records).
+    for (SymRef d : plan_.carried_data) labels_[d] = fmt::format("hotpatch.data.{}.{}", d.unit, d.index);
   }
 
   std::string run(const PatchIdentity& id) {
@@ -107,7 +109,7 @@ class Emitter {
   }
 
  private:
-  std::string section_label(SecRef s) const { return fmt::format(".Lhp_sec{}_{}", s.unit, s.index); }
+  std::string section_label(SecRef s) const { return fmt::format("hotpatch.sec.{}.{}", s.unit, s.index); }
 
   // The target inside the patch, if it is there.
   std::string local_of(uint32_t unit, const Target& t) const {
@@ -182,7 +184,14 @@ class Emitter {
         if (is_pc_relative(r.type)) w_.line(fmt::format("\t.long {} + ({}) - .", local, t.delta));
         else if (r.type == R_X86_64_64) w_.line(fmt::format("\t.quad {} + ({})", local, t.delta));
         else if (r.type == R_X86_64_PC64) w_.line(fmt::format("\t.quad {} + ({}) - .", local, t.delta));
-        else
+        else if (is_absolute32(r.type)) {
+          // Non-PIE code (`mov $string, %edi`): no relocation of a shared object can
+          // hold a 32-bit absolute address; the loader fills it in (verify() made
+          // sure the program is linked low enough for the value to fit).
+          w_.line("\t.long 0");
+          w_.record(HOTPATCH_KIND_TARGET_RELOC, "hotpatch.self:" + local, place,
+                    uint64_t{r.type} | (uint64_t{static_cast<uint32_t>(static_cast<int32_t>(t.delta))} << 32));
+        } else
           throw Error(ErrorKind::DoesNotFit, fmt::format("{}: relocation type {} to code or data of the patch is not "
                                                          "supported", u.relpath, r.type));
       } else {

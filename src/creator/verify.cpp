@@ -1,7 +1,11 @@
 #include "creator/verify.h"
 
+#include "creator/layout_check.h"
+#include "creator/run_pre.h"
+
 #include <elf.h>
 
+#include <algorithm>
 #include <set>
 
 #include <fmt/format.h>
@@ -34,6 +38,16 @@ class Verifier {
                             "it", plan_.size_in_binary.at(f)));
     for (SymRef f : plan_.included) references_of_function(f);
     for (SymRef d : plan_.carried_data) references_of_data(d);
+    for (const auto& ref : plan_.constants_pointed_to) {
+      if (ref.from && plan_.carried_data.count(*ref.from)) continue;  // its copy points to the new one
+      refuse(ref.constant, fmt::format("a changed constant whose address is stored in {}: code reading it through "
+                                       "that pointer would keep the old contents; change the code that uses it "
+                                       "instead of the table, or restart the program",
+                                       ref.from ? where(*ref.from) : ref.from_section));
+    }
+    absolute_references_to_the_patch();
+    for (auto& r : check_type_layouts(p_, c_, plan_)) refusals_.push_back(std::move(r));
+    for (auto& r : match_running_program(p_, c_, plan_)) refusals_.push_back(std::move(r));
     return std::move(refusals_);
   }
 
@@ -104,6 +118,35 @@ class Verifier {
       }
     }
     return data;
+  }
+
+  // Non-PIE code addresses data with 32-bit absolute values (`mov $str, %edi`).
+  // Pointing those at the patch's own code or data needs the patch mapped below
+  // 2 GiB, which the loader does next to a program linked there (0x400000 by
+  // default); a program linked higher cannot get such a patch.
+  void absolute_references_to_the_patch() {
+    if (!p_.binary || p_.binary->is_pie_or_shared()) return;
+    uint64_t highest = 0;
+    for (const auto& seg : p_.binary->load_segments()) highest = std::max(highest, seg.vaddr + seg.memsz);
+    constexpr uint64_t kLowEnough = (uint64_t{1} << 31) - (uint64_t{256} << 20);  // 2 GiB, with room for the patch
+    if (highest < kLowEnough) return;
+    for (SymRef f : plan_.included) {
+      const Unit& u = p_.unit(f.unit);
+      const ObjSymbol& fs = p_.sym(f);
+      CodeContext code = code_of(u.patched, fs);
+      for (const auto& r : relocations_in(u.patched, fs.section, fs.value, fs.size)) {
+        if (!is_absolute32(r.type)) continue;
+        Target t = target_of(u.patched, r, code);
+        auto def = c_.definition(p_, f.unit, t);
+        bool to_the_patch = t.kind == Target::Section ? plan_.carried_sections.count({f.unit, t.index}) > 0
+                                                      : def && (plan_.included.count(*def) || plan_.carried_data.count(*def));
+        if (!to_the_patch) continue;
+        refuse(f, fmt::format("non-PIE code that refers to the patch's own code or data by 32-bit absolute address, "
+                              "but the program is linked up to {:#x}, too high for the patch to be mapped below 2 GiB "
+                              "next to it; build the program as PIE (-fPIE -pie) or link it lower", highest));
+        return;
+      }
+    }
   }
 
   // A static the patch uses must be the program's own, known for sure.

@@ -98,9 +98,10 @@ bool LoaderHelper::locate(std::string& path, std::string& error) {
     }
   }
   for (const auto& c : candidates) {
-    // A directory is no candidate (an installed LIBDIR/hotpatch/ holds the preload module).
+    // A directory of the same name (libdir/hotpatch holds the Creator's build
+    // capture files) is not a candidate; only an executable file is.
     struct stat st{};
-    if (::access(c.c_str(), X_OK) != 0 || ::stat(c.c_str(), &st) != 0 || S_ISDIR(st.st_mode)) continue;
+    if (::stat(c.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || ::access(c.c_str(), X_OK) != 0) continue;
     if (!trusted_file(c, error)) return false;
     path = c;
     return true;

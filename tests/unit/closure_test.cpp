@@ -44,3 +44,24 @@ TEST_F(ClosureTest, StartupCodeIsSetAside) {
   EXPECT_TRUE(plan.included.empty());
   EXPECT_EQ(plan.startup, (std::set<SymRef>{sym(p, 0, "main")}));
 }
+
+// A changed global constant read from a file the fix did not change: that file's
+// readers are switched too (its object is read only now); a pointer to the table
+// in data is found, for verify() to refuse.
+TEST_F(ClosureTest, ReadersOfAChangedConstantInOtherFiles) {
+  Program p(nullptr, {});
+  add_unit(p, "table", "const int rates[4] = {1, 2, 3, 4};\nint rate_a(int i) { return rates[i]; }\n",
+           "const int rates[4] = {1, 2, 3, 40};\nint rate_a(int i) { return rates[i]; }\n");
+  auto other = compile("orig", "other",
+                       "extern const int rates[4];\nint rate_b(int i) { return rates[i] * 10; }\n"
+                       "const int *const rate_table = rates;\n");
+  p.unchanged_paths.emplace_back("other.o", other.path());
+  Correlation c = correlate(p);
+  Changes ch = compare(p, c);
+  Plan plan = close_over_dependencies(p, c, ch);
+  ASSERT_EQ(p.units.size(), 2u);
+  EXPECT_EQ(plan.redirected, (std::set<SymRef>{sym(p, 0, "rate_a"), sym(p, 1, "rate_b")}));
+  EXPECT_EQ(plan.why.at(sym(p, 1, "rate_b")), "reads the changed constant 'rates'");
+  ASSERT_EQ(plan.constants_pointed_to.size(), 1u);
+  EXPECT_EQ(plan.constants_pointed_to[0].from, sym(p, 1, "rate_table"));
+}

@@ -51,3 +51,47 @@ TEST_F(CompareTest, DifferingSymbolsOfTwoBuildsOfOneSource) {
   EXPECT_EQ(differing_symbols(a, b), (std::vector<std::string>{"when"}));
   EXPECT_TRUE(differing_symbols(a, a).empty());
 }
+
+// __LINE__: below an added #include every assert's line moves by one. A function
+// that differs only in that is line noise; one whose own line the diff changes is
+// changed, even when its new constant happens to equal a moved line number.
+TEST_F(CompareTest, LineNoiseOnlyWhenTheFunctionsLinesAreUntouched) {
+  std::string before =
+      "#include <assert.h>\n"                       // 1
+      "int over(int x) {\n"                         // 2
+      "  return x > 6;\n"                           // 3
+      "}\n"                                         // 4
+      "int checked(int x) {\n"                      // 5
+      "  assert(x < 1000000);\n"                    // 6
+      "  return x + 1;\n"                           // 7
+      "}\n";
+  std::string after =
+      "#include <assert.h>\n"
+      "#include <string.h>\n"
+      "int over(int x) {\n"
+      "  return x > 7;\n"
+      "}\n"
+      "int checked(int x) {\n"
+      "  assert(x < 1000000);\n"
+      "  return x + 1;\n"
+      "}\n";
+  const char* diff =
+      "--- a/calc.c\n+++ b/calc.c\n@@ -1,4 +1,5 @@\n #include <assert.h>\n+#include <string.h>\n int over(int x) {\n"
+      "-  return x > 6;\n+  return x > 7;\n }\n";
+  Program p(nullptr, parse_line_moves(diff));
+  add_unit(p, "calc", before, after, "-O2 -g");
+  Changes ch = compare(p, correlate(p));
+  EXPECT_EQ(ch.changed, (std::set<SymRef>{sym(p, 0, "over")}));
+  EXPECT_EQ(ch.line_noise, (std::vector<SymRef>{sym(p, 0, "checked")}));
+}
+
+// Without a line table nothing can be told: a differing function is changed.
+TEST_F(CompareTest, NoLineTableNoLineNoise) {
+  std::string before = "#include <assert.h>\nint checked(int x) {\n  assert(x < 1000000);\n  return x + 1;\n}\n";
+  std::string after = "#include <assert.h>\n\nint checked(int x) {\n  assert(x < 1000000);\n  return x + 1;\n}\n";
+  Program p(nullptr, parse_line_moves("--- a/calc.c\n+++ b/calc.c\n@@ -1,2 +1,3 @@\n #include <assert.h>\n+\n int\n"));
+  add_unit(p, "calc", before, after, "-O2");
+  Changes ch = compare(p, correlate(p));
+  EXPECT_EQ(ch.changed, (std::set<SymRef>{sym(p, 0, "checked")}));
+  EXPECT_TRUE(ch.line_noise.empty());
+}

@@ -1,6 +1,5 @@
 #include "creator/emit.h"
 
-#include "creator/verify.h"
 #include "creator_test_support.h"
 
 using namespace hotpatch::creator;
@@ -22,8 +21,6 @@ TEST_F(EmitTest, OnePatchForManyUnits) {
   Correlation c = correlate(p);
   Changes ch = compare(p, c);
   Plan plan = close_over_dependencies(p, c, ch);
-  auto refused = verify(p, c, ch, plan);
-  ASSERT_TRUE(refused.empty()) << refused[0];
   std::string s = emit_assembly(p, c, plan, {"id", "", "", ""});
   EXPECT_NE(s.find("f.hotpatch:"), std::string::npos);
   EXPECT_NE(s.find("helper.hotpatch:"), std::string::npos);

@@ -20,6 +20,9 @@ TEST(ImmediateDifferences, OnlyImmediatesCount) {
   // mov edx, 12 ; ret   vs   mov ecx, 12 ; ret: a register changed, not an immediate.
   std::vector<uint8_t> c = {0xb9, 0x0c, 0, 0, 0, 0xc3};
   EXPECT_FALSE(arch::immediate_differences(a, c));
+  // jmp +5 vs jmp +6: another destination, not another constant.
+  std::vector<uint8_t> j5 = {0xeb, 0x05, 0xc3}, j6 = {0xeb, 0x06, 0xc3};
+  EXPECT_FALSE(arch::immediate_differences(j5, j6));
   // Identical code: no differences at all.
   auto same = arch::immediate_differences(a, a);
   ASSERT_TRUE(same);

@@ -66,3 +66,13 @@ TEST_F(VerifyTest, ACppInitialiserThatWouldRerunExistingOnesIsRefused) {
   EXPECT_NE(r[0].find("the C++ dynamic initialiser of calc.cpp changed: running it would also re-run the initialisers "
                       "of existing globals (existing[abi:cxx11])"), std::string::npos) << r[0];
 }
+
+TEST_F(VerifyTest, AChangedConstantThatDataPointsToIsRefused) {
+  Program p(nullptr, {});
+  add_unit(p, "calc",
+           "static const int t[3] = {1, 2, 3};\nconst int *current = t;\nint r(int i) { return current[i] + t[i]; }\n",
+           "static const int t[3] = {1, 2, 4};\nconst int *current = t;\nint r(int i) { return current[i] + t[i]; }\n");
+  auto r = refusals(p);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].rfind("t (calc.c): a changed constant whose address is stored in current (calc.c)", 0), 0u) << r[0];
+}

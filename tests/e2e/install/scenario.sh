@@ -69,13 +69,10 @@ grep -q " $WORK/prefix/$libdir/libhotpatch.so.0.1.0$" "/proc/$pid/maps" || fail 
 out=$(inst -p "$pid" func list) || fail "the preloaded process does not answer func list: $out"
 finish_target pre '^BAD'
 
-step "hotpatch create with the installed tree (its build capture tools are in LIBDIR/hotpatch/)"
-for f in libhotpatch_capture.so hotpatch-cc; do
-  [ -e "$WORK/prefix/$libdir/hotpatch/$f" ] || fail "make install did not install $libdir/hotpatch/$f"
-done
-cp -r "$CASE_DIR/../create_basic/project" src
-(cd src && make -s) || fail "building create_basic's project failed"
-out=$(inst create --src src --diff "$CASE_DIR/../create_basic/fix.diff" --binary app -o fix.so --id fix-compute 2>&1) ||
-  fail "the installed hotpatch create failed: $out"
-assert_match 'changed: compute \(calc\.c\)' "$out" "installed hotpatch create"
-[ -f fix.so ] || fail "the installed hotpatch create wrote no patch"
+step "create with the installed hotpatch (it finds its compile wrapper in libexec)"
+cp -r "$CASE_DIR/../create_basic/project" proj
+(cd proj && make -s) >proj.log 2>&1 || { cat proj.log >&2; fail "building create_basic's project failed"; }
+out=$(env -u HOTPATCH_RUNTIME PATH=/usr/bin:/bin "$installed" create --src proj --diff "$CASE_DIR/../create_basic/fix.diff" \
+  --binary app -o created.so 2>&1) || fail "installed hotpatch create failed: $out"
+assert_match '^changed: compute \(calc\.c\)$' "$out" "create with the installed hotpatch"
+[ -x "$WORK/prefix/libexec/hotpatch/hotpatch-cc" ] || fail "hotpatch-cc is not installed in libexec/hotpatch"

@@ -39,13 +39,6 @@ inline std::vector<std::string> runtime_library_candidates(const std::string& cl
   return {cli_dir + "/" HOTPATCH_RUNTIME_SONAME, cli_dir + "/" HOTPATCH_BINDIR_TO_LIBDIR "/" HOTPATCH_RUNTIME_SONAME};
 }
 
-// Where the CLI looks for a private helper of its own (hotpatch create's
-// libhotpatch_capture.so and hotpatch-cc): beside its executable (the build tree),
-// then LIBDIR/hotpatch/ of the installed layout.
-inline std::vector<std::string> private_tool_candidates(const std::string& cli_dir, const std::string& name) {
-  return {cli_dir + "/" + name, cli_dir + "/" HOTPATCH_BINDIR_TO_LIBDIR "/hotpatch/" + name};
-}
-
 // Where the runtime looks for the CLI (its helper), given the directory of the
 // runtime's file: beside it (the build tree), then the installed bindir.
 inline std::vector<std::string> cli_candidates(const std::string& runtime_dir) {

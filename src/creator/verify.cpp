@@ -30,19 +30,24 @@ class Verifier {
       if (!u->unchanged) constructors(*u);
     for (SymRef f : plan_.startup)
       if (!constructors_.count(f))
-        refuse(f, "changed, but it is start-up code (or main, which never returns): a running process will not run "
-                  "it again");
+        refuse(f, p_.sym(f).name == "main"
+                      ? "changed, but main never returns: a running process stays in the old main forever; move the "
+                        "changed part into a function main calls, or restart the program"
+                      : "changed, but it is start-up code: a running process will not run it again; if the running "
+                        "program needs its effect, do that in a HOTPATCH_POST_APPLY callback of a hook file "
+                        "(create --hooks, docs/creator.md#callbacks), or restart the program");
     for (const auto& [d, what] : changes_.changed_data) changed_data(d, what);
     for (SymRef f : plan_.too_short)
       refuse(f, fmt::format("changed, but it is {} bytes in the program, too short for a jump, and other files may call "
-                            "it", plan_.size_in_binary.at(f)));
+                            "it; make it static (then its callers are patched instead) or change its callers, or "
+                            "restart the program", plan_.size_in_binary.at(f)));
     for (SymRef f : plan_.included) references_of_function(f);
     for (SymRef d : plan_.carried_data) references_of_data(d);
     for (const auto& ref : plan_.constants_pointed_to) {
       if (ref.from && plan_.carried_data.count(*ref.from)) continue;  // its copy points to the new one
       refuse(ref.constant, fmt::format("a changed constant whose address is stored in {}: code reading it through "
-                                       "that pointer would keep the old contents; change the code that uses it "
-                                       "instead of the table, or restart the program",
+                                       "that pointer would keep the old contents; leave the table as it is and "
+                                       "change the code that uses it (or add a new table), or restart the program",
                                        ref.from ? where(*ref.from) : ref.from_section));
     }
     absolute_references_to_the_patch();
@@ -57,9 +62,14 @@ class Verifier {
 
   void changed_data(SymRef d, const std::string& what) {
     if (what.starts_with("its size"))
-      refuse(d, what + " (data layout); existing data cannot be resized in a running process");
+      refuse(d, what + " (data layout); existing data cannot be resized in a running process: keep the variable as "
+                       "it is and put what is new in a new variable (the patch allocates and initialises new ones), "
+                       "or attach it to existing objects with a shadow variable (docs/creator.md#shadow-variables), "
+                       "or restart the program");
     else
-      refuse(d, what + "; a running process already has its own value, which a patch does not re-initialise");
+      refuse(d, what + "; a running process already has its own value, which a patch does not re-initialise: leave "
+                       "the initialiser as it is, and set the live value in a HOTPATCH_POST_APPLY callback of a hook "
+                       "file (create --hooks, docs/creator.md#callbacks) if it must change, or restart the program");
   }
 
   // Code registered to run at program start that is new or changed. A patch is
@@ -78,7 +88,8 @@ class Verifier {
       if (!s.name.starts_with("_GLOBAL__sub_I_")) {
         refuse(ref, fmt::format("a {} constructor (it runs once, at program start): a patch's constructors are not run "
                                 "when it is applied, and the code that relies on it would see what it never set up; "
-                                "initialise on first use in the new code, or restart the program",
+                                "initialise on first use in the new code, or do it in a HOTPATCH_PRE_APPLY callback of "
+                                "a hook file (create --hooks, docs/creator.md#callbacks), or restart the program",
                                 twin ? "changed" : "new"));
         continue;
       }
@@ -88,12 +99,13 @@ class Verifier {
       if (!existing.empty())
         refuse(ref, fmt::format("the C++ dynamic initialiser of {} changed: running it would also re-run the "
                                 "initialisers of existing globals ({}), which hold the running program's state; give "
-                                "a new global a constant initialiser or initialise it on first use",
+                                "a new global a constant initialiser, initialise it on first use, or in a "
+                                "HOTPATCH_PRE_APPLY callback (docs/creator.md#callbacks)",
                                 u.file, join(existing)));
       else
         refuse(ref, fmt::format("the C++ dynamic initialiser of {} is new (for {}): a patch's initialisers are not run "
-                                "when it is applied; give the new global a constant initialiser or initialise it on "
-                                "first use", u.file, added.empty() ? std::string("no global") : join(added)));
+                                "when it is applied; give the new global a constant initialiser, initialise it on "
+                                "first use, or in a HOTPATCH_PRE_APPLY callback (docs/creator.md#callbacks)", u.file, added.empty() ? std::string("no global") : join(added)));
     }
   }
 
@@ -155,7 +167,9 @@ class Verifier {
     if (!def) return;
     auto it = c_.ambiguous[def->unit].find(def->index);
     if (it != c_.ambiguous[def->unit].end() && used_statics_.insert(*def).second)
-      refuse(from, fmt::format("uses the function-local static '{}': {}", p_.sym(*def).name, it->second));
+      refuse(from, fmt::format("uses the function-local static '{}': {}; give the statics of one name in this "
+                               "function distinct names in the fix, or restart the program", p_.sym(*def).name,
+                               it->second));
   }
 
   void references_of_function(SymRef f) {
@@ -164,7 +178,7 @@ class Verifier {
     CodeContext code = code_of(u.patched, fs);
     for (const auto& r : relocations_in(u.patched, fs.section, fs.value, fs.size)) {
       if (is_tls(r.type)) {
-        refuse(f, fmt::format("uses thread-local storage ('{}'), which patches cannot reach yet",
+        refuse(f, fmt::format("uses thread-local storage ('{}'), which patches cannot reach yet; restart the program",
                               u.syms()[r.symbol].name));
         continue;
       }
@@ -172,7 +186,8 @@ class Verifier {
       if (t.kind == Target::Section) {
         const ObjSection& sec = u.patched.sections()[t.index];
         if (sec.is_writable() || sec.is_code())
-          refuse(f, fmt::format("refers to unnamed {} data at {}+{:#x}; cannot tell which variable",
+          refuse(f, fmt::format("refers to unnamed {} data at {}+{:#x}; cannot tell which of the program's variables "
+                                "it is; restart the program",
                                 sec.is_code() ? "code" : "writable", sec.name, t.delta));
         continue;
       }
@@ -188,7 +203,8 @@ class Verifier {
       if (t.kind == Target::Section) {
         const ObjSection& sec = u.patched.sections()[t.index];
         if (sec.is_writable() || sec.is_code())
-          refuse(d, fmt::format("points to unnamed {} data at {}+{:#x}; cannot tell which variable",
+          refuse(d, fmt::format("points to unnamed {} data at {}+{:#x}; cannot tell which of the program's variables "
+                                "it is; restart the program",
                                 sec.is_code() ? "code" : "writable", sec.name, t.delta));
         continue;
       }

@@ -173,7 +173,16 @@ class Emitter {
       std::string place = w_.fresh("place");
       w_.line(place + ":");
       const char* dir = width_of(r.type) == 8 ? ".quad" : ".long";
-      if (is_tls(r.type)) {
+      auto program_string = t.kind == Target::Section
+                                ? plan_.program_strings.find({unit, t.index, static_cast<uint64_t>(t.delta + t.tail)})
+                                : plan_.program_strings.end();
+      if (program_string != plan_.program_strings.end()) {
+        // The program's own copy of the literal, addressed from its anchor symbol.
+        int64_t addend = static_cast<int64_t>(program_string->second) - t.tail - static_cast<int64_t>(plan_.anchor_address);
+        w_.line(fmt::format("\t{} 0", dir));
+        w_.record(HOTPATCH_KIND_TARGET_RELOC, plan_.anchor, place,
+                  uint64_t{r.type} | (uint64_t{static_cast<uint32_t>(static_cast<int32_t>(addend))} << 32));
+      } else if (is_tls(r.type)) {
         w_.line(fmt::format("\t{} 0", dir));  // refused by verify()
       } else if (is_got_relative(r.type)) {
         std::string target = !local.empty() ? local + fmt::format("{:+}", t.delta) : binary_name(unit, t);

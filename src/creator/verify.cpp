@@ -41,8 +41,8 @@ class Verifier {
       refuse(f, fmt::format("changed, but it is {} bytes in the program, too short for a jump, and other files may call "
                             "it; make it static (then its callers are patched instead) or change its callers, or "
                             "restart the program", plan_.size_in_binary.at(f)));
-    for (SymRef f : plan_.included) references_of_function(f);
-    for (SymRef d : plan_.carried_data) references_of_data(d);
+    for (SymRef f : plan_.included) references_of(f, true);
+    for (SymRef d : plan_.carried_data) references_of(d, false);
     for (const auto& ref : plan_.constants_pointed_to) {
       if (ref.from && plan_.carried_data.count(*ref.from)) continue;  // its copy points to the new one
       refuse(ref.constant, fmt::format("a changed constant whose address is stored in {}: code reading it through "
@@ -172,43 +172,28 @@ class Verifier {
                                it->second));
   }
 
-  void references_of_function(SymRef f) {
-    const Unit& u = p_.unit(f.unit);
-    const ObjSymbol& fs = p_.sym(f);
-    CodeContext code = code_of(u.patched, fs);
-    for (const auto& r : relocations_in(u.patched, fs.section, fs.value, fs.size)) {
+  // What carried code (or data) refers to must be something the program has, known
+  // for sure: no thread-local storage, no unnamed writable data or code.
+  void references_of(SymRef from, bool code) {
+    const Unit& u = p_.unit(from.unit);
+    const ObjSymbol& s = p_.sym(from);
+    CodeContext context = code ? code_of(u.patched, s) : std::nullopt;
+    for (const auto& r : relocations_in(u.patched, s.section, s.value, s.size)) {
       if (is_tls(r.type)) {
-        refuse(f, fmt::format("uses thread-local storage ('{}'), which patches cannot reach yet; restart the program",
-                              u.syms()[r.symbol].name));
+        refuse(from, fmt::format("uses thread-local storage ('{}'), which patches cannot reach yet; restart the program",
+                                 u.syms()[r.symbol].name));
         continue;
       }
-      Target t = target_of(u.patched, r, code);
+      Target t = target_of(u.patched, r, context);
       if (t.kind == Target::Section) {
         const ObjSection& sec = u.patched.sections()[t.index];
         if (sec.is_writable() || sec.is_code())
-          refuse(f, fmt::format("refers to unnamed {} data at {}+{:#x}; cannot tell which of the program's variables "
-                                "it is; restart the program",
-                                sec.is_code() ? "code" : "writable", sec.name, t.delta));
+          refuse(from, fmt::format("{} unnamed {} data at {}+{:#x}; cannot tell which of the program's variables it "
+                                   "is; restart the program", code ? "refers to" : "points to",
+                                   sec.is_code() ? "code" : "writable", sec.name, t.delta));
         continue;
       }
-      used_symbol(f, f.unit, t);
-    }
-  }
-
-  void references_of_data(SymRef d) {
-    const Unit& u = p_.unit(d.unit);
-    const ObjSymbol& ds = p_.sym(d);
-    for (const auto& r : relocations_in(u.patched, ds.section, ds.value, ds.size)) {
-      Target t = target_of(u.patched, r, std::nullopt);
-      if (t.kind == Target::Section) {
-        const ObjSection& sec = u.patched.sections()[t.index];
-        if (sec.is_writable() || sec.is_code())
-          refuse(d, fmt::format("points to unnamed {} data at {}+{:#x}; cannot tell which of the program's variables "
-                                "it is; restart the program",
-                                sec.is_code() ? "code" : "writable", sec.name, t.delta));
-        continue;
-      }
-      used_symbol(d, d.unit, t);
+      used_symbol(from, from.unit, t);
     }
   }
 

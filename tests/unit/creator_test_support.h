@@ -9,6 +9,9 @@
 #include <memory>
 #include <string>
 
+#include "creator/closure.h"
+#include "creator/compare.h"
+#include "creator/correlate.h"
 #include "creator/object_file.h"
 #include "creator/program.h"
 #include "elf_test_support.h"
@@ -53,6 +56,19 @@ class CreatorTest : public ::testing::Test {
                         const std::string& name) {
     auto it = twin.find(sym(p, unit, name).index);
     return it == twin.end() ? "" : p.unit(unit).orig.symbols()[it->second].name;
+  }
+  // The passes before verify(), in order.
+  struct Analysis {
+    creator::Correlation correlation;
+    creator::Changes changes;
+    creator::Plan plan;
+  };
+  Analysis analyse(creator::Program& p) {
+    Analysis a;
+    a.correlation = creator::correlate(p);
+    a.changes = creator::compare(p, a.correlation);
+    a.plan = creator::close_over_dependencies(p, a.correlation, a.changes);
+    return a;
   }
   TempDir tmp_;
 };

@@ -3,18 +3,14 @@
 #include "creator_test_support.h"
 
 using namespace hotpatch::creator;
-using hotpatch::testing::CreatorTest;
 
-using VerifyTest = CreatorTest;
-
-namespace {
-std::vector<std::string> refusals(Program& p) {
-  Correlation c = correlate(p);
-  Changes ch = compare(p, c);
-  Plan plan = close_over_dependencies(p, c, ch);
-  return verify(p, c, ch, plan);
-}
-}  // namespace
+class VerifyTest : public hotpatch::testing::CreatorTest {
+ protected:
+  std::vector<std::string> refusals(Program& p) {
+    Analysis a = analyse(p);
+    return verify(p, a.correlation, a.changes, a.plan);
+  }
+};
 
 TEST_F(VerifyTest, ChangedDataIsRefusedByName) {
   Program p(nullptr, {});

@@ -1,5 +1,6 @@
 #include "creator/verify.h"
 
+#include "arch/arch.h"
 #include "creator/layout_check.h"
 #include "creator/run_pre.h"
 
@@ -41,7 +42,10 @@ class Verifier {
       refuse(f, fmt::format("changed, but it is {} bytes in the program, too short for a jump, and other files may call "
                             "it; make it static (then its callers are patched instead) or change its callers, or "
                             "restart the program", plan_.size_in_binary.at(f)));
-    for (SymRef f : plan_.included) references_of(f, true);
+    for (SymRef f : plan_.included) {
+      references_of(f, true);
+      branches_without_relocation(f);
+    }
     for (SymRef d : plan_.carried_data) references_of(d, false);
     for (const auto& ref : plan_.constants_pointed_to) {
       if (ref.from && plan_.carried_data.count(*ref.from)) continue;  // its copy points to the new one
@@ -170,6 +174,30 @@ class Verifier {
       refuse(from, fmt::format("uses the function-local static '{}': {}; give the statics of one name in this "
                                "function distinct names in the fix, or restart the program", p_.sym(*def).name,
                                it->second));
+  }
+
+  // Copied code may leave itself only through relocated fields: a direct call or
+  // jump the assembler resolved (an object built without one section per function,
+  // calling a static function next to it) would land on whatever follows the copy.
+  void branches_without_relocation(SymRef f) {
+    const Unit& u = p_.unit(f.unit);
+    const ObjSymbol& fs = p_.sym(f);
+    auto leaving = arch::branches_leaving(bytes_of(u.patched, fs));
+    if (!leaving) {
+      refuse(f, "its code does not decode as x86-64 instructions, so where it jumps cannot be checked; restart the "
+                "program");
+      return;
+    }
+    std::set<uint64_t> relocated;
+    for (const auto& r : relocations_in(u.patched, fs.section, fs.value, fs.size)) relocated.insert(r.offset - fs.value);
+    for (uint64_t field : *leaving) {
+      if (relocated.count(field)) continue;
+      refuse(f, fmt::format("it calls or jumps out of itself at +{:#x} with no relocation (the assembler resolved it: "
+                            "{} was compiled without one section per function), so a copy would land elsewhere; "
+                            "build it through hotpatch create's compiler capture, which adds -ffunction-sections",
+                            field, u.relpath));
+      return;
+    }
   }
 
   // What carried code (or data) refers to must be something the program has, known

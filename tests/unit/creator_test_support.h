@@ -22,7 +22,8 @@ class CreatorTest : public ::testing::Test {
  protected:
   // Compiles `source` as `name`.c into an object; the name keeps two builds of
   // one file apart (a/calc.c, b/calc.c) while STT_FILE stays "calc.c".
-  // A name ending in .cpp is compiled as C++, anything else gets ".c".
+  // A name ending in .cpp is compiled as C++, anything else gets ".c"; `flags` come
+  // last (they may take the sections back: -fno-function-sections).
   creator::ObjectFile compile(const std::string& dir, const std::string& name, const std::string& source,
                               const std::string& flags = "-O2") {
     std::filesystem::create_directories(tmp_.file(dir));
@@ -30,8 +31,8 @@ class CreatorTest : public ::testing::Test {
     std::string file = cpp ? name : name + ".c";
     std::string src = tmp_.file(dir + "/" + file), obj = tmp_.file(dir + "/" + name + ".o");
     write_text(src, source);
-    std::string cmd = "cd " + tmp_.file(dir) + " && " + (cpp ? "c++ " : "cc ") + flags +
-                      " -ffunction-sections -fdata-sections -c -o " + obj + " " + file;
+    std::string cmd = "cd " + tmp_.file(dir) + " && " + (cpp ? "c++" : "cc") + " -ffunction-sections -fdata-sections " +
+                      flags + " -c -o " + obj + " " + file;
     if (run(cmd) != 0) throw std::runtime_error("failed: " + cmd);
     return creator::ObjectFile::read(obj);
   }

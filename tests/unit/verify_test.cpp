@@ -72,3 +72,18 @@ TEST_F(VerifyTest, AChangedConstantThatDataPointsToIsRefused) {
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].rfind("t (calc.c): a changed constant whose address is stored in current (calc.c)", 0), 0u) << r[0];
 }
+
+// An object built without -ffunction-sections: a call to a static function next
+// to the changed one was resolved by the assembler, and a copy would call garbage.
+TEST_F(VerifyTest, ACallWithoutRelocationIsRefused) {
+  Program p(nullptr, {});
+  std::string helper = "__attribute__((noinline)) static int helper(int x) { return x * 7 + 1; }\n";
+  auto u = std::make_unique<Unit>("calc.o", compile("orig", "calc", helper + "int f(int x) { return helper(x) + 1; }\n",
+                                                    "-O2 -fno-function-sections"),
+                                  compile("patched", "calc", helper + "int f(int x) { return helper(x) + 2; }\n",
+                                          "-O2 -fno-function-sections"));
+  p.units.push_back(std::move(u));
+  auto r = refusals(p);
+  ASSERT_FALSE(r.empty());
+  EXPECT_NE(r[0].find("f (calc.c): it calls or jumps out of itself at +0x"), std::string::npos) << r[0];
+}

@@ -114,3 +114,10 @@ file(WRITE "${_hp_binary_dir}/systemd/hotpatch-agent.service" "${_hp_unit}")
 file(INSTALL DESTINATION "${_hp_unitdir}" TYPE FILE FILES "${_hp_binary_dir}/systemd/hotpatch-agent.service")
 ]])
 endif()
+
+# --- e2e/pkg_deb builds the packages (make deb): its first run compiles the CLI and
+# the runtime with Debian's flags, minutes on a loaded 2-core machine; later runs
+# reuse BUILD/deb/obj. It gets a longer timeout than the other cases (set once the
+# e2e tests exist: they are added after this file is read).
+cmake_language(DEFER CALL set_tests_properties e2e/pkg_deb PROPERTIES TIMEOUT 1500
+  ENVIRONMENT_MODIFICATION "E2E_CASE_TIMEOUT=set:1480")

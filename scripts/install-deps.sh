@@ -23,6 +23,15 @@ packages=(
   autoconf automake libtool  # e2e/create_autotools: an autotools + libtool project, made with autoreconf at test time
 )
 
+# `install-deps.sh deb` (make deb): what building and checking the packages needs on
+# top of the build's own packages; not needed by make build or make test otherwise.
+if [ "${1:-}" = deb ]; then
+  packages+=(
+    debhelper dpkg-dev    # dpkg-buildpackage, dh (compat 13)
+    lintian               # make deb fails on lintian errors
+  )
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

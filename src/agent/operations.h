@@ -31,4 +31,28 @@ struct ApplyOutcome {
 // (or from this file changed since) is Error(Conflict), as for any duplicate id.
 ApplyOutcome apply_once(pid_t pid, const PatchFile& patch, std::chrono::milliseconds timeout);
 
+// A dry run of apply_once (`hotpatch check`): everything but the writes. The
+// patch's plan (every replaced symbol and reference resolved, sizes, build-id,
+// HOTPATCH_OBJECT, the registry: duplicate id, stacking), libc and the runtime to
+// load found, and one stop of every thread that checks, as apply's commit would,
+// that no replaced function is active and the registry is not being written, and
+// releases at once; retried like apply until `timeout`. Nothing is loaded into the
+// process and nothing in it is written. Throws the Error apply would (Busy,
+// DoesNotFit, Conflict, Target...), with the same exit code.
+struct CheckedFunction {
+  std::string symbol;
+  uint64_t address = 0;
+  std::string object;      // the file it is in
+  std::string stacked_on;  // id of the patch that redirects it now, if any
+};
+struct CheckOutcome {
+  bool already_applied = false;  // as apply_once would find it: nothing to do
+  PatchRecord existing;
+  std::vector<CheckedFunction> functions;
+  StopReport stop;              // the dry stop (attempts, pause, threads)
+  bool runtime_loaded = false;  // false: apply would load libhotpatch.so first
+  std::vector<std::string> notes;
+};
+CheckOutcome check_apply(pid_t pid, const PatchFile& patch, std::chrono::milliseconds timeout);
+
 }  // namespace hotpatch::ops

@@ -118,47 +118,59 @@ std::vector<MappedFile> mapped_files(pid_t pid) {
 }
 
 bool maps_runtime(pid_t pid) {
-  for (const auto& f : mapped_files(pid))
-    if (base_name(f.path).starts_with("libhotpatch") && base_name(f.path).find(".so") != std::string::npos &&
-        !base_name(f.path).starts_with("libhotpatch_preload"))
-      return true;
+  // libhotpatch.so or libhotpatch.so.N...; not libhotpatch_preload.so (which loads
+  // it), nor libhotpatch_capture.so (the creator's build capture, no runtime).
+  for (const auto& f : mapped_files(pid)) {
+    std::string name = base_name(f.path);
+    if (name == "libhotpatch.so" || name.starts_with("libhotpatch.so.")) return true;
+  }
   return false;
 }
 
-std::optional<std::string> BuildIdCache::read(const std::string& open_path, const FileId& expected) {
+const BuildIdCache::Facts* BuildIdCache::read(const std::string& open_path, const FileId& expected) {
   int fd = ::open(open_path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
+  if (fd < 0) return nullptr;
   struct stat st;
   if (::fstat(fd, &st) != 0 || (expected != FileId{} && FileId{st.st_dev, st.st_ino} != expected)) {
     ::close(fd);
-    return std::nullopt;
+    return nullptr;
   }
   Key key{{st.st_dev, st.st_ino}, st.st_mtim.tv_sec * 1000000000L + st.st_mtim.tv_nsec};
   auto it = cache_.find(key);
   if (it == cache_.end()) {
-    std::optional<std::string> id;
+    Facts facts;
     try {
-      id = ElfImage::open(fmt::format("/proc/self/fd/{}", fd)).build_id();
+      ElfImage image = ElfImage::open(fmt::format("/proc/self/fd/{}", fd));
+      facts.build_id = image.build_id();
+      facts.needed = image.needed();
     } catch (const Error&) {
       // not ELF, or not one we read: it has no build-id we could match
     }
-    it = cache_.emplace(key, id).first;
+    it = cache_.emplace(key, std::move(facts)).first;
   }
   ::close(fd);
-  return it->second;
+  return &it->second;
 }
 
-std::optional<std::string> BuildIdCache::of_program(pid_t pid) { return read(proc(pid, "exe"), {}); }
+std::optional<std::string> BuildIdCache::of_program(pid_t pid) {
+  const Facts* f = read(proc(pid, "exe"), {});
+  return f ? f->build_id : std::nullopt;
+}
+
+std::vector<std::string> BuildIdCache::needed_by_program(pid_t pid) {
+  const Facts* f = read(proc(pid, "exe"), {});
+  return f ? f->needed : std::vector<std::string>{};
+}
 
 std::optional<std::string> BuildIdCache::of_mapped(pid_t pid, const MappedFile& file) {
   // map_files opens exactly the mapped file (deleted or not, in any mount namespace);
   // it needs privileges. Otherwise the path inside the process's root, if it is
   // still the same file.
-  if (auto id = read(fmt::format("/proc/{}/map_files/{}", pid, file.range), {})) return id;
+  if (const Facts* f = read(fmt::format("/proc/{}/map_files/{}", pid, file.range), {})) return f->build_id;
   if (file.deleted) return std::nullopt;
-  return read(fmt::format("/proc/{}/root{}", pid, file.path), file.id);
+  const Facts* f = read(fmt::format("/proc/{}/root{}", pid, file.path), file.id);
+  return f ? f->build_id : std::nullopt;
 }
 
-std::optional<std::string> BuildIdCache::of_path(const std::string& path) { return read(path, {}); }
 
 }  // namespace hotpatch::ops

@@ -51,29 +51,34 @@ struct MappedFile {
 // or we may not read its maps.
 std::vector<MappedFile> mapped_files(pid_t pid);
 
-// Whether the process has the hotpatch runtime loaded (a file named libhotpatch*.so*
+// Whether the process has the hotpatch runtime loaded (libhotpatch.so[.N...]
 // mapped): only those can have patches applied.
 bool maps_runtime(pid_t pid);
 
-// Build-ids of files, read once per file (device + inode + modification time).
+// Build-ids (and DT_NEEDED lists) of files, read once per file (device + inode +
+// modification time).
 class BuildIdCache {
  public:
+  // The libraries the program process PID runs names in DT_NEEDED.
+  std::vector<std::string> needed_by_program(pid_t pid);
   // The build-id of the program process PID runs (through /proc/PID/exe).
   std::optional<std::string> of_program(pid_t pid);
   // The build-id of a file PID maps, opened through the process's own root (a
   // container's file of the same name is another file); checked to be that file.
   std::optional<std::string> of_mapped(pid_t pid, const MappedFile& file);
-  // The build-id of the file at PATH (an ELF program or library).
-  std::optional<std::string> of_path(const std::string& path);
 
  private:
-  std::optional<std::string> read(const std::string& open_path, const FileId& expected);
+  struct Facts {
+    std::optional<std::string> build_id;
+    std::vector<std::string> needed;
+  };
+  const Facts* read(const std::string& open_path, const FileId& expected);
   struct Key {
     FileId id;
     long mtime_ns = 0;
     auto operator<=>(const Key&) const = default;
   };
-  std::map<Key, std::optional<std::string>> cache_;
+  std::map<Key, Facts> cache_;
 };
 
 // "fd:01" (as /proc/PID/maps writes a device) -> dev_t; nullopt if malformed.

@@ -137,6 +137,18 @@ struct SignalFrame {
 SignalFrame build_signal_frame(const Registers& context, std::span<const uint8_t> extended_state,
                                uint64_t blocked_signals, RemoteAddr below, RemoteAddr return_address);
 
+// What a signal handler's frame saved of the code it interrupted, read from the
+// frame's bytes from its first word (the handler's return address: the signal
+// restorer) on; kSignalFrameContextSize bytes are enough. nullopt when the bytes
+// are not such a frame (its ucontext's flags and link are not what the kernel
+// writes): a stale copy of the restorer's address on a stack.
+struct InterruptedContext {
+  RemoteAddr pc;
+  RemoteAddr sp;
+};
+constexpr size_t kSignalFrameContextSize = 184;
+std::optional<InterruptedContext> interrupted_context(std::span<const uint8_t> frame);
+
 // Function entries ------------------------------------------------------------
 
 // Bytes at a function's entry that a redirect must leave alone (endbr64 under CET
@@ -252,5 +264,24 @@ std::vector<uint8_t> encode_preserving_stub(RemoteAddr replacement, const Regist
 // An .eh_frame table for __register_frame: one CIE, one FDE per stub with absolute
 // addresses (so the table may live anywhere), and the zero terminator.
 std::vector<uint8_t> encode_stub_unwind_table(const std::vector<StubUnwind>& stubs);
+
+// Programs that have just started (the agent, docs/agent.md) -----------------------
+
+// A jump to itself: a thread that reaches it spins there, running nothing else,
+// until the original bytes are put back.
+std::vector<uint8_t> self_loop_instruction();
+
+// Whether a process that ran execve() has gone past its program's entry point,
+// judged from its main thread stopped with registers `regs`: `initial_sp` is the
+// stack pointer the kernel started it with (startstack in /proc/PID/stat), `entry`
+// the program's entry point (AT_ENTRY), `below`
+// the three words just under it ([sp-24], [sp-16], [sp-8]), `in_program` tells
+// whether an address is in the program's own code. False means the dynamic loader
+// is still at work (nothing of the program ran yet), or the thread is at the entry
+// point itself; a start code this does not know reads as not started, which costs
+// a wait for an entry that was passed already (bounded by the caller), never a
+// wrong "started".
+bool program_started(const Registers& regs, RemoteAddr initial_sp, RemoteAddr entry, std::span<const uint64_t, 3> below,
+                     const std::function<bool(RemoteAddr)>& in_program);
 
 }  // namespace hotpatch::arch

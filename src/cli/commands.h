@@ -42,7 +42,21 @@ struct RevertOptions {
 int cmd_apply(const Targets& targets, const ApplyOptions& opts, Output& out);
 int cmd_revert(const Targets& targets, const RevertOptions& opts, Output& out);
 int cmd_list(const Targets& targets, Output& out);
+// A dry run of apply (cmd_check.cpp): the same exit status, nothing written.
+int cmd_check(const Targets& targets, const ApplyOptions& opts, Output& out);
 int cmd_info(const std::string& patch_path, Output& out);
+
+// Patches that survive restarts (cmd_agent.cpp, cmd_status.cpp; docs/agent.md).
+struct AgentCommand {
+  std::string patch_dir, run_dir = "/run/hotpatch", log = "auto";
+  int timeout_ms = 5000, hold_timeout_ms = 5000;
+  bool verbose = false;
+};
+int cmd_agent(const AgentCommand& opts, Output& out);
+int cmd_install_patch(const std::string& patch_dir, const std::string& file, Output& out);
+int cmd_remove_patch(const std::string& patch_dir, const std::string& id, Output& out);
+int cmd_patches(const std::string& patch_dir, Output& out);
+int cmd_status(Output& out);
 
 // Creator (cmd_create.cpp; docs/creator.md).
 struct CreateCommand {

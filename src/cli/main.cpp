@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include "agent/patch_store.h"
 #include "cli/commands.h"
 #include "cli/version.h"
 #include "common/error.h"
@@ -65,6 +66,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 3600000));
   revert->add_flag("--json", json);
 
+  hotpatch::cli::ApplyOptions check_opts;
+  auto* check = app.add_subcommand("check", "would apply succeed now? a dry run that changes nothing");
+  check->add_option("patch", check_opts.patch_path, "patch shared object")->required();
+  check->add_option("--timeout", check_opts.timeout_ms, "ms to retry while a function is active")
+      ->check(CLI::Range(0, 3600000));
+
   auto* list = app.add_subcommand("list", "list the patches applied to the process");
   list->add_flag("--json", json);
 
@@ -114,6 +121,27 @@ int main(int argc, char** argv) {
   preserved->add_flag("--go-on-stdin", preserved_go_on_stdin, "wait for a line on stdin before attaching");
   preserved->add_flag("--json", json);
 
+  // Patches that survive restarts (docs/agent.md).
+  std::string patch_dir = hotpatch::ops::kDefaultPatchDir;
+  hotpatch::cli::AgentCommand agent_opts;
+  auto* agent = app.add_subcommand("agent", "apply installed patches to every process that starts (a daemon)");
+  agent->add_option("--patch-dir", patch_dir, "where the installed patches are");
+  agent->add_option("--run-dir", agent_opts.run_dir, "where the agent keeps agent.pid and its held starts");
+  agent->add_option("--log", agent_opts.log, "auto (journal or syslog), stderr or syslog");
+  agent->add_option("--timeout", agent_opts.timeout_ms, "apply's --timeout, in ms")->check(CLI::Range(0, 3600000));
+  agent->add_option("--hold-timeout", agent_opts.hold_timeout_ms, "ms a new process may take to reach its entry point")
+      ->check(CLI::Range(0, 3600000));
+  std::string install_file, remove_id;
+  auto* install_patch = app.add_subcommand("install-patch", "install a patch for the agent");
+  install_patch->add_option("patch", install_file, "patch shared object (with HOTPATCH_BUILD_ID)")->required();
+  install_patch->add_option("--patch-dir", patch_dir, "where the installed patches are");
+  auto* remove_patch = app.add_subcommand("remove-patch", "remove an installed patch (running processes keep it)");
+  remove_patch->add_option("id", remove_id, "patch id (see: hotpatch patches)")->required();
+  remove_patch->add_option("--patch-dir", patch_dir, "where the installed patches are");
+  auto* patches_cmd = app.add_subcommand("patches", "list the installed patches");
+  patches_cmd->add_option("--patch-dir", patch_dir, "where the installed patches are");
+  auto* status = app.add_subcommand("status", "every process with the runtime loaded, and its patches");
+
   hotpatch::cli::CreateCommand create_opts;
   auto* create = app.add_subcommand("create", "make a patch from a source tree and a diff");
   create->add_option("--src", create_opts.source_dir, "the source tree the running program was built from")->required();
@@ -146,7 +174,7 @@ int main(int argc, char** argv) {
   sigset_t deferred;
   sigemptyset(&deferred);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE}) sigaddset(&deferred, sig);
-  if (apply->parsed() || revert->parsed() || inject->parsed() || write_code->parsed()) sigprocmask(SIG_BLOCK, &deferred, nullptr);
+  if (apply->parsed() || check->parsed() || revert->parsed() || inject->parsed() || write_code->parsed()) sigprocmask(SIG_BLOCK, &deferred, nullptr);
 
   try {
     int rc = 0;
@@ -157,7 +185,7 @@ int main(int argc, char** argv) {
         throw Error(ErrorKind::Usage, fmt::format("{} needs one process: -p PID", command));
       return static_cast<int>(targets.selection.pids.front());
     };
-    for (auto* sub : {info, create})
+    for (auto* sub : {info, create, agent, install_patch, remove_patch, patches_cmd, status})
       if (sub->parsed() && targets.selection.kind != hotpatch::cli::Selection::Kind::None)
         throw Error(ErrorKind::Usage, fmt::format("{} takes no process (-p/--exe)", sub->get_name()));
     if (apply->parsed()) {
@@ -167,8 +195,22 @@ int main(int argc, char** argv) {
         throw Error(ErrorKind::Usage, "revert needs a patch id or --all");
       }
       rc = hotpatch::cli::cmd_revert(targets, revert_opts, out);
+    } else if (check->parsed()) {
+      rc = hotpatch::cli::cmd_check(targets, check_opts, out);
     } else if (list->parsed()) {
       rc = hotpatch::cli::cmd_list(targets, out);
+    } else if (agent->parsed()) {
+      agent_opts.patch_dir = patch_dir;
+      agent_opts.verbose = verbose;
+      rc = hotpatch::cli::cmd_agent(agent_opts, out);
+    } else if (install_patch->parsed()) {
+      rc = hotpatch::cli::cmd_install_patch(patch_dir, install_file, out);
+    } else if (remove_patch->parsed()) {
+      rc = hotpatch::cli::cmd_remove_patch(patch_dir, remove_id, out);
+    } else if (patches_cmd->parsed()) {
+      rc = hotpatch::cli::cmd_patches(patch_dir, out);
+    } else if (status->parsed()) {
+      rc = hotpatch::cli::cmd_status(out);
     } else if (info->parsed()) {
       rc = hotpatch::cli::cmd_info(info_path, out);
     } else if (create->parsed()) {

@@ -127,10 +127,20 @@ ChangedObjects find_changed_objects(WorkTree& work, const BuildRecords& unpatche
           if (p->argv[i] != a->argv[i]) (it != noise.args.end() && it->second.count(i) ? noisy_argv : real_argv) = true;
       }
     }
+    const bool known_noisy = !noisy_inputs.empty() || noisy_argv || noise.unexplained.count(rel);
     if (real_inputs.empty() && !real_argv) {
-      if (!same_content(work.base() + "/" + rel, path))
+      if (same_content(work.base() + "/" + rel, path)) continue;
+      if (known_noisy) {
         out.notes.push_back(fmt::format("{}: left out: it differs, but none of its inputs does{} (build noise)", rel,
                                         noisy_inputs.empty() ? "" : " except " + join(noisy_inputs)));
+        continue;
+      }
+      // It differs, none of its recorded inputs does, and two builds of the unchanged
+      // tree made it the same: something it depends on is not in its dependency file.
+      // Compared, never dropped.
+      out.units.push_back(rel);
+      out.notes.push_back(fmt::format("{}: it changed, but none of the inputs its dependency file lists did; compared "
+                                      "anyway", rel));
       continue;
     }
     if (!p || !noisy_inputs.empty() || noisy_argv) {
@@ -159,7 +169,13 @@ ChangedObjects find_changed_objects(WorkTree& work, const BuildRecords& unpatche
         out.recompiled.push_back(fmt::format("{} (with {} as in the unpatched build: build noise)", rel,
                                              noisy_inputs.empty() ? std::string("its command line") : join(noisy_inputs)));
     }
-    if (!same_content(work.base() + "/" + rel, path)) out.units.push_back(rel);
+    if (!same_content(work.base() + "/" + rel, path)) {
+      out.units.push_back(rel);
+      if (noise.unexplained.count(rel))
+        out.notes.push_back(fmt::format("{}: it also differed between two builds of the unchanged tree with the same "
+                                        "inputs (__TIMESTAMP__? a compiler that is not deterministic?): functions that "
+                                        "differ only by that are in the patch too", rel));
+    }
   }
   return out;
 }

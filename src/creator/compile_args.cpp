@@ -104,6 +104,15 @@ CompileArgs parse_compile_args(const std::vector<std::string>& args) {
   return out;
 }
 
+std::vector<std::string> arguments_as_run(const std::vector<std::string>& args) {
+  std::vector<std::string> out = args;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i] == "-MMD") out[i] = "-MD";
+    else if (takes_separate_value(out[i])) ++i;  // a value that happens to read -MMD
+  }
+  return out;
+}
+
 std::vector<std::string> added_flags(const CompileArgs& parsed, const std::string& depfile, const std::string& mapfile,
                                      const std::string& prefix_map) {
   std::vector<std::string> extra = {"-ffunction-sections", "-fdata-sections"};

@@ -26,6 +26,12 @@ struct CompileArgs {
 // `args`: the arguments after the driver's name (argv[1..]).
 CompileArgs parse_compile_args(const std::vector<std::string>& args);
 
+// The project's arguments as create runs them: -MMD becomes -MD. The dependency
+// file goes where the project wants it, with the same targets, and lists headers
+// found through -isystem too (a project's own headers often are: a fix to one must
+// be seen in every object that includes it). Everything else is left as it is.
+std::vector<std::string> arguments_as_run(const std::vector<std::string>& args);
+
 // The flags create adds: one section per function and per variable always (so a
 // call to a static function carries a relocation); for a compile, dependencies to
 // `depfile` unless the project writes its own, and `prefix_map` (old=new) unless it

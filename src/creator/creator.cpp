@@ -71,6 +71,24 @@ std::string relative_to(const std::string& path, const std::string& root) {
   return fs::path(path).lexically_relative(root).string();
 }
 
+bool same_file_content(const std::string& a, const std::string& b) {
+  std::error_code ea, eb;
+  if (fs::file_size(a, ea) != fs::file_size(b, eb) || ea || eb) return false;
+  return read_text(a) == read_text(b);
+}
+
+// The recorded link that made `path`: the one whose output it is, else one whose
+// output has the same bytes (a build that copies the program elsewhere after
+// linking it, `make && cp app bin/`). Only links with a linker map count.
+const LinkRecord* link_of_binary(const BuildRecords& records, const std::string& path) {
+  const LinkRecord* link = records.link_of(path);
+  if (link && !link->map_file.empty() && fs::exists(link->map_file)) return link;
+  for (const auto& [output, record] : records.links())
+    if (!record.map_file.empty() && fs::exists(record.map_file) && fs::exists(output) && same_file_content(output, path))
+      return &record;
+  return nullptr;
+}
+
 // The objects --binary is made of, from the link the unpatched build recorded.
 nlohmann::json binary_objects(const WorkTree& work, const BuildRecords& records, const std::string& binary,
                               const std::string& build_command) {
@@ -79,8 +97,8 @@ nlohmann::json binary_objects(const WorkTree& work, const BuildRecords& records,
     throw Error(ErrorKind::Usage, fmt::format("the build '{}' did not make {} in the work tree {} (is --binary the file "
                                               "the build links?)", build_command, binary, work.tree()));
   nlohmann::json out = {{"objects", nlohmann::json::array()}, {"unrecorded", nlohmann::json::array()}};
-  const LinkRecord* link = records.link_of(path);
-  if (!link || link->map_file.empty() || !fs::exists(link->map_file)) {
+  const LinkRecord* link = link_of_binary(records, path);
+  if (!link) {
     // Linked by something that is not a compiler driver (ld itself, a script):
     // every object the build compiled in the tree is a candidate.
     for (const auto& [output, record] : records.compiles())
@@ -90,6 +108,13 @@ nlohmann::json binary_objects(const WorkTree& work, const BuildRecords& records,
     return out;
   }
   LinkedObjects linked = objects_linked_into(records, *link, work.tree());
+  if (linked.objects.empty()) {
+    std::string command;
+    for (const auto& a : link->argv) command += (command.empty() ? "" : " ") + a;
+    throw Error(ErrorKind::Usage, fmt::format("the link of {} ({}) uses no object file that the build compiled in the "
+                                              "tree (compiled and linked in one command?); create compares object files: "
+                                              "make the build compile each source to a .o", binary, command));
+  }
   for (const auto& o : linked.objects) out["objects"].push_back(relative_to(o, work.tree()));
   for (const auto& u : linked.unrecorded) out["unrecorded"].push_back(relative_to(u, work.tree()));
   return out;
@@ -186,10 +211,27 @@ void check_object(const ObjectFile& obj, const std::string& rel, const CompileRe
                                 "puts them together", rel, *shared, command));
 }
 
+// Where a create spends its time, on stderr when HOTPATCH_CREATE_TIMING is set
+// (make bench, and anyone asking why a create is slow).
+class PhaseTimer {
+ public:
+  PhaseTimer() : enabled_(std::getenv("HOTPATCH_CREATE_TIMING") != nullptr), last_(std::chrono::steady_clock::now()) {}
+  void operator()(const char* phase) {
+    auto now = std::chrono::steady_clock::now();
+    if (enabled_) fmt::print(stderr, "create: {:<28} {:8.3f} s\n", phase, std::chrono::duration<double>(now - last_).count());
+    last_ = now;
+  }
+
+ private:
+  bool enabled_;
+  std::chrono::steady_clock::time_point last_;
+};
+
 }  // namespace
 
 CreateResult create_patch(const CreateOptions& options) {
   auto started = std::chrono::steady_clock::now();
+  PhaseTimer phase;
   CreateResult result;
   if (!fs::is_directory(options.source_dir))
     throw Error(ErrorKind::Usage, fmt::format("--src {}: not a directory", options.source_dir));
@@ -215,17 +257,21 @@ CreateResult create_patch(const CreateOptions& options) {
 
   InterruptGuard interrupts;  // declared before the work tree: it is put back first
   WorkTree work(source, options.work_dir);
+  phase("checks, reading the program");
   CacheKey key{source, options.build_command, binary_rel, result.build_id, source_state(source)};
+  phase("source state");
   std::optional<nlohmann::json> state = work.valid_cache(key);
   if (state) {
     work.set_source_date_epoch(state->value("source_date_epoch", ""));
     work.restore();  // after a create that was cut short, the tree is the cache again
+    phase("restore the work tree");
   } else {
     if (work.has_cache())
       result.notes.push_back(fmt::format("the work directory was made for another state of the tree or another build "
                                          "of {}; made again", binary_rel));
     work.set_source_date_epoch(source_date_epoch(binary_path));
     state = make_cache(work, key);
+    phase("make the cache (two builds)");
     result.rebuilt_from_scratch = true;
   }
   const auto objects = (*state)["objects"].get<std::vector<std::string>>();
@@ -236,17 +282,20 @@ CreateResult create_patch(const CreateOptions& options) {
                                               options.build_command, options.binary));
 
   for (const auto& d : diffs) work.apply_diff(d);
+  phase("apply the diffs");
   work.fresh_records("patched");
   work.build(options.build_command, "the patched tree", "patched");
+  phase("patched build");
   BuildRecords unpatched = BuildRecords::read(work.records("unpatched"));
   BuildRecords patched = BuildRecords::read(work.records("patched"));
   ChangedObjects changed = find_changed_objects(work, unpatched, patched, objects, noise);
+  phase("changed objects, recompiles");
   result.recompiled = changed.recompiled;
   for (const auto& n : changed.notes) result.notes.push_back(n);
 
   // New objects in the program (a new source file).
   const std::set<std::string> known(objects.begin(), objects.end());
-  if (const LinkRecord* link = patched.link_of(work.tree() + "/" + binary_rel); link && fs::exists(link->map_file)) {
+  if (const LinkRecord* link = link_of_binary(patched, work.tree() + "/" + binary_rel)) {
     for (const auto& o : objects_linked_into(patched, *link, work.tree()).objects) {
       std::string rel = relative_to(o, work.tree());
       if (!known.count(rel))
@@ -267,12 +316,13 @@ CreateResult create_patch(const CreateOptions& options) {
     if (result.report.refused.size() != refusals) continue;
     builder.add_unit(rel, std::move(before), std::move(after));
   }
-  // The program's other objects, read only if the analysis needs them (the readers
-  // of a changed constant in other files).
-  const std::set<std::string> compared(changed.units.begin(), changed.units.end());
+  // The rest of the program, read only if a pass needs it (readers of a changed
+  // constant in other files).
+  const std::set<std::string> units(changed.units.begin(), changed.units.end());
   for (const auto& rel : objects)
-    if (!compared.count(rel)) builder.add_unchanged(rel, work.base() + "/" + rel);
+    if (!units.count(rel)) builder.add_unchanged(rel, work.base() + "/" + rel);
   const CreateReport& report = builder.report();
+  phase("comparison");
   result.report.changed = report.changed;
   result.report.added_functions = report.added_functions;
   result.report.added_data = report.added_data;
@@ -301,6 +351,7 @@ CreateResult create_patch(const CreateOptions& options) {
   if (run_shell(cmd, work.dir(), log) != 0)
     throw Error(ErrorKind::Internal, fmt::format("assembling the patch failed:\n{}", tail_of_file(log, 15)));
   read_patch_file(out);  // what we wrote must read back as a valid patch
+  phase("assemble and link the patch");
   result.output = out;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;

@@ -2,6 +2,8 @@
 
 #include <signal.h>
 #include <spawn.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,17 +51,18 @@ bool is_build_file(const fs::path& p) {
 }
 
 // Where the capture tools are: next to the hotpatch executable (build tree), or in
-// <prefix>/lib/hotpatch (installed).
+// LIBEXECDIR/hotpatch (installed; cmake/creator.cmake gives the relative path).
 std::string find_tool(const std::string& name) {
   char self[PATH_MAX];
   ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
   if (n > 0) {
     std::string dir = fs::path(std::string(self, static_cast<size_t>(n))).parent_path().string();
-    for (const std::string& candidate : {dir + "/" + name, dir + "/../lib/hotpatch/" + name})
+    for (const std::string& candidate : {dir + "/" + name, dir + "/" HOTPATCH_BINDIR_TO_LIBEXECDIR "/hotpatch/" + name})
       if (::access(candidate.c_str(), R_OK) == 0) return fs::canonical(candidate).string();
   }
-  throw Error(ErrorKind::Internal, fmt::format("cannot find {} next to the hotpatch executable or in ../lib/hotpatch "
-                                               "(is hotpatch installed completely?)", name));
+  throw Error(ErrorKind::Internal, fmt::format("cannot find {} next to the hotpatch executable or in its "
+                                               "{}/hotpatch (is hotpatch installed completely?)", name,
+                                               HOTPATCH_BINDIR_TO_LIBEXECDIR));
 }
 
 uint64_t fnv1a(uint64_t h, const void* data, size_t n) {
@@ -219,6 +222,12 @@ WorkTree::WorkTree(std::string source, std::optional<std::string> work) : source
   }
   // The physical path: the compile wrapper records getcwd()'s, which has no symlinks.
   dir_ = fs::canonical(dir_).string();
+  lock_fd_ = ::open((dir_ + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd_ < 0) throw Error(ErrorKind::Usage, errno_message(fmt::format("--work {}", dir_), errno));
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(lock_fd_);
+    throw Error(ErrorKind::Usage, fmt::format("--work {}: another hotpatch create is using it", dir_));
+  }
   tree_ = dir_ + "/tree";
   base_ = dir_ + "/base";
 }
@@ -227,13 +236,14 @@ WorkTree::~WorkTree() {
   std::error_code ec;
   if (temporary_) {
     fs::remove_all(dir_, ec);
-    return;
+  } else {
+    // Whatever happened, a kept work directory is left as the cache it was.
+    try {
+      if (fs::exists(dir_ + "/" + kStateFile) && fs::is_directory(base_)) restore();
+    } catch (...) {
+    }
   }
-  // Whatever happened, a kept work directory is left as the cache it was.
-  try {
-    if (fs::exists(dir_ + "/" + kStateFile) && fs::is_directory(base_)) restore();
-  } catch (...) {
-  }
+  ::close(lock_fd_);  // (and its lock with it)
 }
 
 void WorkTree::fresh_records(const std::string& name) const {

@@ -94,6 +94,7 @@ class WorkTree {
   std::string capture_lib_;
   std::string wrapper_;
   std::string epoch_;
+  int lock_fd_ = -1;  // flock on DIR/lock: one create at a time per work directory
   bool temporary_ = false;
 };
 

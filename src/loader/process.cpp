@@ -233,6 +233,10 @@ std::string Process::path_in_target_root(const std::string& path) const {
   return proc_dir_ + "/root" + path;
 }
 
+std::string Process::mapped_file_path(const RemoteRange& range) const {
+  return fmt::format("{}/map_files/{:x}-{:x}", proc_dir_, range.start.value(), range.end.value());
+}
+
 size_t Process::read_partial(RemoteAddr addr, void* out, size_t len) const {
   size_t done = 0;
   while (done < len) {

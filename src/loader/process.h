@@ -46,6 +46,10 @@ class Process {
   std::string executable_path() const;
   // A path under which we can open a file the target names (its root may differ).
   std::string path_in_target_root(const std::string& path) const;
+  // /proc/PID/map_files/START-END: the file mapped at exactly `range` (a mapping as
+  // /proc/PID/maps lists it), whatever its path names now (opening it needs
+  // CAP_SYS_ADMIN).
+  std::string mapped_file_path(const RemoteRange& range) const;
 
   void read(RemoteAddr addr, void* out, size_t len) const;
   std::vector<uint8_t> read_bytes(RemoteAddr addr, size_t len) const;

@@ -278,7 +278,6 @@ uint64_t RemoteCall::run(RemoteAddr function, const std::vector<uint64_t>& args,
     if (event == PTRACE_EVENT_STOP) {
       // A group-stop (SIGSTOP...) or a stray interrupt: finish the call first; the
       // kernel puts the thread back in the group-stop when we detach.
-      if (sig != SIGTRAP) thread_.note_group_stop_seen();
       resume(0);
       continue;
     }

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "loader/activity.h"
 #include "loader/address_space.h"
 #include "loader/process.h"
 #include "loader/thread.h"
@@ -41,8 +42,13 @@ int stop_until_idle(Process& process, std::chrono::steady_clock::time_point dead
   using Clock = std::chrono::steady_clock;
   auto backoff = std::chrono::milliseconds(1);
   std::optional<std::chrono::milliseconds> stop_wait;
+  // What the last attempt that did stop everyone found busy: on a loaded machine the
+  // final attempt, cut short by the deadline, may only learn that a running thread
+  // was slow to stop, which says less than the busy function an earlier one named.
+  std::optional<std::string> code_busy;
   for (int attempts = 1;; ++attempts) {
     std::optional<AddressSpace> space = process.address_space();
+    ThreadActivity::prepare(process, *space);
     std::optional<std::string> busy;
     if (auto sleeper = process.thread_in_uninterruptible_sleep()) {
       busy = fmt::format("thread {} cannot stop now ({})", *sleeper,
@@ -56,8 +62,10 @@ int stop_until_idle(Process& process, std::chrono::steady_clock::time_point dead
         AllThreadsStopped world(process, now + std::min<Clock::duration>(*stop_wait, left));
         busy = attempt(world, space);
         if (!busy) return attempts;
+        code_busy = busy;
       } catch (const ThreadsNotStopped& late) {
         busy = late.reason();
+        if (code_busy) busy = *code_busy;
         *stop_wait *= 2;
       }
     }

@@ -123,6 +123,18 @@ bool Thread::seize_and_interrupt() {
                 errno_message(fmt::format("process {} thread {}: cannot trace{}", pid_, tid_, tracer_hint(pid_, tid_)), err));
   }
   seized_ = true;
+  // The tid was read from /proc/PID/task before the seize. If that thread has exited
+  // since, the number may already be a new thread of any process, and the seize took
+  // that one. Traced, its number cannot pass on again (it is held until its tracer
+  // reaps it), so one check settles it: tgkill with signal 0 fails with ESRCH for a
+  // tid outside the thread group.
+  if (::syscall(SYS_tgkill, pid_, tid_, 0) != 0 && errno == ESRCH) {
+    // Not ours: stop it only to let it go (a seized thread is detached from a stop).
+    if (::ptrace(PTRACE_INTERRUPT, tid_, nullptr, nullptr) == 0)
+      wait_for_stop(std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
+    release();
+    return false;
+  }
   if (::ptrace(PTRACE_INTERRUPT, tid_, nullptr, nullptr) != 0) {
     if (errno == ESRCH) {
       seized_ = false;
@@ -309,13 +321,6 @@ std::optional<int> Thread::wait_status(std::chrono::steady_clock::time_point dea
   }
 }
 
-void Thread::note_signal_for_release(int sig) {
-  // One signal can ride on PTRACE_DETACH; standard signals do not queue, so a second
-  // one of the same number adds nothing, and another number is re-sent after detach.
-  if (pending_signal_ == 0) pending_signal_ = sig;
-  else if (sig != pending_signal_) ::syscall(SYS_tgkill, pid_, tid_, sig);
-}
-
 void Thread::release() {
   if (!seized_) return;
   if (!stopped_) {
@@ -326,7 +331,14 @@ void Thread::release() {
     return;
   }
   int sig = pending_signal_;
-  ::ptrace(PTRACE_DETACH, tid_, nullptr, reinterpret_cast<void*>(static_cast<uintptr_t>(sig)));
+  if (::ptrace(PTRACE_DETACH, tid_, nullptr, reinterpret_cast<void*>(static_cast<uintptr_t>(sig))) != 0) {
+    // ESRCH: not in a stop we can end. Dead (SIGKILL reaches a stopped thread too)
+    // needs nothing; alive, it runs on as our tracee (resumed, not stopped since):
+    // interrupt it and let it go when that stop comes, like a late thread.
+    const char state = thread_state(pid_, tid_);
+    if (state != 0 && state != 'Z' && state != 'X' && ::ptrace(PTRACE_INTERRUPT, tid_, nullptr, nullptr) == 0)
+      late_threads()[tid_] = pid_;
+  }
   seized_ = false;
   stopped_ = false;
 }

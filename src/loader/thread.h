@@ -35,8 +35,10 @@ class Thread {
   pid_t tid() const { return tid_; }
 
   // PTRACE_SEIZE + PTRACE_INTERRUPT. Returns false if the thread is gone (ESRCH):
-  // threads come and go, that is not an error. Throws Error(Target) on EPERM
-  // (e.g. another tracer is attached).
+  // threads come and go, that is not an error; so is a tid that, once seized, is not
+  // a thread of the process (its thread exited and the number went to a new thread
+  // elsewhere): that one is let go at once. Throws Error(Target) on EPERM (e.g.
+  // another tracer is attached).
   bool seize_and_interrupt();
   // Waits for the stop caused by seize_and_interrupt(), until `deadline`. A thread
   // in uninterruptible sleep (D: a vfork parent, NFS/FUSE I/O, a frozen cgroup)
@@ -91,9 +93,6 @@ class Thread {
   std::optional<int> wait_status(std::chrono::steady_clock::time_point deadline);
   // Reads the registers anew (after a stop during a remote call).
   arch::Registers read_registers() const;
-  void note_signal_for_release(int sig);
-  void note_group_stop_seen() { group_stop_seen_ = true; }
-  bool group_stop_seen() const { return group_stop_seen_; }
 
   // Detach, with the fix-ups described at the top. Safe to call twice.
   void release();
@@ -104,7 +103,6 @@ class Thread {
   bool seized_ = false;
   bool stopped_ = false;
   bool regs_dirty_ = false;
-  bool group_stop_seen_ = false;
   StopKind stop_kind_ = StopKind::Interrupt;
   int pending_signal_ = 0;
   arch::Registers regs_;

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -97,7 +98,10 @@ bool LoaderHelper::locate(std::string& path, std::string& error) {
     }
   }
   for (const auto& c : candidates) {
-    if (::access(c.c_str(), X_OK) != 0) continue;
+    // A directory of the same name (libdir/hotpatch holds the Creator's build
+    // capture files) is not a candidate; only an executable file is.
+    struct stat st{};
+    if (::stat(c.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || ::access(c.c_str(), X_OK) != 0) continue;
     if (!trusted_file(c, error)) return false;
     path = c;
     return true;

@@ -5,6 +5,7 @@
 
 #include <sys/ucontext.h>
 
+#include <array>
 #include <cstring>
 
 #include "arch/arch.h"
@@ -162,6 +163,26 @@ TEST(ArchX86_64, OnlyInvisibleRestartsBecomeTheKernelsDecision) {
   EXPECT_FALSE(arch::restart_unless_signalled(not_in_syscall));
 }
 
+TEST(ArchX86_64, InterruptedContextReadsBackWhatTheFrameSaved) {
+  arch::Registers ctx;
+  ctx.raw().rip = 0x7f0000001234;
+  ctx.raw().rsp = 0x7ffc00001008;
+  std::vector<uint8_t> xstate(832, 0);
+  auto frame = arch::build_signal_frame(ctx, xstate, 0, RemoteAddr(0x7ffc00000f00), RemoteAddr(0x7f00000000aa));
+  auto saved = arch::interrupted_context(frame.bytes);
+  ASSERT_TRUE(saved.has_value());
+  EXPECT_EQ(saved->pc, RemoteAddr(0x7f0000001234));
+  EXPECT_EQ(saved->sp, RemoteAddr(0x7ffc00001008));
+  // Too short, or flags and link no kernel writes: not a frame.
+  EXPECT_FALSE(arch::interrupted_context(std::span<const uint8_t>(frame.bytes).first(100)).has_value());
+  auto bad = frame.bytes;
+  bad[8 + 8] = 1;  // uc_link
+  EXPECT_FALSE(arch::interrupted_context(bad).has_value());
+  bad = frame.bytes;
+  bad[8 + 1] = 0x10;  // uc_flags
+  EXPECT_FALSE(arch::interrupted_context(bad).has_value());
+}
+
 TEST(ArchX86_64, SignalFrameLayout) {
   arch::Registers ctx;
   ctx.raw().rip = 0x7f0000001234;
@@ -249,4 +270,27 @@ TEST(ArchX86_64, NoticePadSignalsItsOwnThreadBeforeSigreturn) {
             (std::vector<uint8_t>{0xb8, 234, 0, 0, 0, 0x0f, 0x05}));
   EXPECT_EQ(std::vector<uint8_t>(pad.begin() + sigreturn - 7, pad.end()),
             (std::vector<uint8_t>{0xb8, 0x0f, 0, 0, 0, 0x0f, 0x05, 0x0f, 0x0b}));
+}
+
+// What glibc's _start leaves below the initial stack pointer, and what ld.so's frames
+// hold there before it runs (measured on Debian 12; docs/agent.md).
+TEST(X86_64, ProgramStartedReadsGlibcStartFromTheInitialStack) {
+  const RemoteAddr sp0(0x7ffd80ece630), entry(0x555ee44ee3d0);
+  const hotpatch::RemoteRange program{RemoteAddr(0x555ee44ee000), RemoteAddr(0x555ee44ef000)};
+  auto in_program = [&](RemoteAddr a) { return program.contains(a); };
+  arch::Registers regs;
+  regs.set_pc(RemoteAddr(0x7f4e81ee7784));  // in ld.so
+  std::array<uint64_t, 3> before_entry = {0, 0, 0x7f4e81ee6b78};  // [sp-24], [sp-16], [sp-8]
+  EXPECT_FALSE(arch::program_started(regs, sp0, entry, before_entry, in_program));
+  std::array<uint64_t, 3> after_start = {0x555ee44ee3f1, sp0.value() - 8, 0x38};
+  regs.set_pc(RemoteAddr(0x7f4e81d12e70));  // in libc, called from main
+  EXPECT_TRUE(arch::program_started(regs, sp0, entry, after_start, in_program));
+  regs.set_pc(entry);  // at the entry point: nothing ran
+  EXPECT_FALSE(arch::program_started(regs, sp0, entry, before_entry, in_program));
+  regs.set_pc(entry + 4);  // the program's own code runs
+  EXPECT_TRUE(arch::program_started(regs, sp0, entry, before_entry, in_program));
+  // A return address that is not into the program is not glibc's mark.
+  std::array<uint64_t, 3> not_program = {0x7f4e81ee6b78, sp0.value() - 8, 0};
+  regs.set_pc(RemoteAddr(0x7f4e81ee7784));
+  EXPECT_FALSE(arch::program_started(regs, sp0, entry, not_program, in_program));
 }

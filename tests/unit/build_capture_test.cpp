@@ -61,6 +61,11 @@ TEST(CompileArgs, OursWhenTheProjectHasNone) {
   EXPECT_TRUE(own_map.has_prefix_map);
 }
 
+TEST(CompileArgs, MmdRunsAsMd) {
+  EXPECT_EQ(arguments_as_run({"-MMD", "-MP", "-MF", "x.d", "-D", "-MMD", "-c", "x.c"}),
+            (std::vector<std::string>{"-MD", "-MP", "-MF", "x.d", "-D", "-MMD", "-c", "x.c"}));
+}
+
 TEST(CompileArgs, LinksAndOtherCommands) {
   auto link = parse_compile_args({"-O2", "-o", "app", "main.o", "calc.o", "-Llib", "-lm", ".libs/libconv.a"});
   EXPECT_EQ(link.kind, CommandKind::Link);

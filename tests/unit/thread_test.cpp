@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -125,4 +126,22 @@ TEST(AllThreadsStopped, TakesBackALateThreadThatIsStillNotStopped) {
   EXPECT_THROW(AllThreadsStopped(process, Clock::now() + 20ms), ThreadsNotStopped);
   AllThreadsStopped world(process, Clock::now() + 10s);  // the vfork ends within 2 s
   EXPECT_EQ(world.threads().size(), 2u);
+}
+
+TEST(Thread, AThreadIdOfAnotherProcessIsLetGoNotTaken) {
+  // What a tid read from /proc/PID/task becomes when its thread exits before the
+  // seize and the number goes to a new thread elsewhere: not a thread of PID.
+  VforkParent ours(1);
+  pid_t stranger = ::fork();
+  if (stranger == 0) {
+    for (;;) ::pause();
+  }
+  Thread t(ours.pid(), stranger);
+  EXPECT_FALSE(t.seize_and_interrupt());
+  EXPECT_FALSE(t.seized());
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(thread_state(stranger, stranger), 'S');  // not left stopped
+  EXPECT_EQ(::ptrace(PTRACE_SEIZE, stranger, nullptr, nullptr), 0) << "still traced by us";
+  ::kill(stranger, SIGKILL);
+  ::waitpid(stranger, nullptr, 0);
 }

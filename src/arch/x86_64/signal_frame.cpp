@@ -133,6 +133,23 @@ std::vector<uint8_t> return_pad_code(int notice_signal) {
 size_t return_pad_notice_end() { return 5 + 30; }
 size_t return_pad_syscall_end(int notice_signal) { return (notice_signal ? return_pad_notice_end() : 5) + 7; }
 
+std::optional<InterruptedContext> interrupted_context(std::span<const uint8_t> frame) {
+  const size_t uc = kUcontextOffset;
+  const size_t gregs = uc + offsetof(ucontext_t, uc_mcontext) + offsetof(mcontext_t, gregs);
+  static_assert(kUcontextOffset + offsetof(ucontext_t, uc_mcontext) + offsetof(mcontext_t, gregs) + 8 * (REG_RIP + 1) ==
+                kSignalFrameContextSize);
+  if (frame.size() < kSignalFrameContextSize) return std::nullopt;
+  auto word = [&](size_t at) {
+    uint64_t v;
+    std::memcpy(&v, frame.data() + at, 8);
+    return v;
+  };
+  if ((word(uc + offsetof(ucontext_t, uc_flags)) & ~(kUcFpXstate | kUcSigcontextSs | kUcStrictRestoreSs)) != 0 ||
+      word(uc + offsetof(ucontext_t, uc_link)) != 0)
+    return std::nullopt;
+  return InterruptedContext{RemoteAddr(word(gregs + 8 * REG_RIP)), RemoteAddr(word(gregs + 8 * REG_RSP))};
+}
+
 SignalFrame build_signal_frame(const Registers& context, std::span<const uint8_t> extended_state,
                                uint64_t blocked_signals, RemoteAddr below, RemoteAddr return_address) {
   const bool xsave = extended_state.size() > kFxsaveSize;

@@ -151,7 +151,8 @@ int main(int argc, char** argv) {
   const std::string depfile = capture_dir + "/deps/" + id + ".d";
   const std::string mapfile = capture_dir + "/maps/" + id + ".map";
   const char* prefix_map = std::getenv("HOTPATCH_CAPTURE_PREFIX_MAP");
-  std::vector<std::string> full = command;
+  std::vector<std::string> full(command.begin(), command.begin() + static_cast<long>(first_arg));
+  for (auto& a : hotpatch::creator::arguments_as_run(args)) full.push_back(a);
   for (auto& flag : hotpatch::creator::added_flags(parsed, depfile, mapfile, prefix_map ? prefix_map : ""))
     full.push_back(flag);
 

@@ -27,3 +27,18 @@ step "revert"
 revert_ok "$pid" link-scope
 wait_for_log t '^compute\(7\)=21 double\(5\)=10$' 2
 finish_target t '^BAD'
+
+step "a build that copies the program after linking it: the link is found by the program's bytes"
+cp -r "$CASE_DIR/project" copied
+copy_build='make -s && mkdir -p bin && cp app bin/server'
+(cd copied && sh -c "$copy_build") >>build.log 2>&1 || fail "building the copied variant failed"
+expect_success hp create --src copied --diff "$CASE_DIR/fix.diff" --build "$copy_build" --binary bin/server -o copied.so
+assert_match '^changed: util_double \(util\.c\)$' "$LAST_OUT" "the archive member is found through the copied program's link"
+assert_no_match 'main|refused|note: the link' "$LAST_OUT" "only the program's objects"
+
+step "compiled and linked in one command: no object files, said so"
+cp -r "$CASE_DIR/project" onestep
+one_build='cc -O2 -g -o app main.c calc.c util/util.c'
+(cd onestep && sh -c "$one_build") >>build.log 2>&1 || fail "building the one-step variant failed"
+expect_fail 2 'uses no object file that the build compiled in the tree \(compiled and linked in one command\?\)' \
+  hp create --src onestep --diff "$CASE_DIR/fix.diff" --build "$one_build" --binary app -o onestep.so

@@ -27,3 +27,15 @@ step "revert"
 revert_ok "$pid" unbuilt
 wait_for_log t '^v_step\(3\)=4 over_limit\(7\)=0$' 2
 finish_target t '^BAD'
+
+step "-MMD and a header of the project found through -isystem"
+cp -r "$CASE_DIR/mmd" mmd
+(cd mmd && make -s) >>build.log 2>&1 || { cat build.log >&2; fail "building the -MMD project failed"; }
+grep -q policy.h mmd/check.d && fail "check.d lists policy.h: the case tests nothing"
+expect_success hp create --src mmd --diff "$CASE_DIR/mmd/fix.diff" --binary app -o mmd.so --id mmd
+assert_match '^changed: over_limit \(check\.c\)$' "$LAST_OUT" "the header's user is changed"
+start_target m ./mmd/app
+wait_for_log m '^over_limit\(7\)=0$'
+apply_ok "$(pid_of m)" mmd.so mmd
+wait_for_log m '^over_limit\(7\)=1$' 2
+finish_target m '^BAD'

@@ -50,6 +50,8 @@ until sleeping; do
   _past "$end" && fail "the slow build did not start"
   nap 0.05
 done
+step "a second create on the same --work while the first runs: refused"
+expect_fail 2 'another hotpatch create is using it' create --diff "$CASE_DIR/../create_basic/fix.diff" -o second.so
 kill -INT "$slow"
 rc=0
 wait "$slow" || rc=$?

@@ -8,7 +8,7 @@ libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:PATH=//p' "$build_dir/CMakeCache.txt")
 [ -n "$libdir" ] || fail "no CMAKE_INSTALL_LIBDIR in $build_dir/CMakeCache.txt"
 cmake --install "$build_dir" --prefix "$WORK/prefix" >install.log 2>&1 || { cat install.log; fail "cmake --install failed"; }
 for f in bin/hotpatch "$libdir/libhotpatch.so.0.1.0" include/hotpatch/patch.h "$libdir/pkgconfig/hotpatch.pc" \
-         "$libdir/pkgconfig/hotpatch-patch.pc" "$libdir/cmake/hotpatch/hotpatch-config.cmake" "$libdir/libhotpatch_preload.so"; do
+         "$libdir/pkgconfig/hotpatch-patch.pc" "$libdir/cmake/hotpatch/hotpatch-config.cmake" "$libdir/hotpatch/libhotpatch_preload.so"; do
   [ -e "$WORK/prefix/$f" ] || fail "make install did not install $f"
 done
 step "the runtime is a versioned library: libhotpatch.so -> libhotpatch.so.0 -> libhotpatch.so.0.1.0"
@@ -60,3 +60,19 @@ wait_for_log t '^compute\(7\)=70$' 2
 out=$(inst -p "$pid" func rollback compute) || fail "func rollback failed: $out"
 wait_for_log t '^compute\(7\)=21$' 2
 finish_target t '^BAD'
+
+step "the installed preload module (in LIBDIR/hotpatch/) starts the installed runtime's control server"
+start_target pre env LD_PRELOAD="$WORK/prefix/$libdir/hotpatch/libhotpatch_preload.so" ./target
+pid=$LAST_PID
+wait_for_log pre '^compute\(7\)=21$'
+grep -q " $WORK/prefix/$libdir/libhotpatch.so.0.1.0$" "/proc/$pid/maps" || fail "the preload module did not load the installed runtime"
+out=$(inst -p "$pid" func list) || fail "the preloaded process does not answer func list: $out"
+finish_target pre '^BAD'
+
+step "create with the installed hotpatch (it finds its compile wrapper in libexec)"
+cp -r "$CASE_DIR/../create_basic/project" proj
+(cd proj && make -s) >proj.log 2>&1 || { cat proj.log >&2; fail "building create_basic's project failed"; }
+out=$(env -u HOTPATCH_RUNTIME PATH=/usr/bin:/bin "$installed" create --src proj --diff "$CASE_DIR/../create_basic/fix.diff" \
+  --binary app -o created.so 2>&1) || fail "installed hotpatch create failed: $out"
+assert_match '^changed: compute \(calc\.c\)$' "$out" "create with the installed hotpatch"
+[ -x "$WORK/prefix/libexec/hotpatch/hotpatch-cc" ] || fail "hotpatch-cc is not installed in libexec/hotpatch"

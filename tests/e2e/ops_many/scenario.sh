@@ -122,6 +122,18 @@ st = {p["pid"]: (p["status"], p["ok"], p["exit_code"]) for p in d["processes"]}
 assert st == {a: ("failed", False, 7), b: ("not-attempted", False, 0)}, st
 PY
 
+step "-v: the steps with timings on stderr, stdout as without; -q: only errors"
+expect_success hp -v -p "$c" apply patch.so
+assert_match '^applied fix-compute: ' "$LAST_OUT" "stdout with -v"
+assert_eq 1 "$(wc -l <<<"$LAST_OUT")" "stdout lines with -v"
+steps=$(grep -oE "^hotpatch: \[ *[0-9]+\.[0-9]{3} ms\] process $c: (planned|loaded|committed)" last.err | awk '{print $NF}' | paste -sd' ')
+assert_eq "planned loaded committed" "$steps" "the steps -v prints, in order"
+expect_success hp -q -p "$c" revert fix-compute
+assert_eq "" "$LAST_OUT" "stdout with -q"
+assert_eq "" "$LAST_ERR" "stderr with -q"
+expect_fail 7 "no patch 'fix-compute' is applied" hp -q -p "$c" revert fix-compute
+assert_eq "" "$LAST_OUT" "stdout of a failure with -q"
+
 step "bad selections"
 expect_fail 2 "either -p or --exe" hp -p "$a" --exe "$WORK/svc" list
 expect_fail 2 "'x' is not a process id" hp -p "$a,x" list

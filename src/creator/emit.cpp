@@ -111,12 +111,18 @@ class Emitter {
  private:
   std::string section_label(SecRef s) const { return fmt::format("hotpatch.sec.{}.{}", s.unit, s.index); }
 
-  // The target inside the patch, if it is there.
-  std::string local_of(uint32_t unit, const Target& t) const {
+  // The target inside the patch, if it is there. The entry of a function the patch
+  // replaces is the program's, not the copy (kpatch's rule): a call through it
+  // reaches the newest code (a later patch's too), and an address taken of it
+  // (`ev->handler = on_event`) stays valid after a revert unloads the patch. Only
+  // the unwind tables (`own_code`) and references into the body (a jump table)
+  // mean the copy itself.
+  std::string local_of(uint32_t unit, const Target& t, bool own_code = false) const {
     if (t.kind == Target::Section)
       return plan_.carried_sections.count({unit, t.index}) ? section_label({unit, t.index}) : "";
     auto def = c_.definition(p_, unit, t);
     if (!def) return "";
+    if (!own_code && plan_.redirected.count(*def) && t.delta + t.tail == 0) return "";
     auto it = labels_.find(*def);
     return it == labels_.end() ? "" : it->second;
   }
@@ -143,7 +149,7 @@ class Emitter {
   }
 
   // Emits [start, start+size) of `section` of unit `unit` with its relocations re-expressed.
-  void emit_range(uint32_t unit, uint32_t section, uint64_t start, uint64_t size, bool code) {
+  void emit_range(uint32_t unit, uint32_t section, uint64_t start, uint64_t size, bool code, bool frames = false) {
     const Unit& u = p_.unit(unit);
     const ObjSection& sec = u.patched.sections()[section];
     auto relocs = relocations_in(u.patched, section, start, size);
@@ -169,7 +175,7 @@ class Emitter {
       if (r.offset < at) continue;  // overlapping relocations: keep the first
       if (sec.type != SHT_NOBITS) w_.bytes(all.subspan(at, r.offset - at));
       Target t = target_of(u.patched, r, ctx);
-      std::string local = local_of(unit, t);
+      std::string local = local_of(unit, t, frames);
       std::string place = w_.fresh("place");
       w_.line(place + ":");
       const char* dir = width_of(r.type) == 8 ? ".quad" : ".long";
@@ -275,14 +281,14 @@ class Emitter {
     for (const auto& e : frames.entries) {
       if (e.is_cie) {
         w_.line(cie_label(e.offset) + ":");
-        emit_range(unit, frames.section, e.offset, e.size, false);
+        emit_range(unit, frames.section, e.offset, e.size, false, true);
         continue;
       }
       w_.bytes(eh.subspan(e.offset, 4));
       std::string pointer = w_.fresh("cie_pointer");
       w_.line(pointer + ":");
       w_.line(fmt::format("\t.long {} - {}", pointer, cie_label(e.cie_offset)));
-      emit_range(unit, frames.section, e.offset + 8, e.size - 8, false);
+      emit_range(unit, frames.section, e.offset + 8, e.size - 8, false, true);
       ++w_.unwind_entries;
     }
   }

@@ -45,7 +45,8 @@ grep -q "$WORK/patch1.so" "/proc/$pid/maps" && fail "series-1 is still mapped af
 
 step "refusals leave series-2 in place"
 expect_fail 7 "no patch 'nope' is applied" hp -p "$pid" apply --replace nope patch1.so
-cp patch2.so patch2-again.so
+# The same id from other bytes (an identical copy would be "already applied").
+build_patch patch2-again.so "$CASE_DIR/patch2.c" -DHOTPATCH_REBUILT
 expect_fail 7 "a patch with id 'series-2' is already applied" hp -p "$pid" apply --replace series-2 patch2-again.so
 # Asked again, the same replace finds its result in place and changes nothing.
 expect_success hp -p "$pid" apply --replace series-1 patch2.so

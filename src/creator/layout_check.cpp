@@ -106,4 +106,18 @@ std::vector<std::string> check_type_layouts(const Program& p, const Correlation&
   return out;
 }
 
+std::vector<std::string> unchecked_layouts(const Program& p, const Plan& plan) {
+  std::set<uint32_t> units;
+  for (SymRef f : plan.included)
+    if (!p.unit(f.unit).unchanged) units.insert(f.unit);
+  std::vector<std::string> out;
+  for (uint32_t n : units)
+    if (!DwarfInfo::open(p.unit(n).patched.path()))
+      out.push_back(fmt::format("{} has no debug information: a change to the layout of a struct its code uses could "
+                                "not be checked, and would not be refused; build with -g (it does not change the "
+                                "code) to have it checked",
+                                p.unit(n).relpath));
+  return out;
+}
+
 }  // namespace hotpatch::creator

@@ -57,3 +57,17 @@ TEST_F(LayoutCheckTest, AnUnchangedLayoutIsFine) {
            "struct conn { int fd; long bytes; };\nlong count(struct conn *c) { return c->bytes + c->fd; }\n", "-O2 -g");
   EXPECT_TRUE(check(p).empty());
 }
+
+// Without debug information nothing can be checked: said in a note, not silent.
+TEST_F(LayoutCheckTest, WithoutDebugInformationANoteSaysSo) {
+  Program p(nullptr, {});
+  add_unit(p, "conn", "struct conn { int fd; long bytes; };\nlong count(struct conn *c) { return c->bytes; }\n",
+           "struct conn { int fd; int flags; long bytes; };\nlong count(struct conn *c) { return c->bytes + c->flags; }\n",
+           "-O2");
+  add_unit(p, "calc", "int f(int x) { return x; }\n", "int f(int x) { return x + 1; }\n", "-O2 -g");
+  Analysis a = analyse(p);
+  auto notes = unchecked_layouts(p, a.plan);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0].rfind("conn.o has no debug information: a change to the layout of a struct its code uses could "
+                           "not be checked", 0), 0u) << notes[0];
+}

@@ -3,6 +3,8 @@
 #include <elf.h>
 
 #include <algorithm>
+#include <optional>
+#include <string_view>
 #include <set>
 #include <unordered_map>
 
@@ -30,6 +32,53 @@ bool is_function_local(const ObjSymbol& s, std::string* base) {
   return s.bind == STB_LOCAL && has_number_suffix(s.name, base);
 }
 
+// A C++ function-local static (`_ZZ1fiE1n`) or its guard (`_ZGVZ1fiE1n`) without
+// the discriminator the compiler numbers same-named statics of one function with
+// in order (`_ZZ1fiE1n_0`, `__12_`); nullopt for other names.
+std::optional<std::string> cpp_local_family(const std::string& name) {
+  if (!name.starts_with("_ZZ") && !name.starts_with("_ZGVZ")) return std::nullopt;
+  auto is_discriminator = [](std::string_view rest) {
+    auto digits = [](std::string_view d) {
+      return !d.empty() && std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; });
+    };
+    if (rest.empty()) return true;
+    if (rest.size() == 2 && rest[0] == '_') return digits(rest.substr(1));
+    return rest.size() > 3 && rest.starts_with("__") && rest.back() == '_' && digits(rest.substr(2, rest.size() - 3));
+  };
+  for (size_t e = name.rfind('E'); e != std::string::npos && e > 0; e = name.rfind('E', e - 1)) {
+    size_t q = e + 1, len = 0;
+    while (q < name.size() && name[q] >= '0' && name[q] <= '9') len = len * 10 + (name[q++] - '0');
+    if (q == e + 1 || q + len > name.size()) continue;
+    if (is_discriminator(std::string_view(name).substr(q + len))) return name.substr(0, q + len);
+  }
+  return std::nullopt;
+}
+
+// C++ statics of one name in one function are told apart only by their order: if
+// the fix adds or removes one, the names no longer say which is which.
+void renumbered_cpp_locals(const Unit& u, std::map<uint32_t, uint32_t>& twin,
+                           std::map<uint32_t, std::string>& ambiguous) {
+  std::map<std::string, int> before;
+  for (const auto& s : u.orig.symbols())
+    if (is_defined_object(s))
+      if (auto f = cpp_local_family(s.name)) ++before[*f];
+  std::map<std::string, std::vector<uint32_t>> after;
+  const auto& syms = u.patched.symbols();
+  for (uint32_t i = 0; i < syms.size(); ++i)
+    if (is_defined_object(syms[i]))
+      if (auto f = cpp_local_family(syms[i].name)) after[*f].push_back(i);
+  for (const auto& [family, members] : after) {
+    int n = before.count(family) ? before.at(family) : 0;
+    if (n == 0 || n == static_cast<int>(members.size())) continue;
+    for (uint32_t i : members) {
+      twin.erase(i);
+      ambiguous[i] = fmt::format("the function has {} statics of this name before the fix and {} after, numbered in "
+                                 "order, so which is which cannot be told",
+                                 n, members.size());
+    }
+  }
+}
+
 void correlate_unit(const Unit& u, std::map<uint32_t, uint32_t>& twin, std::map<uint32_t, std::string>& ambiguous) {
   const auto& syms = u.patched.symbols();
   if (u.unchanged) {
@@ -47,6 +96,8 @@ void correlate_unit(const Unit& u, std::map<uint32_t, uint32_t>& twin, std::map<
       if (auto it = oobjs.find(syms[i].name); it != oobjs.end()) twin[i] = it->second;
     }
   }
+
+  renumbered_cpp_locals(u, twin, ambiguous);
 
   // Function-local statics: the originals each twin function refers to, by base name.
   std::map<uint32_t, std::map<std::string, std::set<uint32_t>>> orig_locals_of;  // orig function -> base -> statics

@@ -368,6 +368,7 @@ CreateResult create_patch(const CreateOptions& options) {
   result.report.added_functions = report.added_functions;
   result.report.added_data = report.added_data;
   result.report.line_noise = report.line_noise;
+  for (const auto& n : report.notes) result.notes.push_back(n);
   result.report.refused.insert(result.report.refused.end(), report.refused.begin(), report.refused.end());
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!result.report.refused.empty()) return result;

@@ -81,6 +81,42 @@ std::vector<std::string> check_type_layouts(const Program& p, const Correlation&
           u.where(fs), name, describe_layout_change(*old, layout), name));
     }
   }
+  // A type changed in a file whose code the patch carries, though no carried
+  // function reaches it through its description: code can use it through a cast
+  // (`((struct ctx *) data)->timeout`), which DWARF does not tie to the function.
+  std::map<uint32_t, SymRef> carried_of;  // unit -> its first carried function
+  for (SymRef f : plan.included)
+    if (!p.unit(f.unit).unchanged) carried_of.try_emplace(f.unit, f);
+  for (const auto& [unit, f] : carried_of) {
+    const auto& dwarf = patched[unit];
+    if (!dwarf) continue;
+    const auto& old_layouts = layouts_before(unit);
+    for (const auto& [name, layout] : dwarf->type_layouts()) {
+      auto it = old_layouts.find(name);
+      if (reported.count(name) || it == old_layouts.end() || it->second == layout) continue;
+      reported.insert(name);
+      out.push_back(fmt::format(
+          "{}: the fix changes the layout of {} ({}) in a file whose code the patch carries; code there may reach "
+          "the program's existing {} objects (through a cast, a void pointer) and would misread them: keep the "
+          "layout and attach the new data with a shadow variable (docs/creator.md#shadow-variables), or restart "
+          "the program",
+          p.unit(unit).where(p.sym(f)), name, describe_layout_change(it->second, layout), name));
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> unchecked_layouts(const Program& p, const Plan& plan) {
+  std::set<uint32_t> units;
+  for (SymRef f : plan.included)
+    if (!p.unit(f.unit).unchanged) units.insert(f.unit);
+  std::vector<std::string> out;
+  for (uint32_t n : units)
+    if (!DwarfInfo::open(p.unit(n).patched.path()))
+      out.push_back(fmt::format("{} has no debug information: a change to the layout of a struct its code uses could "
+                                "not be checked, and would not be refused; build with -g (it does not change the "
+                                "code) to have it checked",
+                                p.unit(n).relpath));
   return out;
 }
 

@@ -17,6 +17,10 @@ namespace hotpatch::creator {
 
 std::vector<std::string> check_type_layouts(const Program& program, const Correlation& correlation, const Plan& plan);
 
+// The changed files whose carried code has no debug information to check layouts
+// with (built without -g), one note each.
+std::vector<std::string> unchecked_layouts(const Program& program, const Plan& plan);
+
 // What changed from `before` to `after` ("size 16 -> 24 bytes; new field 'extra'
 // at offset 16"); empty if they are the same.
 std::string describe_layout_change(const DwarfInfo::Layout& before, const DwarfInfo::Layout& after);

@@ -6,6 +6,7 @@
 #include "creator/compare.h"
 #include "creator/correlate.h"
 #include "creator/emit.h"
+#include "creator/layout_check.h"
 #include "creator/program.h"
 #include "creator/verify.h"
 
@@ -66,6 +67,7 @@ void PatchBuilder::State::describe() {
   for (SymRef d : plan.carried_data)
     if (!is_indirection_cell(program.sym(d).name)) report.added_data.push_back(where(d));
   for (SymRef f : changes.line_noise) report.line_noise.push_back(where(f));
+  report.notes = unchecked_layouts(program, plan);
 }
 
 const CreateReport& PatchBuilder::report() {

@@ -26,6 +26,7 @@ struct CreateReport {
   std::vector<std::string> added_data;       // new variables / changed constants carried along
   std::vector<std::string> refused;          // what cannot be patched, with the reason
   std::vector<std::string> line_noise;       // differ only in a moved __LINE__: left alone
+  std::vector<std::string> notes;            // what could not be checked
 };
 
 class PatchBuilder {

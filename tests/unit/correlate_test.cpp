@@ -1,5 +1,7 @@
 #include "creator/correlate.h"
 
+#include <set>
+
 #include "creator_test_support.h"
 
 using namespace hotpatch::creator;
@@ -44,6 +46,30 @@ TEST_F(CorrelateTest, TwoStaticsOfOneNameInOneFunctionAreAmbiguous) {
   add_unit(p, "calc", f, f + "int g(void) { static int n; return n += 3; }\n");
   Correlation c = correlate(p);
   EXPECT_EQ(c.ambiguous[0].size(), 2u);
+}
+
+// C++ numbers statics of one name in one function in order (_ZZ1fiE1n, then
+// _ZZ1fiE1n_0): a fix that adds one before the others shifts the names, so the
+// patched _ZZ1fiE1n (the new one) would be tied to the first original. Ambiguous,
+// with their guard variables; the same count keeps the names.
+TEST_F(CorrelateTest, CppStaticsOfOneNameRenumberedInOneFunctionAreAmbiguous) {
+  Program p(nullptr, {});
+  std::string head = "int g(int);\nint f(int x) {\n";
+  std::string two = "  if (x > 1) { static int n = g(1); x += n++; }\n  if (x > 2) { static int n = g(2); x += n++; }\n";
+  add_unit(p, "calc.cpp", head + two + "  return x;\n}\n",
+           head + "  if (x > 0) { static int n = g(0); x += n++; }\n" + two + "  return x;\n}\n");
+  Correlation c = correlate(p);
+  std::set<std::string> names;
+  for (const auto& [i, why] : c.ambiguous[0]) names.insert(p.unit(0).patched.symbols()[i].name);
+  EXPECT_EQ(names, (std::set<std::string>{"_ZZ1fiE1n", "_ZZ1fiE1n_0", "_ZZ1fiE1n_1", "_ZGVZ1fiE1n", "_ZGVZ1fiE1n_0",
+                                          "_ZGVZ1fiE1n_1"}));
+  EXPECT_EQ(orig_name(p, c.twin[0], 0, "_ZZ1fiE1n"), "");
+
+  Program same(nullptr, {});
+  add_unit(same, "calc.cpp", head + two + "  return x;\n}\n", head + two + "  return x + 1;\n}\n");
+  Correlation k = correlate(same);
+  EXPECT_TRUE(k.ambiguous[0].empty());
+  EXPECT_EQ(orig_name(same, k.twin[0], 0, "_ZZ1fiE1n_0"), "_ZZ1fiE1n_0");
 }
 
 TEST_F(CorrelateTest, FunctionsAndGlobalsByNameAcrossUnits) {

@@ -27,3 +27,23 @@ TEST_F(EmitTest, OnePatchForManyUnits) {
   hotpatch::testing::write_text(tmp_.file("p.s"), s);
   EXPECT_EQ(hotpatch::testing::run("cc -c -o " + tmp_.file("p.o") + " " + tmp_.file("p.s")), 0);
 }
+
+// The address a replaced function takes of itself is the program's function (a
+// TARGET_RELOC naming it), never the patch's copy: a stored handler must stay
+// valid after a revert and reach a later patch of the function.
+TEST_F(EmitTest, AReplacedFunctionsAddressIsTheProgramsFunction) {
+  std::string prog = tmp_.file("prog");
+  hotpatch::testing::write_text(prog + ".c", "void (*handler)(void);\nint steps;\n"
+                                             "void on_event(void) { steps += 1; handler = on_event; }\n"
+                                             "int main(void) { on_event(); return 0; }\n");
+  ASSERT_EQ(hotpatch::testing::run("cc -O0 -o " + prog + " " + prog + ".c"), 0);
+  hotpatch::ElfImage binary = hotpatch::ElfImage::open(prog);
+  Program p(&binary, {});
+  add_unit(p, "ev", "extern void (*handler)(void);\nextern int steps;\nvoid on_event(void) { steps += 1; handler = on_event; }\n",
+           "extern void (*handler)(void);\nextern int steps;\nvoid on_event(void) { steps += 2; handler = on_event; }\n");
+  auto [c, ch, plan] = analyse(p);
+  std::string s = emit_assembly(p, c, plan, {"id", "", "", ""});
+  EXPECT_NE(s.find("on_event.hotpatch:"), std::string::npos) << s;
+  EXPECT_EQ(s.find("on_event.hotpatch + (-4) - ."), std::string::npos) << "the copy's own address is stored:\n" << s;
+  EXPECT_EQ(s.find("on_event.hotpatch - ."), std::string::npos) << "the copy's own address is stored:\n" << s;
+}

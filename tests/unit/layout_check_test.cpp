@@ -37,9 +37,37 @@ TEST_F(LayoutCheckTest, ThroughATypedefAndAGlobal) {
                       "offset 8)"), std::string::npos) << r[0];
 }
 
+// Reached only through a cast of a void pointer: no DWARF of the function names the
+// type, but the file's type changed and its code is carried.
+TEST_F(LayoutCheckTest, ThroughACastIsRefusedToo) {
+  Program p(nullptr, {});
+  add_unit(p, "get", "struct ctx { long id; long timeout; };\nlong get(void *p) { return ((struct ctx *)p)->timeout; }\n",
+           "struct ctx { long id; void *resolve; long timeout; };\n"
+           "long get(void *p) { return ((struct ctx *)p)->timeout; }\n",
+           "-O2 -g");
+  auto r = check(p);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_NE(r[0].find("get (get.c): the fix changes the layout of struct ctx (size 16 -> 24 bytes; new field 'resolve' "
+                      "at offset 8; field 'timeout' moved from offset 8 to offset 16)"), std::string::npos) << r[0];
+}
+
 TEST_F(LayoutCheckTest, AnUnchangedLayoutIsFine) {
   Program p(nullptr, {});
   add_unit(p, "conn", "struct conn { int fd; long bytes; };\nlong count(struct conn *c) { return c->bytes; }\n",
            "struct conn { int fd; long bytes; };\nlong count(struct conn *c) { return c->bytes + c->fd; }\n", "-O2 -g");
   EXPECT_TRUE(check(p).empty());
+}
+
+// Without debug information nothing can be checked: said in a note, not silent.
+TEST_F(LayoutCheckTest, WithoutDebugInformationANoteSaysSo) {
+  Program p(nullptr, {});
+  add_unit(p, "conn", "struct conn { int fd; long bytes; };\nlong count(struct conn *c) { return c->bytes; }\n",
+           "struct conn { int fd; int flags; long bytes; };\nlong count(struct conn *c) { return c->bytes + c->flags; }\n",
+           "-O2");
+  add_unit(p, "calc", "int f(int x) { return x; }\n", "int f(int x) { return x + 1; }\n", "-O2 -g");
+  Analysis a = analyse(p);
+  auto notes = unchecked_layouts(p, a.plan);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0].rfind("conn.o has no debug information: a change to the layout of a struct its code uses could "
+                           "not be checked", 0), 0u) << notes[0];
 }

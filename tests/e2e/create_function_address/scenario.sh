@@ -7,6 +7,14 @@
 cp -r "$CASE_DIR/project" src
 (cd src && make -s) || fail "building the project failed"
 
+# last_two: a and b, the last two values of steps the target printed.
+last_two() {
+  local two
+  two=$(grep -E '^steps=' "$WORK/t.log" | tail -n 2 | sed -E 's/steps=([0-9]+).*/\1/')
+  a=$(head -n 1 <<<"$two")
+  b=$(tail -n 1 <<<"$two")
+}
+
 step "create"
 expect_success hp create --src src --diff "$CASE_DIR/fix.diff" --binary app -o fix.so --id handler
 assert_match '^changed: on_event \(ev\.c\)$' "$LAST_OUT" "report: the changed function"
@@ -20,9 +28,7 @@ apply_ok "$pid" fix.so handler
 nap 0.3
 mark_log t
 wait_for_log t '^steps=[0-9]+$' 2
-two=$(grep -E '^steps=' "$WORK/t.log" | tail -n 2)
-a=$(head -n 1 <<<"$two" | sed -E 's/steps=([0-9]+).*/\1/')
-b=$(tail -n 1 <<<"$two" | sed -E 's/steps=([0-9]+).*/\1/')
+last_two
 [ $((b - a)) -eq 2 ] || fail "the patched code does not run: steps $a then $b"
 
 step "revert"
@@ -30,8 +36,6 @@ revert_ok "$pid" handler
 mark_log t
 wait_for_log t '^steps=[0-9]+$' 2
 wait_for_log t '^steps=[0-9]+$' 2
-two=$(grep -E '^steps=' "$WORK/t.log" | tail -n 2)
-a=$(head -n 1 <<<"$two" | sed -E 's/steps=([0-9]+).*/\1/')
-b=$(tail -n 1 <<<"$two" | sed -E 's/steps=([0-9]+).*/\1/')
+last_two
 [ $((b - a)) -eq 1 ] || fail "the original code does not run after the revert: steps $a then $b"
 finish_target t '^BAD'

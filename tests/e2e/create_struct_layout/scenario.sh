@@ -10,3 +10,13 @@ assert_match "^refused: account \\(conn\\.c\\): uses struct conn, whose layout t
   "$LAST_OUT" "the reason names the type and the field"
 assert_match 'shadow variable \(docs/creator\.md#shadow-variables\)' "$LAST_OUT" "the refusal says what to do instead"
 [ ! -e fix.so ] || fail "a refused patch was written"
+
+# The same change made where the code reaches the struct only through casts of a
+# void pointer (a callback's `data`): no debug information of the function names
+# the type, but the file's type changed and its code is carried: refused too
+# (before, a patch was made whose timer_timeout read `resolve` where the live
+# objects hold `timeout`).
+expect_fail 5 'cannot make a live patch' hp create --src src --diff "$CASE_DIR/cast.diff" --binary app -o cast.so
+assert_match "^refused: timer_(new|timeout) \\(timer\\.c\\): the fix changes the layout of struct timer \\(size 16 -> 24 bytes; new field 'resolve' at offset 8; field 'timeout' moved from offset 8 to offset 16\\)" \
+  "$LAST_OUT" "the reason names the type and the field"
+[ ! -e cast.so ] || fail "a refused patch was written"

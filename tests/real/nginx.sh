@@ -73,7 +73,7 @@ for p in "${cves[@]}"; do
          made[$id]=1
        fi
        size[$id]=$(stat -c %s "$out/$id.so") ;;
-    5) result[$id]="refused: $(grep -E '^(refused|hotpatch: error)' <<<"$text" | head -n 1 | sed 's/^hotpatch: error: //')"
+    5) result[$id]="refused: $(grep -E '^(refused|hotpatch: error)' <<<"$text" | head -n 1 | sed 's/^hotpatch: error: //; s/^refused: //')"
        refused=$((refused + 1)) ;;
     *) result[$id]="CREATE FAILED (exit $rc): $(tail -n 1 <<<"$text")"; failures=$((failures + 1)) ;;
   esac
@@ -82,9 +82,9 @@ done
 # 2. the server -----------------------------------------------------------------------
 prefix=$(mktemp -d "${TMPDIR:-/tmp}/hotpatch-nginx.XXXXXX")
 chmod 755 "$prefix"  # workers run as nobody and read html/ and the certificates
-backends_pid='' master='' load_pid=''
+backends_pid='' master='' load_pid='' core_watch_pid=''
 cleanup() {
-  for p in $load_pid $master $backends_pid; do kill "$p" 2>/dev/null || true; done
+  for p in $load_pid $master $backends_pid $core_watch_pid; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$prefix"
 }
@@ -97,6 +97,12 @@ for _ in $(seq 100); do [ -f "$prefix/ports" ] && break; sleep 0.1; done
 bash "$here/nginx_setup.sh" "$prefix" "$src" conf
 "$src/objs/nginx" -p "$prefix" -c nginx.conf -e logs/error.log &
 master=$!
+# Crashed workers all dump to cores/core: give each its own name as it appears.
+(cd "$prefix/cores" && while kill -0 "$master" 2>/dev/null; do
+   [ ! -e core ] || mv core "core.$(date +%s.%N)"
+   sleep 0.1
+ done) &
+core_watch_pid=$!
 client="python3 $here/nginx_client.py $prefix"
 $client ready || { tail -20 "$prefix/logs/error.log"; exit 1; }
 pids() { echo "$master $(pgrep -P "$master" | tr '\n' ' ')"; }
@@ -128,7 +134,9 @@ live() {
   procs=$(pids)
   for step in "$@"; do
     id=${step%%=*} file=${step#*=}
-    for pid in $procs; do
+    # Every process now: a worker that replaced a crashed one (forked from the master with
+    # the previous step) moves on with the others.
+    for pid in $(pids); do
       if text=$("$HOTPATCH" -p "$pid" apply ${previous:+--replace "$previous"} "$file" 2>&1); then
         line=$(grep -E '^(applied|replaced) ' <<<"$text" | head -n 1)
         echo "pid $pid: $line"
@@ -175,9 +183,24 @@ live() {
   if [[ $effect == *FAIL* || $effect == *DIED* ]]; then  # what nginx said meanwhile
     tail -c +$((log_at + 1)) "$prefix/logs/error.log" | grep -aE '\[(emerg|alert|crit)\]|verify error|signal 11' |
       tail -n 5 | sed 's/^/  error.log: /' || true
+    crash_report "$name"
   fi
   [ $ok = 1 ] || { effect="$effect; APPLY/REVERT FAILED"; failures=$((failures + 1)); }
   live_result="applied to $(wc -w <<<"$procs") processes, paused $(printf '%s\n' "${pauses[@]}" | paste -sd/ -) us; $effect; $load"
+}
+# crash_report NAME: the backtrace of each core a worker left (kept in $out as NAME.core.N).
+crash_report() {
+  local core n=0
+  for core in "$prefix"/cores/core*; do
+    [ -f "$core" ] || continue
+    n=$((n + 1))
+    mv "$core" "$out/$1.core.$n"
+    echo "  core of a crashed process: $out/$1.core.$n"
+    if command -v gdb >/dev/null; then
+      gdb -q -batch -ex 'info registers rip' -ex bt "$src/objs/nginx" "$out/$1.core.$n" 2>/dev/null |
+        grep -E '^(#|rip)' | head -n 12 | sed 's/^/    /' || true
+    fi
+  done
 }
 for id in "${alone[@]}"; do
   [ -n "${made[$id]:-}" ] || continue
@@ -186,12 +209,13 @@ for id in "${alone[@]}"; do
 done
 
 # 4. the series as cumulative patches ---------------------------------------------------------
-# Patch k holds fixes 1..k of the series (those that must be refused left out), made with
-# one --diff per fix; the server moves from patch k-1 to k with `apply --replace`.
-series=() steps=() series_cves=''
+# Patch k holds fixes 1..k of the series, made with one --diff per fix; the server moves
+# from patch k-1 to k with `apply --replace`. Left out: the fixes that must be refused and
+# those `create` refused alone (with their reason, in the table): the rest still make a series.
+series=() steps=() series_cves='' left_out=()
 for p in "${cves[@]}"; do
   id=${p%.patch}
-  [ -z "${must_refuse[$id]:-}" ] || continue
+  if [ -n "${must_refuse[$id]:-}" ] || [[ ${result[$id]:-} == refused* ]]; then left_out+=("$id"); continue; fi
   series+=(--diff "$src/debian/patches/$p") series_cves="$series_cves $id"
   k=${#steps[@]}
   set +e
@@ -221,6 +245,7 @@ else
   cumulative="${#steps[@]} of $(wc -w <<<"$series_cves") made, replaced one by one: $live_result"
 fi
 [ $rc = 0 ] || [ $rc = 2 ] || [ ${#steps[@]} = 0 ] || { cumulative="$cumulative; SERIES CREATE FAILED at patch $((${#steps[@]} + 1))"; failures=$((failures + 1)); }
+[ ${#left_out[@]} = 0 ] || cumulative="$cumulative (left out, refused alone: ${left_out[*]})"
 echo "---- cumulative: $cumulative"
 
 # 5. summary ---------------------------------------------------------------------------------

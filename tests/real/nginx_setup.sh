@@ -46,9 +46,15 @@ user=''
 [ "$(id -u)" = 0 ] && user="user nobody $(id -gn nobody);"
 ssl="ssl_certificate $prefix/ssl/server.pem; ssl_certificate_key $prefix/ssl/server.key; ssl_protocols TLSv1.2 TLSv1.3;"
 
+mkdir -p "$prefix/cores"
+chmod 777 "$prefix/cores"  # the workers (nobody) write their cores there
 cat >"$prefix/nginx.conf" <<EOF
 $user
 worker_processes 2;
+# A worker that crashes leaves a core here (core_pattern "core": the working directory);
+# nginx.sh prints its backtrace.
+working_directory $prefix/cores;
+worker_rlimit_core 1g;
 daemon off;
 pid logs/nginx.pid;
 error_log logs/error.log info;

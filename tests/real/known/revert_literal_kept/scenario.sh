@@ -3,7 +3,10 @@
 # that outlives the call (nginx: c->log->action = "..."). The literal is one the program
 # already has: the patch must point to the program's copy, not carry its own, so that
 # after the revert (which unloads the patch) the stored pointer is still readable.
-cp -r "$CASE_DIR/project" src
+# revert_literal_new runs this with another fix (PATCHED: what the stored pointer reads
+# after the patched enter() ran, PATCHED_STEP: how much it added).
+patched=${PATCHED:-in the loop len=11} patched_step=${PATCHED_STEP:-2}
+cp -r "$CASE_DIR/../revert_literal_kept/project" src
 (cd src && make -s) || fail "building the project failed"
 expect_success hp create --src src --diff "$CASE_DIR/fix.diff" --binary app -o fix.so --id fix-enter
 assert_match '^changed: enter \(state\.c\)$' "$LAST_OUT" "the changed function"
@@ -14,7 +17,7 @@ wait_for_log t '^action=in the loop len=11 step=0$'
 expect_success hp -p "$pid" apply fix.so
 assert_match "^applied fix-enter: 1 function" "$LAST_OUT" "apply output"
 kill -USR1 "$pid"  # the patched enter() runs once and stores its pointer
-wait_for_log t '^action=in the loop len=11 step=2$' 2
+wait_for_log t "^action=$patched step=$patched_step\$" 2
 expect_success hp -p "$pid" revert fix-enter
 assert_match "^reverted fix-enter: 1 function" "$LAST_OUT" "revert output"
 nap 0.3
@@ -24,7 +27,7 @@ if ! kill -0 "$pid" 2>/dev/null; then
 fi
 mark_log t
 # The program reads the pointer the patched enter() stored, after the patch is gone.
-expect_output t '^action=in the loop len=11 step=0$' 5 3
+expect_output t "^action=$patched step=0\$" 5 3
 expect_alive "$pid"
 kill -USR1 "$pid"
 wait_for_log t '^action=in the loop len=11 step=1$' 2

@@ -1,3 +1,0 @@
-extern const char *action;
-extern int entered;
-void enter(void);

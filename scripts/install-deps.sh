@@ -19,6 +19,7 @@ packages=(
   libgflags-dev         # examples/ and coop tests only: the runtime finds the process's own gflags
   libgoogle-glog-dev    # examples/ and coop tests only: likewise glog
   clang libclang-rt-14-dev  # libFuzzer for the control protocol fuzz test
+  libjemalloc2 libjemalloc-dev  # e2e/hostile_jemalloc: an interposed allocator, preloaded and linked in
 )
 
 missing=()

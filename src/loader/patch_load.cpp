@@ -11,6 +11,7 @@
 #include "arch/arch.h"
 #include "common/error.h"
 #include "loader/address_space.h"
+#include "loader/interruption.h"
 #include "loader/near_linker.h"
 #include "loader/patch_plan.h"
 #include "loader/process.h"
@@ -106,6 +107,11 @@ PatchLoad::PatchLoad(Process& process, const TargetObjects& objects) : process_(
 
 PatchLoad::~PatchLoad() {
   if (kept_ || code_.empty() || !process_.alive()) return;
+  if (call_abandoned()) {
+    fmt::print(stderr, "hotpatch: note: process {}: interrupted: the patch's code stays loaded, unused (nothing jumps "
+                       "to it)\n", process_.pid());
+    return;
+  }
   try {
     unload_code(process_, objects_, code_);
   } catch (const std::exception& e) {

@@ -18,6 +18,8 @@
 
 #include "arch/arch.h"
 #include "common/error.h"
+#include "loader/interruption.h"
+#include "loader/locking_code.h"
 #include "loader/process.h"
 #include "loader/runtime_registry.h"
 #include "loader/target_objects.h"
@@ -28,6 +30,8 @@ namespace hotpatch {
 namespace {
 
 constexpr size_t kScratchSize = 8192;
+// How often a remote call that takes long looks for a termination signal.
+constexpr std::chrono::milliseconds kInterruptCheck(50);
 constexpr uint64_t kPage = 4096;
 // Where the pad may go when nothing is free near libc: anywhere.
 constexpr int64_t kAnywhere = int64_t{1} << 47;
@@ -148,6 +152,7 @@ RemoteCall::RemoteCall(Process& process, Thread& thread, const TargetObjects& ob
 }
 
 RemoteCall::~RemoteCall() {
+  if (abandoned_) return;  // the thread is still in the call: the pad and the frame are its way back
   if (pad_) {
     try {
       // Returns through libc's restorer: the pad is what goes away.
@@ -243,8 +248,17 @@ uint64_t RemoteCall::run(RemoteAddr function, const std::vector<uint64_t>& args,
   auto started = std::chrono::steady_clock::now();
   auto next_warning = started + warn_after;
   for (;;) {
-    auto status = thread_.wait_status(next_warning);
+    auto status = thread_.wait_status(std::min(next_warning, std::chrono::steady_clock::now() + kInterruptCheck));
     if (!status) {
+      if (pending_termination_signal()) {
+        // The call cannot be abandoned half way; the thread finishes it on its own
+        // and returns through the signal frame, as after a SIGKILL of the CLI. The
+        // kernel detaches it when we exit.
+        abandoned_ = true;
+        note_call_abandoned();
+        throw_if_interrupted(fmt::format("thread {} runs {} (left to finish it on its own)", tid, what));
+      }
+      if (std::chrono::steady_clock::now() < next_warning) continue;
       auto waited = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
       fmt::print(stderr, "hotpatch: warning: process {} thread {}: {} has not returned after {} s; still waiting\n", pid,
                  tid, what, waited.count());
@@ -434,6 +448,8 @@ std::unique_ptr<Thread> acquire_thread_for_calls(Process& process, const TargetO
                                                  std::chrono::steady_clock::time_point deadline) {
   std::string last_reason;
   const std::vector<RemoteRange> libc_lock_code = libc_internal_lock_code(objects);
+  const LockingCode locking = LockingCode::find(objects);
+  std::optional<AddressSpace> space;  // read again when a thread's stack is not in it (a thread born since)
   // The runtime's control thread first, when it runs one: it exists to serve us, and
   // while it runs our calls every thread of the program goes on with its own work.
   const std::optional<pid_t> control = runtime_control_thread(process, objects);
@@ -448,12 +464,17 @@ std::unique_ptr<Thread> acquire_thread_for_calls(Process& process, const TargetO
       if (!t->wait_for_stop()) continue;
       std::string reason = unsafe_reason(*t, objects, libc_lock_code);
       if (reason.empty()) {
+        if (!space || !space->find(t->registers().sp())) space = process.address_space();
+        reason = locking.inside(process, *t, *space);
+      }
+      if (reason.empty()) {
         test_steps::reached(control && tid == *control ? "borrowed-control-thread" : "borrowed-program-thread");
         return t;
       }
       last_reason = fmt::format("thread {}: {}", tid, reason);
       t->release();
     }
+    throw_if_interrupted("looking for a thread that can run code safely; nothing was changed");
     if (std::chrono::steady_clock::now() >= deadline)
       throw Error(ErrorKind::Busy, fmt::format("process {}: no thread reached a point where code can be loaded safely "
                                                "({})", process.pid(), last_reason));

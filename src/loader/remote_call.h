@@ -55,7 +55,8 @@ class RemoteCall {
   RemoteAddr push_string(const std::string& s);
   // Calls function(args...) and returns its integer result. `what` names the call in
   // errors ("dlopen(/x/fix.so)"). Waits as long as it takes (a call cannot be
-  // abandoned half way), and says so on stderr after `warn_after`. A fault inside
+  // abandoned half way: on SIGINT/SIGTERM it is left to finish on its own and
+  // Error(Interrupted) thrown), and says so on stderr after `warn_after`. A fault inside
   // the call is not delivered: the thread is put back and Error(Internal) thrown.
   uint64_t call(RemoteAddr function, std::initializer_list<uint64_t> args, const std::string& what,
                 std::chrono::milliseconds warn_after = std::chrono::milliseconds(5000));
@@ -83,6 +84,7 @@ class RemoteCall {
   RemoteAddr mmap_, munmap_;       // libc's, for the pad
   std::optional<RemoteAddr> pad_;
   bool thread_moved_ = false;      // a call ran: the thread's registers are context_
+  bool abandoned_ = false;         // interrupted during a call: the thread finishes it alone
   RemoteAddr scratch_top_;         // below the red zone of the interrupted frame
   RemoteAddr scratch_next_;        // next free byte, growing down
 };
@@ -91,8 +93,10 @@ class RemoteCall {
 // Safe: stopped in a blocking syscall that is not part of memory management, not
 // one that fork() makes while it holds malloc's locks, and not in libc's own lock
 // code (waiting for or waking an internal lock); or running code outside libc
-// and the dynamic loader. Tries each thread, then waits a
-// little and tries again, until `deadline`; throws Error(Busy) after that.
+// and the dynamic loader; and in either case with neither its pc nor any word of its
+// stack in an interposed allocator or the unwinder (locking_code.h). Tries each
+// thread, then waits a little and tries again, until `deadline`; throws Error(Busy)
+// after that, Error(Interrupted) on SIGINT/SIGTERM (interruption.h).
 std::unique_ptr<Thread> acquire_thread_for_calls(Process& process, const TargetObjects& objects,
                                                  std::chrono::steady_clock::time_point deadline);
 

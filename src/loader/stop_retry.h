@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "loader/address_space.h"
+#include "loader/interruption.h"
 #include "loader/process.h"
 #include "loader/thread.h"
 
@@ -35,6 +36,7 @@ int stop_until_idle(Process& process, std::chrono::steady_clock::time_point dead
       busy = attempt(world, space);
       if (!busy) return attempts;
     }
+    throw_if_interrupted(fmt::format("waiting to {} ({}); nothing was changed", action, *busy));
     if (std::chrono::steady_clock::now() + backoff >= deadline)
       throw Error(ErrorKind::Busy, fmt::format("process {}: cannot {}: {} until the timeout ({} attempt{}); nothing "
                                                "was changed",

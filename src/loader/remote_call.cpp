@@ -333,6 +333,20 @@ uint64_t RemoteCall::run(RemoteAddr function, const std::vector<uint64_t>& args,
 }
 
 void RemoteCall::finish_sigreturn(const std::string& what) {
+  // The kernel's rt_sigreturn would put the thread back from the frame, but it also
+  // resets the thread's restart block (restore_sigcontext), and a sleep we stopped
+  // with -ERESTART_RESTARTBLOCK (nanosleep, clock_nanosleep, poll, a futex wait with
+  // a timeout: sem_timedwait, pthread_cond_timedwait) would then fail with EINTR when
+  // it restarts. So, with us alive, the thread is put back by ptrace instead, and the
+  // rt_sigreturn skipped: extended state and signal mask first, the registers last,
+  // with orig_rax = -1 (context_ is settled), which makes the kernel skip the
+  // syscall. Killed before that last write, the kernel's rt_sigreturn does it all.
+  thread_.write_extended_state(extended_);
+  uint64_t mask = blocked_signals_;
+  if (::ptrace(PTRACE_SETSIGMASK, thread_.tid(), reinterpret_cast<void*>(sizeof mask), &mask) != 0)
+    throw Error(ErrorKind::Target, errno_message(fmt::format("process {} thread {}: PTRACE_SETSIGMASK", process_.pid(),
+                                                             thread_.tid()), errno));
+  thread_.set_registers(context_);
   thread_.resume_to_syscall(0);
   for (;;) {
     auto status = thread_.wait_status(std::chrono::steady_clock::now() + std::chrono::seconds(30));
@@ -353,8 +367,8 @@ void RemoteCall::finish_sigreturn(const std::string& what) {
   }
   arch::Registers now = thread_.read_registers();
   if (now.pc() != context_.pc() || now.sp() != context_.sp()) {
-    // rt_sigreturn did not restore the frame as built: say so, and put the thread
-    // back by ptrace so that it is whole in any case.
+    // The skipped rt_sigreturn did not leave the registers as written: say so, and
+    // put the thread back by ptrace so that it is whole in any case.
     put_thread_back();
     throw Error(ErrorKind::Internal, fmt::format("process {} thread {}: after {}, rt_sigreturn left pc {} sp {} instead of "
                                                  "pc {} sp {}", process_.pid(), thread_.tid(), what, now.pc(), now.sp(),

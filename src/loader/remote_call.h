@@ -5,8 +5,9 @@
 // (arch::build_signal_frame): the called function's return address is code that
 // does rt_sigreturn, and the frame holds the thread's registers, extended state and
 // signal mask. With the CLI alive, the call is over at the rt_sigreturn syscall-entry
-// stop: the result is read there, and the kernel's rt_sigreturn then puts the thread
-// back. To get there without stopping at every syscall of the call, the pad first
+// stop: the result is read there, and the thread is put back by ptrace, the
+// rt_sigreturn skipped (it would reset the restart block of a sleep the thread was
+// stopped in, which would then fail with EINTR). To get there without stopping at every syscall of the call, the pad first
 // sends its thread a notice signal the program ignores (pick_notice_signal): the
 // thread runs under PTRACE_CONT and stops at the notice, which is swallowed, and
 // only then under PTRACE_SYSCALL. Without such a signal, PTRACE_SYSCALL throughout. If the CLI dies (SIGKILL, OOM),
@@ -68,7 +69,9 @@ class RemoteCall {
   // `wants_result` is false), whose rt_sigreturn syscall ends at `sigreturn_pc`.
   uint64_t run(RemoteAddr function, const std::vector<uint64_t>& args, const std::string& what, RemoteAddr return_to,
                RemoteAddr sigreturn_pc, bool wants_result, std::chrono::milliseconds warn_after);
-  // From the rt_sigreturn entry stop to its exit stop: the thread holds context_ again.
+  // From the rt_sigreturn entry stop to its exit stop: the thread holds context_ again,
+  // put back by ptrace, the rt_sigreturn itself skipped (it would reset the restart
+  // block of a sleep the thread was stopped in).
   void finish_sigreturn(const std::string& what);
   // After a fault inside a call: the thread's own registers and state, by ptrace.
   void put_thread_back();

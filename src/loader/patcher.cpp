@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "common/error.h"
+#include "loader/address_space.h"
 #include "loader/patch_load.h"
 #include "loader/patch_plan.h"
 #include "loader/process.h"
@@ -18,6 +19,24 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kLoadPhaseTimeout(30000);
+
+// Why the code an interrupted apply's jumps lead to is not (all) in the process any
+// more, or "" if it is: each jump's destination (its stub, or the replacement) and
+// the patch's code must lie in executable mappings.
+std::string code_missing(const PatchRecord& record, const AddressSpace& space) {
+  auto executable = [&](uint64_t at) {
+    const Mapping* m = space.find(RemoteAddr(at));
+    return m && m->executable;
+  };
+  if (record.code.length && !executable(record.code.start))
+    return fmt::format("its code at {} is not mapped", RemoteAddr(record.code.start));
+  for (const auto& r : record.redirects) {
+    uint64_t destination = r.stub ? r.stub : r.replacement;
+    if (!executable(destination))
+      return fmt::format("the jump of '{}' leads to {}, which is not mapped", r.symbol, RemoteAddr(destination));
+  }
+  return "";
+}
 
 }  // namespace
 
@@ -162,9 +181,12 @@ void Patcher::finish_interrupted(std::chrono::milliseconds timeout) {
     if (!pending) return;
     const std::string id = pending->id;
     if (pending->state == PatchState::Applying) {
-      complete_apply(id, timeout);
-      fmt::print(stderr, "hotpatch: note: process {}: finished applying '{}', which an interrupted hotpatch had left "
-                         "half done\n", process.pid(), id);
+      if (std::string missing = complete_apply(id, timeout); missing.empty())
+        fmt::print(stderr, "hotpatch: note: process {}: finished applying '{}', which an interrupted hotpatch had left "
+                           "half done\n", process.pid(), id);
+      else
+        fmt::print(stderr, "hotpatch: note: process {}: dropped '{}', which an interrupted hotpatch had left half "
+                           "applied: {}; its functions are back to what they were\n", process.pid(), id, missing);
     } else {
       revert_one(id, timeout);
       fmt::print(stderr, "hotpatch: note: process {}: finished reverting '{}', which an interrupted hotpatch had left "
@@ -173,20 +195,25 @@ void Patcher::finish_interrupted(std::chrono::milliseconds timeout) {
   }
 }
 
-void Patcher::complete_apply(const std::string& id, std::chrono::milliseconds timeout) {
+std::string Patcher::complete_apply(const std::string& id, std::chrono::milliseconds timeout) {
   Process& process = impl_->process;
   const TargetObjects& objects = impl_->objects();
   auto runtime = RuntimeRegistry::find(objects);
-  if (!runtime) return;
+  if (!runtime) return "";
   RegistrySnapshot before = runtime->read(process);
   const PatchRecord* found = before.registry.find(id);
-  if (!found || found->state != PatchState::Applying) return;
+  if (!found || found->state != PatchState::Applying) return "";
   // What the apply guarded: each replaced function, and what stood in for it below.
   std::vector<GuardedRange> guarded = guarded_for_apply(found->redirects, before.registry, id);
   RegistryCommit commit;
-  commit.finish_apply(id);
-  commit_in_stop(process, &*runtime, before, guarded, Clock::now() + timeout, fmt::format("finish applying '{}'", id),
-                 commit);
+  const std::string missing = code_missing(*found, process.address_space());
+  if (missing.empty())
+    commit.finish_apply(id);
+  else
+    commit.abandon(id);  // never a jump into code that is gone
+  commit_in_stop(process, &*runtime, before, guarded, Clock::now() + timeout,
+                 fmt::format("{} '{}'", missing.empty() ? "finish applying" : "drop", id), commit);
+  return missing;
 }
 
 }  // namespace hotpatch

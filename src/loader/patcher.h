@@ -51,9 +51,10 @@ class Patcher {
 
   // A CLI killed inside the stop leaves a record that is not Applied (see
   // PatchState). This rolls each one forward: an interrupted apply gets its missing
-  // jumps (with the world stopped and the functions inactive, as any apply), an
-  // interrupted revert its missing original bytes, and is then unloaded. Says what
-  // it did on stderr. Throws like apply/revert (Busy, Conflict...).
+  // jumps (with the world stopped and the functions inactive, as any apply) if its
+  // code is still mapped, else its saved bytes back and its record dropped; an
+  // interrupted revert gets its missing original bytes, and is then unloaded. Says
+  // what it did on stderr. Throws like apply/revert (Busy, Conflict...).
   void finish_interrupted(std::chrono::milliseconds timeout);
 
   struct Impl;  // named by helpers in patcher.cpp
@@ -61,7 +62,9 @@ class Patcher {
  private:
   ApplyReport apply_one(const PatchFile& patch, std::chrono::milliseconds timeout);
   RevertReport revert_one(const std::string& id, std::chrono::milliseconds timeout);
-  void complete_apply(const std::string& id, std::chrono::milliseconds timeout);
+  // Rolls an interrupted apply forward, or back when its code is gone (then returns
+  // why; "" when it was finished).
+  std::string complete_apply(const std::string& id, std::chrono::milliseconds timeout);
 
   Impl* impl_;
 };

@@ -184,7 +184,7 @@ void RegistryCommit::run(const Process& process, const RuntimeRegistry& runtime,
     registry_written = true;
     runtime.write(process, snap);
     test_steps::reached("committed");
-  } catch (const std::exception& failure) {
+  } catch (...) {
     applied_.clear();
     try {
       for (size_t i = sites_written; i-- > 0;) {

@@ -7,6 +7,8 @@
 
 #include <fmt/core.h>
 
+#include "common/error.h"
+
 namespace hotpatch::test_steps {
 
 namespace {
@@ -14,6 +16,7 @@ namespace {
 struct Settings {
   bool list = false;
   std::string stop_at;
+  std::string fail_at;
 };
 
 const Settings& settings() {
@@ -21,6 +24,7 @@ const Settings& settings() {
     Settings out;
     if (const char* v = std::getenv("HOTPATCH_TEST_STEPS")) out.list = std::string(v) == "list";
     if (const char* v = std::getenv("HOTPATCH_TEST_STOP_AT")) out.stop_at = v;
+    if (const char* v = std::getenv("HOTPATCH_TEST_FAIL_AT")) out.fail_at = v;
     return out;
   }();
   return s;
@@ -33,9 +37,11 @@ int g_calls = 0;
 
 void reached(const std::string& what) {
   const Settings& s = settings();
-  if (!s.list && s.stop_at.empty()) return;
+  if (!s.list && s.stop_at.empty() && s.fail_at.empty()) return;
   std::string name = g_phase + ":" + what;
   if (s.list) fmt::print(stderr, "hotpatch: step {}\n", name);
+  if (name == s.fail_at)
+    throw Error(ErrorKind::Internal, fmt::format("failure injected at step {} (HOTPATCH_TEST_FAIL_AT)", name));
   if (name == s.stop_at) {
     fmt::print(stderr, "hotpatch: stopped at step {} (pid {})\n", name, ::getpid());
     std::fflush(stderr);

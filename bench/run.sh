@@ -3,7 +3,7 @@
 #
 #   bash bench/run.sh [BUILD_DIR]      (default: build)
 #
-# Prints the machine-readable lines (P1, P2, P3, P4; format in docs/benchmarks.md),
+# Prints the machine-readable lines (P1, P2, P3, P4, P7; format in docs/benchmarks.md),
 # then a short summary against the goals. Per-trial details go to the log named at
 # the end. Exits non-zero only if a benchmark could not run, not if a goal is missed
 # (the summary says which).
@@ -120,6 +120,44 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int(
 emit "$(printf 'P4 create seconds=%.2f rebuild_seconds=%.2f' "$(median "${p4_create[@]}")" "$(median "${p4_rebuild[@]}")")"
 echo "P4 detail program=$p4_what create=${p4_create[*]} rebuild=${p4_rebuild[*]}" >>"$LOG"
 
+# P4 on nginx (issue 10) -------------------------------------------------------------
+# A one-function fix of a real server: nginx 1.22.1's CVE-2026-42945 (one line added to
+# ngx_http_script_regex_end_code), on the vulnerable tree of tests/real/nginx_tree.sh
+# (built once and kept in BUILD/real-nginx). Warm `create` (its --work tree made by a
+# first, untimed create) against one incremental rebuild of the same fix by a developer
+# in a separate copy of the tree (apply the diff, make: one file and the link), median
+# of 3; and the size of the patch.
+ngx_tree=$(bash "$REPO/tests/real/nginx_tree.sh" "$BUILD" 2>>"$LOG") ||
+  { echo "bench: P4 nginx: building the nginx tree failed (see $LOG)" >&2; exit 1; }
+ngx_diff=$ngx_tree/debian/patches/CVE-2026-42945.patch
+ngx_create() {
+  "$HOTPATCH" create --src "$ngx_tree" --diff "$ngx_diff" --build "make -j$JOBS" --binary objs/nginx \
+    -o "$WORK/p4-nginx.so" --work "$WORK/p4-nginx-work" >>"$LOG" 2>&1
+}
+ngx_create || { echo "bench: P4 nginx create failed (see $LOG)" >&2; exit 1; }
+cp -a "$ngx_tree" "$WORK/p4-nginx-dev"
+ngx_c=() ngx_r=()
+for trial in 1 2 3; do
+  t0=$(date +%s.%N)
+  ngx_create || { echo "bench: P4 nginx create failed (see $LOG)" >&2; exit 1; }
+  t1=$(date +%s.%N)
+  ngx_c+=("$(awk -v a="$t1" -v b="$t0" 'BEGIN { printf "%.3f", a - b }')")
+  (cd "$WORK/p4-nginx-dev" && patch -p1 -s <"$ngx_diff")
+  t0=$(date +%s.%N)
+  (cd "$WORK/p4-nginx-dev" && make -j"$JOBS" >>"$LOG" 2>&1)
+  t1=$(date +%s.%N)
+  ngx_r+=("$(awk -v a="$t1" -v b="$t0" 'BEGIN { printf "%.3f", a - b }')")
+  (cd "$WORK/p4-nginx-dev" && patch -R -p1 -s <"$ngx_diff" && make -j"$JOBS" >>"$LOG" 2>&1)
+done
+emit "$(printf 'P4 nginx seconds=%.2f rebuild_seconds=%.2f patch_bytes=%d' "$(median "${ngx_c[@]}")" \
+  "$(median "${ngx_r[@]}")" "$(stat -c %s "$WORK/p4-nginx.so")")"
+echo "P4 detail program=nginx CVE-2026-42945 create=${ngx_c[*]} rebuild=${ngx_r[*]}" >>"$LOG"
+
+# P7 ---------------------------------------------------------------------------
+# The agent (issue 12): exec -> patched, and whether the program ran unpatched code.
+p7=$(bash "$REPO/bench/agent_p7.sh" "$BUILD" "$WORK" 2>>"$LOG") || { echo "bench: P7 failed (see $LOG)" >&2; exit 1; }
+emit "$p7"
+
 # Summary ------------------------------------------------------------------------
 echo
 echo "Summary (goals from issue 5; details: $LOG)"
@@ -145,9 +183,20 @@ awk -v cycle_failures="$cycle_failures" '
            verdict(kv("failed") == 0 && kv("patch_max_us") - kv("base_max_us") <= 2000 && cycle_failures == 0),
            kv("base_p99_us"), kv("patch_p99_us"), cycle_failures
   }
+  $1 == "P4" && $2 == "nginx" {
+    c = kv("seconds"); r = kv("rebuild_seconds"); b = kv("patch_bytes")
+    printf "  P4 nginx create %.2f s vs rebuild %.2f s = %4.2f x (goal <= 1.5 x) %s\n", c, r, (r > 0 ? c / r : 0), verdict(r > 0 && c <= 1.5 * r)
+    printf "  P4 nginx one-function patch %d bytes = %.1f KB (goal <= 100 KB) %s\n", b, b / 1024, verdict(b > 0 && b <= 100 * 1024)
+    next
+  }
   $1 == "P4" {
     c = kv("seconds"); r = kv("rebuild_seconds")
     printf "  P4 create %.2f s vs rebuild %.2f s = %4.2f x (goal <= 1.5 x) %s\n", c, r, (r > 0 ? c / r : 0), verdict(r > 0 && c <= 1.5 * r)
+  }
+  $1 == "P7" {
+    printf "  P7 agent: exec -> patched %s ms median, %s ms max; caught before the entry point %s; first calls unpatched %d (goal 0) %s\n",
+           kv("exec_to_patched_ms_median"), kv("exec_to_patched_ms_max"), kv("before_entry"), kv("unpatched_first_calls"),
+           verdict(kv("unpatched_first_calls") == 0)
   }
   END { printf "  %s\n", missed ? missed " goal(s) not met" : "all goals met" }
 ' "$RESULTS"

@@ -18,14 +18,16 @@ target_include_directories(hotpatch_runtime PRIVATE $<TARGET_PROPERTY:fmt::fmt,I
 target_compile_definitions(hotpatch_runtime PRIVATE HOTPATCH_VERSION="${PROJECT_VERSION}")
 target_link_libraries(hotpatch_runtime PRIVATE pthread dl)
 
-# LD_PRELOAD entry: a constructor that starts the control server.
+# LD_PRELOAD entry: a constructor that starts the control server. A module that no
+# program links (no SONAME), so it is installed in a private directory,
+# LIBDIR/hotpatch/ (Debian policy 10.2), and finds libhotpatch.so.0 one level up.
 add_library(hotpatch_preload SHARED src/runtime/preload/preload.cpp)
-set_target_properties(hotpatch_preload PROPERTIES OUTPUT_NAME hotpatch_preload
+set_target_properties(hotpatch_preload PROPERTIES OUTPUT_NAME hotpatch_preload NO_SONAME ON
   LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}
-  INSTALL_RPATH "$ORIGIN" BUILD_RPATH "${CMAKE_BINARY_DIR}")
+  INSTALL_RPATH "$ORIGIN/.." BUILD_RPATH "${CMAKE_BINARY_DIR}")
 target_include_directories(hotpatch_preload PRIVATE include)
 target_link_libraries(hotpatch_preload PRIVATE hotpatch_runtime)
-install(TARGETS hotpatch_preload LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(TARGETS hotpatch_preload LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/hotpatch)
 
 # Examples (need Debian's libgflags-dev and libgoogle-glog-dev; the runtime itself
 # never links them).

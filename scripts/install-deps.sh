@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libelf-dev            # ElfImage: reading targets and patch files
+  libdw-dev             # create: DWARF of the objects (line tables, type layouts, producer flags)
   libfmt-dev            # formatting in the CLI and loader
   libcapstone-dev       # which registers a function may clobber (arch/x86_64)
   libcli11-dev          # command line parsing
@@ -18,9 +19,19 @@ packages=(
   strace                # bad_input: a process another tracer holds is refused
   libgflags-dev         # examples/ and coop tests only: the runtime finds the process's own gflags
   libgoogle-glog-dev    # examples/ and coop tests only: likewise glog
-  clang libclang-rt-14-dev  # libFuzzer for the control protocol fuzz test
+  clang libclang-rt-14-dev  # libFuzzer for the control protocol fuzz test; e2e/create_compiler_paths builds with clang
+  autoconf automake libtool  # e2e/create_autotools: an autotools + libtool project, made with autoreconf at test time
   libjemalloc2 libjemalloc-dev  # e2e/hostile_jemalloc: an interposed allocator, preloaded and linked in
 )
+
+# `install-deps.sh deb` (make deb): what building and checking the packages needs on
+# top of the build's own packages; not needed by make build or make test otherwise.
+if [ "${1:-}" = deb ]; then
+  packages+=(
+    debhelper dpkg-dev    # dpkg-buildpackage, dh (compat 13)
+    lintian               # make deb fails on lintian errors
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,5 +1,5 @@
 // prebuilt_server: a program that knows nothing of hotpatch. Run it with
-//   LD_PRELOAD=<prefix>/lib/libhotpatch_preload.so ./prebuilt_server
+//   LD_PRELOAD=<libdir>/hotpatch/libhotpatch_preload.so ./prebuilt_server
 // or start it plainly and give it a control server later with `hotpatch -p PID inject`.
 #include <unistd.h>
 

@@ -70,6 +70,23 @@ CallFrame prepare_call(Registers& regs, RemoteAddr function, std::span<const uin
 // set back to re-execute the syscall instruction with its original number.
 void rewind_to_restart_syscall(Registers& regs);
 
+// Syscalls that fail with EINTR when interrupted (the kernel never restarts them,
+// signal(7)) and whose second run the program cannot tell from one uninterrupted
+// run: nothing of the first was done (epoll_wait, sigtimedwait, semop, a socket
+// receive with SO_RCVTIMEO...), only the timeout starts again. Not ioctl, read or
+// write (a driver's EINTR may follow work done), connect (it goes on in the
+// background), io_uring_enter (its submissions were made), nor anything unknown.
+bool restart_is_invisible(int64_t syscall_number);
+
+// A thread stopped by our interrupt in a syscall that failed with -EINTR because of
+// it: if that syscall's restart is invisible, its result becomes the kernel's own
+// -ERESTARTNOHAND, which the kernel resolves when the thread resumes: re-run when no
+// handler runs first, -EINTR when a signal handler runs (as a signal arriving during
+// the call would have made it). So a signal that comes while we hold the thread is
+// seen by the program as it expects, and the decision needs no tracer: it holds if
+// we are killed before we release the thread. Returns whether `regs` changed.
+bool restart_unless_signalled(Registers& regs);
+
 // Remote calls that survive the death of the tracer -------------------------------
 //
 // A remote call returns through a signal frame built on the thread's stack, as if
@@ -82,9 +99,9 @@ void rewind_to_restart_syscall(Registers& regs);
 
 // The registers `regs` (stopped inside a syscall) resume with once nothing else will
 // fix them up: an -ERESTART* result becomes the syscall re-run (what the kernel does
-// on a resume without a signal), -EINTR too when `rerun_eintr`, and the syscall
-// number is cleared. A frame holding these registers needs no restart logic.
-void settle_interrupted_syscall(Registers& regs, bool rerun_eintr);
+// on a resume without a signal), and the syscall number is cleared. A frame holding
+// these registers needs no restart logic.
+void settle_interrupted_syscall(Registers& regs);
 
 // The rt_sigreturn system call number.
 int64_t sigreturn_syscall();
@@ -119,6 +136,18 @@ struct SignalFrame {
 // NT_PRFPREG) and the blocked-signal mask `blocked_signals`.
 SignalFrame build_signal_frame(const Registers& context, std::span<const uint8_t> extended_state,
                                uint64_t blocked_signals, RemoteAddr below, RemoteAddr return_address);
+
+// What a signal handler's frame saved of the code it interrupted, read from the
+// frame's bytes from its first word (the handler's return address: the signal
+// restorer) on; kSignalFrameContextSize bytes are enough. nullopt when the bytes
+// are not such a frame (its ucontext's flags and link are not what the kernel
+// writes): a stale copy of the restorer's address on a stack.
+struct InterruptedContext {
+  RemoteAddr pc;
+  RemoteAddr sp;
+};
+constexpr size_t kSignalFrameContextSize = 184;
+std::optional<InterruptedContext> interrupted_context(std::span<const uint8_t> frame);
 
 // Function entries ------------------------------------------------------------
 
@@ -203,7 +232,9 @@ bool rip_lea_to_slot_load(std::span<uint8_t> code, uint64_t disp_offset);
 
 // If two pieces of code are the same instruction for instruction except for
 // immediate operand values, the (before, after) pairs of the immediates that
-// differ; nullopt if anything else differs (or the code does not decode).
+// differ; nullopt if anything else differs (or the code does not decode). A
+// branch or call whose destination differs is a difference of control flow, not
+// of an immediate: nullopt.
 std::optional<std::vector<std::pair<int64_t, int64_t>>> immediate_differences(std::span<const uint8_t> before,
                                                                               std::span<const uint8_t> after);
 
@@ -232,5 +263,24 @@ std::vector<uint8_t> encode_preserving_stub(RemoteAddr replacement, const Regist
 // An .eh_frame table for __register_frame: one CIE, one FDE per stub with absolute
 // addresses (so the table may live anywhere), and the zero terminator.
 std::vector<uint8_t> encode_stub_unwind_table(const std::vector<StubUnwind>& stubs);
+
+// Programs that have just started (the agent, docs/agent.md) -----------------------
+
+// A jump to itself: a thread that reaches it spins there, running nothing else,
+// until the original bytes are put back.
+std::vector<uint8_t> self_loop_instruction();
+
+// Whether a process that ran execve() has gone past its program's entry point,
+// judged from its main thread stopped with registers `regs`: `initial_sp` is the
+// stack pointer the kernel started it with (startstack in /proc/PID/stat), `entry`
+// the program's entry point (AT_ENTRY), `below`
+// the three words just under it ([sp-24], [sp-16], [sp-8]), `in_program` tells
+// whether an address is in the program's own code. False means the dynamic loader
+// is still at work (nothing of the program ran yet), or the thread is at the entry
+// point itself; a start code this does not know reads as not started, which costs
+// a wait for an entry that was passed already (bounded by the caller), never a
+// wrong "started".
+bool program_started(const Registers& regs, RemoteAddr initial_sp, RemoteAddr entry, std::span<const uint64_t, 3> below,
+                     const std::function<bool(RemoteAddr)>& in_program);
 
 }  // namespace hotpatch::arch

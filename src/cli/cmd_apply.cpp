@@ -1,26 +1,37 @@
 #include <fmt/core.h>
 
+#include "agent/operations.h"
 #include "cli/commands.h"
 #include "cli/format.h"
-#include "elf/patch_file.h"
-#include "loader/patcher.h"
+#include "common/verbose.h"
 
 namespace hotpatch::cli {
 
-int cmd_apply(const ApplyOptions& opts, Output& out) {
-  // The patch file is read and checked before the process is even looked at.
-  PatchFile patch = read_patch_file(opts.patch_path);
-  Patcher patcher(opts.pid);
-  ApplyReport r = patcher.apply(patch, std::chrono::milliseconds(opts.timeout_ms));
-  if (out.json) {
-    out.doc = stop_json(r);
-    out.doc["applied"] = patch_json(r.record);
-    out.doc["notes"] = r.notes;
-  } else {
-    fmt::print("applied {}: {}\n", patch.id, stop_summary(r));
-    for (const auto& note : r.notes) fmt::print("note: {}\n", note);
-  }
-  return 0;
+int cmd_apply(const Targets& targets, const ApplyOptions& opts, Output& out) {
+  // The patch file is read and checked before any process is even looked at.
+  PatchFile patch = ops::accept_patch_file(opts.patch_path);
+  verbose::step(fmt::format("read {}: patch '{}', {}", patch.path, patch.id, plural(patch.replacements.size(), "function")));
+  auto pids = select_processes(targets.selection, Purpose::Patch, &patch);
+  verbose::step(fmt::format("{} selected", plural(pids.size(), "process")));
+  const auto timeout = std::chrono::milliseconds(opts.timeout_ms);
+  return run_on_processes(targets.selection, pids, {"apply", targets.keep_going}, out, [&](pid_t pid) {
+    ops::ApplyOutcome o = ops::apply_once(pid, patch, timeout);
+    ProcessResult r;
+    if (o.already_applied) {
+      r.status = "already-applied";
+      r.lines.push_back(fmt::format("already applied {} (since {})", patch.id, iso_time(o.existing.applied_unix)));
+      r.json["applied"] = patch_json(o.existing);
+      r.json["notes"] = nlohmann::json::array();
+      return r;
+    }
+    r.status = "applied";
+    r.lines.push_back(fmt::format("applied {}: {}", patch.id, stop_summary(o.report)));
+    for (const auto& note : o.report.notes) r.lines.push_back("note: " + note);
+    r.json = stop_json(o.report);
+    r.json["applied"] = patch_json(o.report.record);
+    r.json["notes"] = o.report.notes;
+    return r;
+  });
 }
 
 }  // namespace hotpatch::cli

@@ -1,22 +1,36 @@
+#include <csignal>
+
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 
 #include "cli/commands.h"
 #include "common/error.h"
 #include "creator/creator.h"
+#include "creator/work_tree.h"
 
 namespace hotpatch::cli {
 
 int cmd_create(const CreateCommand& opts, Output& out) {
   creator::CreateOptions o;
   o.source_dir = opts.source_dir;
-  o.diff = opts.diff;
+  o.diffs = opts.diffs;
   o.build_command = opts.build;
   o.binary = opts.binary;
   o.output = opts.output;
   o.id = opts.id;
   o.description = opts.description;
   if (!opts.work.empty()) o.work_dir = opts.work;
-  creator::CreateResult r = creator::create_patch(o);
+  creator::CreateResult r;
+  try {
+    r = creator::create_patch(o);
+  } catch (const Error&) {
+    // Ctrl-C: the work directory is back as it was; now end the way the signal would.
+    if (int sig = creator::InterruptGuard::signal()) {
+      std::signal(sig, SIG_DFL);
+      std::raise(sig);
+    }
+    throw;
+  }
   const auto& rep = r.report;
   if (out.json) {
     out.doc = {{"output", r.output.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.output)},
@@ -27,17 +41,22 @@ int cmd_create(const CreateCommand& opts, Output& out) {
                {"added_data", rep.added_data},
                {"line_noise", rep.line_noise},
                {"refused", rep.refused},
+               {"recompiled", r.recompiled},
+               {"notes", r.notes},
+               {"rebuilt_from_scratch", r.rebuilt_from_scratch},
                {"seconds", r.seconds}};
   } else {
     for (const auto& f : rep.changed) fmt::print("changed: {}\n", f);
     for (const auto& f : rep.added_functions) fmt::print("new function: {}\n", f);
     for (const auto& d : rep.added_data) fmt::print("carried data: {}\n", d);
     for (const auto& f : rep.line_noise) fmt::print("unchanged (only a __LINE__ moved): {}\n", f);
+    for (const auto& o : r.recompiled) fmt::print("recompiled: {}\n", o);
+    for (const auto& n : r.notes) fmt::print("note: {}\n", n);
     for (const auto& why : rep.refused) fmt::print("refused: {}\n", why);
   }
   if (!rep.refused.empty()) {
     throw Error(ErrorKind::DoesNotFit, fmt::format("cannot make a live patch from {}: {} refusal{} (no file written)",
-                                                   opts.diff, rep.refused.size(), rep.refused.size() == 1 ? "" : "s"));
+                                                   fmt::join(opts.diffs, ", "), rep.refused.size(), rep.refused.size() == 1 ? "" : "s"));
   }
   if (!out.json)
     fmt::print("wrote {}: {} function{} for build-id {}{} in {:.1f} s\n", r.output, rep.changed.size(),

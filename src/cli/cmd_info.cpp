@@ -15,6 +15,15 @@ std::string replacement_label(const PatchReplacement& r) {
   return r.replacement_name.empty() ? hex_address(r.replacement_vaddr) : r.replacement_name;
 }
 
+// The callbacks a patch has, in the order they can run.
+std::vector<std::pair<const char*, const PatchCallback*>> callbacks(const PatchFile& patch) {
+  std::vector<std::pair<const char*, const PatchCallback*>> out;
+  for (auto [when, cb] : {std::pair{"pre-apply", &patch.pre_apply}, {"post-apply", &patch.post_apply},
+                          {"pre-revert", &patch.pre_revert}, {"post-revert", &patch.post_revert}})
+    if (*cb) out.emplace_back(when, &**cb);
+  return out;
+}
+
 nlohmann::json to_json(const PatchFile& patch) {
   nlohmann::json doc = nlohmann::json::object();
   doc["id"] = patch.id;
@@ -42,6 +51,10 @@ nlohmann::json to_json(const PatchFile& patch) {
   for (const PatchRef& ref : patch.refs) {
     doc["refs"].push_back({{"target", ref.target_symbol}, {"slot", hex_address(ref.slot_vaddr)}});
   }
+  doc["callbacks"] = nlohmann::json::object();
+  for (auto [when, cb] : callbacks(patch)) doc["callbacks"][when] = {{"function", cb->name}, {"vaddr", hex_address(cb->vaddr)}};
+  doc["shadow_ids"] = nlohmann::json::array();
+  for (const PatchShadowId& s : patch.shadow_ids) doc["shadow_ids"].push_back({{"id", hex_address(s.id)}, {"name", s.name}});
   return doc;
 }
 
@@ -63,6 +76,8 @@ void print_text(const PatchFile& patch) {
   for (const PatchRef& ref : patch.refs) {
     fmt::print("  ref: {} -> slot {}\n", ref.target_symbol, hex_address(ref.slot_vaddr));
   }
+  for (auto [when, cb] : callbacks(patch)) fmt::print("  {} callback: {}\n", when, cb->name);
+  for (const PatchShadowId& s : patch.shadow_ids) fmt::print("  shadow variables: id {} ({})\n", hex_address(s.id), s.name);
   if (patch.unwind_vaddr) {
     std::string registered;
     if (patch.link_near)

@@ -23,9 +23,8 @@ std::string state_note(PatchState state) {
   return "";
 }
 
-}  // namespace
-
-int cmd_list(int pid, Output& out) {
+// One process's patches as list prints them.
+ProcessResult list_one(pid_t pid) {
   Patcher patcher(pid);
   // A patch is listed fully applied or not at all: finish first what a killed
   // hotpatch left half done. If that cannot be done now, say so and list it as it is.
@@ -35,29 +34,31 @@ int cmd_list(int pid, Output& out) {
     fmt::print(stderr, "hotpatch: warning: {}\n", e.what());
   }
   Registry reg = patcher.applied();
-  if (out.json) {
-    out.doc["pid"] = pid;
-    out.doc["patches"] = nlohmann::json::array();
-    for (const auto& p : reg.patches) out.doc["patches"].push_back(patch_json(p));
-    return 0;
-  }
-  if (reg.patches.empty()) {
-    fmt::print("no patches applied\n");
-    return 0;
-  }
+  ProcessResult r;
+  r.status = "listed";
+  r.json["patches"] = nlohmann::json::array();
+  for (const auto& p : reg.patches) r.json["patches"].push_back(patch_json(p));
+  if (reg.patches.empty()) r.lines.push_back("no patches applied");
   for (const auto& p : reg.patches) {
-    fmt::print("{}  applied {}  {}{}\n", p.id, iso_time(p.applied_unix), p.path, state_note(p.state));
-    for (const auto& r : p.redirects) {
+    r.lines.push_back(fmt::format("{}  applied {}  {}{}", p.id, iso_time(p.applied_unix), p.path, state_note(p.state)));
+    for (const auto& d : p.redirects) {
       std::string via;
-      if (r.preserved) via = " via stub keeping " + arch::RegisterSet::from_mask(r.preserved).names();
-      else if (r.stub) via = " via stub";
-      fmt::print("  {} ({:#x}) -> {} ({:#x}){}\n", r.symbol, r.target, r.replacement_name.empty() ? "?" : r.replacement_name,
-                 r.replacement, via);
+      if (d.preserved) via = " via stub keeping " + arch::RegisterSet::from_mask(d.preserved).names();
+      else if (d.stub) via = " via stub";
+      r.lines.push_back(fmt::format("  {} ({:#x}) -> {} ({:#x}){}", d.symbol, d.target,
+                                    d.replacement_name.empty() ? "?" : d.replacement_name, d.replacement, via));
     }
-    for (uint64_t table : p.unwind_tables) fmt::print("  unwind tables registered at {:#x}\n", table);
-    if (!p.description.empty()) fmt::print("  description: {}\n", p.description);
+    for (uint64_t table : p.unwind_tables) r.lines.push_back(fmt::format("  unwind tables registered at {:#x}", table));
+    if (!p.description.empty()) r.lines.push_back(fmt::format("  description: {}", p.description));
   }
-  return 0;
+  return r;
+}
+
+}  // namespace
+
+int cmd_list(const Targets& targets, Output& out) {
+  auto pids = select_processes(targets.selection, Purpose::Inspect, nullptr);
+  return run_on_processes(targets.selection, pids, {"list", targets.keep_going}, out, list_one);
 }
 
 }  // namespace hotpatch::cli

@@ -7,34 +7,61 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/targets.h"
+
 namespace hotpatch::cli {
+
+// Every JSON object the CLI prints carries "schema": kJsonSchema (docs/json.md). Bump
+// it only for a change that breaks a reader (a field removed or changing meaning).
+inline constexpr int kJsonSchema = 1;
 
 struct Output {
   bool json = false;
+  bool quiet = false;  // -q: no result lines (errors and warnings still go to stderr)
   // Prints a human line, or collects into the JSON object printed at the end.
   nlohmann::json doc = nlohmann::json::object();
 };
 
+// The processes a command works on (cli/targets.h) and how it goes on after a failure.
+struct Targets {
+  Selection selection;
+  bool keep_going = false;
+};
+
 struct ApplyOptions {
-  int pid = 0;
   std::string patch_path;
   int timeout_ms = 5000;
 };
 struct RevertOptions {
-  int pid = 0;
   std::string id;  // empty with all=true
   bool all = false;
   int timeout_ms = 5000;
 };
 
-int cmd_apply(const ApplyOptions& opts, Output& out);
-int cmd_revert(const RevertOptions& opts, Output& out);
-int cmd_list(int pid, Output& out);
+// One result per process (docs/cli.md, "Several processes").
+int cmd_apply(const Targets& targets, const ApplyOptions& opts, Output& out);
+int cmd_revert(const Targets& targets, const RevertOptions& opts, Output& out);
+int cmd_list(const Targets& targets, Output& out);
+// A dry run of apply (cmd_check.cpp): the same exit status, nothing written.
+int cmd_check(const Targets& targets, const ApplyOptions& opts, Output& out);
 int cmd_info(const std::string& patch_path, Output& out);
+
+// Patches that survive restarts (cmd_agent.cpp, cmd_status.cpp; docs/agent.md).
+struct AgentCommand {
+  std::string patch_dir, run_dir = "/run/hotpatch", log = "auto";
+  int timeout_ms = 5000, hold_timeout_ms = 5000;
+  bool verbose = false;
+};
+int cmd_agent(const AgentCommand& opts, Output& out);
+int cmd_install_patch(const std::string& patch_dir, const std::string& file, Output& out);
+int cmd_remove_patch(const std::string& patch_dir, const std::string& id, Output& out);
+int cmd_patches(const std::string& patch_dir, Output& out);
+int cmd_status(Output& out);
 
 // Creator (cmd_create.cpp; docs/creator.md).
 struct CreateCommand {
-  std::string source_dir, diff, build = "make", binary, output, id, description, work;
+  std::string source_dir, build = "make", binary, output, id, description, work;
+  std::vector<std::string> diffs;  // --diff, repeatable: applied in order
 };
 int cmd_create(const CreateCommand& opts, Output& out);
 

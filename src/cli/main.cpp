@@ -9,8 +9,11 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include "agent/patch_store.h"
 #include "cli/commands.h"
+#include "cli/version.h"
 #include "common/error.h"
+#include "common/verbose.h"
 
 using hotpatch::Error;
 using hotpatch::ErrorKind;
@@ -19,7 +22,7 @@ namespace {
 
 int report_error(hotpatch::cli::Output& out, int code, const std::string& message) {
   if (out.json) {
-    nlohmann::json j = {{"error", message}, {"exit_code", code}};
+    nlohmann::json j = {{"schema", hotpatch::cli::kJsonSchema}, {"error", message}, {"exit_code", code}};
     std::cout << j.dump() << std::endl;
   }
   std::fflush(stdout);  // what was printed before the error comes before it
@@ -31,13 +34,21 @@ int report_error(hotpatch::cli::Output& out, int code, const std::string& messag
 
 int main(int argc, char** argv) {
   CLI::App app{"hotpatch: live patching of running Linux processes"};
-  app.set_version_flag("--version", std::string("hotpatch ") + HOTPATCH_VERSION);
+  app.set_version_flag("--version", hotpatch::cli::version_text, "print the version, the git commit and the runtime it loads");
   app.require_subcommand(1);
 
-  int pid = 0;
-  bool json = false;
-  app.add_option("-p,--pid", pid, "target process id")->check(CLI::Range(1, 4194304));
+  std::string pid_text, exe;
+  bool json = false, verbose = false;
+  hotpatch::cli::Output out;
+  hotpatch::cli::Targets targets;
+  app.add_option("-p,--pid", pid_text, "target process: PID, PID,PID,... or all (every process the patch fits)");
+  app.add_option("--exe", exe, "every process running this program (compared by device and inode)");
+  app.add_flag("--keep-going", targets.keep_going, "with several processes: go on after a failure");
   app.add_flag("--json", json, "print one JSON object instead of text");
+  app.add_flag("-v,--verbose", verbose, "print the steps with timings on stderr");
+  app.add_flag("-q,--quiet", out.quiet, "print nothing but errors and warnings");
+  // Options given after the subcommand are the main command's too (`list --json -v`).
+  app.fallthrough();
 
   hotpatch::cli::ApplyOptions apply_opts;
   auto* apply = app.add_subcommand("apply", "apply a patch to the running process");
@@ -55,6 +66,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 3600000));
   revert->add_flag("--json", json);
 
+  hotpatch::cli::ApplyOptions check_opts;
+  auto* check = app.add_subcommand("check", "would apply succeed now? a dry run that changes nothing");
+  check->add_option("patch", check_opts.patch_path, "patch shared object")->required();
+  check->add_option("--timeout", check_opts.timeout_ms, "ms to retry while a function is active")
+      ->check(CLI::Range(0, 3600000));
+
   auto* list = app.add_subcommand("list", "list the patches applied to the process");
   list->add_flag("--json", json);
 
@@ -69,6 +86,7 @@ int main(int argc, char** argv) {
   for (const char* group : {"gflags", "glog", "var", "lib", "func"}) {
     auto* sub = app.add_subcommand(group, std::string("control socket: ") + group + " ... (see docs/cooperative.md)");
     sub->prefix_command();  // everything after the group word is the command's, even "-1"
+    sub->fallthrough(false);
     sub->add_flag("--json", json);
     control_groups.push_back(sub);
   }
@@ -103,19 +121,40 @@ int main(int argc, char** argv) {
   preserved->add_flag("--go-on-stdin", preserved_go_on_stdin, "wait for a line on stdin before attaching");
   preserved->add_flag("--json", json);
 
+  // Patches that survive restarts (docs/agent.md).
+  std::string patch_dir = hotpatch::ops::kDefaultPatchDir;
+  hotpatch::cli::AgentCommand agent_opts;
+  auto* agent = app.add_subcommand("agent", "apply installed patches to every process that starts (a daemon)");
+  agent->add_option("--patch-dir", patch_dir, "where the installed patches are");
+  agent->add_option("--run-dir", agent_opts.run_dir, "where the agent keeps agent.pid and its held starts");
+  agent->add_option("--log", agent_opts.log, "auto (journal or syslog), stderr or syslog");
+  agent->add_option("--timeout", agent_opts.timeout_ms, "apply's --timeout, in ms")->check(CLI::Range(0, 3600000));
+  agent->add_option("--hold-timeout", agent_opts.hold_timeout_ms, "ms a new process may take to reach its entry point")
+      ->check(CLI::Range(0, 3600000));
+  std::string install_file, remove_id;
+  auto* install_patch = app.add_subcommand("install-patch", "install a patch for the agent");
+  install_patch->add_option("patch", install_file, "patch shared object (with HOTPATCH_BUILD_ID)")->required();
+  install_patch->add_option("--patch-dir", patch_dir, "where the installed patches are");
+  auto* remove_patch = app.add_subcommand("remove-patch", "remove an installed patch (running processes keep it)");
+  remove_patch->add_option("id", remove_id, "patch id (see: hotpatch patches)")->required();
+  remove_patch->add_option("--patch-dir", patch_dir, "where the installed patches are");
+  auto* patches_cmd = app.add_subcommand("patches", "list the installed patches");
+  patches_cmd->add_option("--patch-dir", patch_dir, "where the installed patches are");
+  auto* status = app.add_subcommand("status", "every process with the runtime loaded, and its patches");
+
   hotpatch::cli::CreateCommand create_opts;
   auto* create = app.add_subcommand("create", "make a patch from a source tree and a diff");
   create->add_option("--src", create_opts.source_dir, "the source tree the running program was built from")->required();
-  create->add_option("--diff", create_opts.diff, "the fix, as a unified diff applying with patch -p1")->required();
+  create->add_option("--diff", create_opts.diffs, "the fix, as a unified diff applying with patch -p1; repeat for a series "
+                     "(applied in order, one cumulative patch)")->required()->allow_extra_args(false);
   create->add_option("--build", create_opts.build, "the project's build command (default: make)");
   create->add_option("--binary", create_opts.binary, "the program, relative to --src")->required();
   create->add_option("-o,--output", create_opts.output, "the patch file to write")->required();
   create->add_option("--id", create_opts.id, "patch id (default: the output's base name)");
-  create->add_option("--description", create_opts.description, "description (default: the diff's file name)");
+  create->add_option("--description", create_opts.description, "description (default: the diffs' file names)");
   create->add_option("--work", create_opts.work, "keep the unpatched build here, for reuse");
   create->add_flag("--json", json);
 
-  hotpatch::cli::Output out;
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -127,6 +166,7 @@ int main(int argc, char** argv) {
     return report_error(out, static_cast<int>(ErrorKind::Usage), e.what());
   }
   out.json = json;
+  if (verbose) hotpatch::verbose::enable();
 
   // Ctrl-C or a hang-up while a target thread runs one of our remote calls, or while
   // every thread is stopped, must not leave the target half-changed: such signals
@@ -135,48 +175,69 @@ int main(int argc, char** argv) {
   sigset_t deferred;
   sigemptyset(&deferred);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE}) sigaddset(&deferred, sig);
-  if (apply->parsed() || revert->parsed() || inject->parsed() || write_code->parsed()) sigprocmask(SIG_BLOCK, &deferred, nullptr);
+  if (apply->parsed() || check->parsed() || revert->parsed() || inject->parsed() || write_code->parsed()) sigprocmask(SIG_BLOCK, &deferred, nullptr);
 
   try {
     int rc = 0;
-    bool needs_pid = !info->parsed() && !create->parsed();
-    if (needs_pid && pid <= 0) {
-      throw Error(ErrorKind::Usage, "this command needs -p PID");
-    }
+    targets.selection = hotpatch::cli::parse_selection(pid_text, exe);
+    // The cooperative and helper commands talk to one process.
+    auto one_pid = [&](const char* command) {
+      if (targets.selection.kind != hotpatch::cli::Selection::Kind::Single)
+        throw Error(ErrorKind::Usage, fmt::format("{} needs one process: -p PID", command));
+      return static_cast<int>(targets.selection.pids.front());
+    };
+    for (auto* sub : {info, create, agent, install_patch, remove_patch, patches_cmd, status})
+      if (sub->parsed() && targets.selection.kind != hotpatch::cli::Selection::Kind::None)
+        throw Error(ErrorKind::Usage, fmt::format("{} takes no process (-p/--exe)", sub->get_name()));
     if (apply->parsed()) {
-      apply_opts.pid = pid;
-      rc = hotpatch::cli::cmd_apply(apply_opts, out);
+      rc = hotpatch::cli::cmd_apply(targets, apply_opts, out);
     } else if (revert->parsed()) {
       if (!revert_opts.all && revert_opts.id.empty()) {
         throw Error(ErrorKind::Usage, "revert needs a patch id or --all");
       }
-      revert_opts.pid = pid;
-      rc = hotpatch::cli::cmd_revert(revert_opts, out);
+      rc = hotpatch::cli::cmd_revert(targets, revert_opts, out);
+    } else if (check->parsed()) {
+      rc = hotpatch::cli::cmd_check(targets, check_opts, out);
     } else if (list->parsed()) {
-      rc = hotpatch::cli::cmd_list(pid, out);
+      rc = hotpatch::cli::cmd_list(targets, out);
+    } else if (agent->parsed()) {
+      agent_opts.patch_dir = patch_dir;
+      agent_opts.verbose = verbose;
+      rc = hotpatch::cli::cmd_agent(agent_opts, out);
+    } else if (install_patch->parsed()) {
+      rc = hotpatch::cli::cmd_install_patch(patch_dir, install_file, out);
+    } else if (remove_patch->parsed()) {
+      rc = hotpatch::cli::cmd_remove_patch(patch_dir, remove_id, out);
+    } else if (patches_cmd->parsed()) {
+      rc = hotpatch::cli::cmd_patches(patch_dir, out);
+    } else if (status->parsed()) {
+      rc = hotpatch::cli::cmd_status(out);
     } else if (info->parsed()) {
       rc = hotpatch::cli::cmd_info(info_path, out);
     } else if (create->parsed()) {
       rc = hotpatch::cli::cmd_create(create_opts, out);
     } else if (socket_cmd->parsed()) {
-      rc = hotpatch::cli::cmd_socket(pid, out);
+      rc = hotpatch::cli::cmd_socket(one_pid("socket"), out);
     } else if (inject->parsed()) {
-      rc = hotpatch::cli::cmd_inject(pid, inject_timeout_ms, out);
+      rc = hotpatch::cli::cmd_inject(one_pid("inject"), inject_timeout_ms, out);
     } else if (preserved->parsed()) {
-      rc = hotpatch::cli::cmd_preserved_registers(pid, preserve_old, preserve_new, preserved_go_on_stdin, out);
+      rc = hotpatch::cli::cmd_preserved_registers(one_pid("preserved-registers"), preserve_old, preserve_new, preserved_go_on_stdin, out);
     } else if (write_code->parsed()) {
-      write_opts.pid = pid;
+      write_opts.pid = one_pid("write-code");
       rc = hotpatch::cli::cmd_write_code(write_opts, out);
     } else {
       for (auto* sub : control_groups)
         if (sub->parsed()) {
-          control_opts.pid = pid;
+          control_opts.pid = one_pid(sub->get_name().c_str());
           control_opts.group = sub->get_name();
           control_opts.words = sub->remaining();
           rc = hotpatch::cli::cmd_control(control_opts, out);
         }
     }
-    if (out.json) std::cout << out.doc.dump() << std::endl;
+    if (out.json) {
+      out.doc["schema"] = hotpatch::cli::kJsonSchema;
+      std::cout << out.doc.dump() << std::endl;
+    }
     return rc;
   } catch (const Error& e) {
     return report_error(out, e.exit_code(), e.what());

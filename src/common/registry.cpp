@@ -102,10 +102,13 @@ class Reader {
   bool ok_ = true;
 };
 
-// "HGR3": PatchRecord::state (kill-safe journal) and ::unwind_tables. Older
+// "HGR3": PatchRecord::state (kill-safe journal) and ::unwind_tables. "HGR4" adds
+// each patch's revert callbacks and shadow flag after its redirects; HGR3 is still
+// read (a runtime loaded by an earlier hotpatch of the same layout). Older
 // encodings only ever lived in runtimes of registry layout 1, which this hotpatch
 // refuses by the header's layout version before decoding anything.
-constexpr uint32_t kEncodingTag = 0x33524748;  // "HGR3"
+constexpr uint32_t kEncodingTag3 = 0x33524748;  // "HGR3"
+constexpr uint32_t kEncodingTag = 0x34524748;   // "HGR4"
 
 }  // namespace
 
@@ -139,6 +142,9 @@ std::vector<uint8_t> encode_registry(const Registry& registry) {
       w.bytes(r.saved);
       w.bytes(r.written);
     }
+    w.u64(p.pre_revert);
+    w.u64(p.post_revert);
+    w.u32(p.shadow_ids ? 1 : 0);
   }
   return w.take();
 }
@@ -147,7 +153,8 @@ std::optional<Registry> decode_registry(const uint8_t* data, size_t size) {
   Registry registry;
   if (size == 0) return registry;  // a fresh runtime: nothing applied yet
   Reader r(data, size);
-  if (r.u32() != kEncodingTag) return std::nullopt;
+  const uint32_t tag = r.u32();
+  if (tag != kEncodingTag && tag != kEncodingTag3) return std::nullopt;
   uint32_t npatches = r.count(4 * 5 + 8 * 4);
   for (uint32_t i = 0; i < npatches && r.ok(); ++i) {
     PatchRecord p;
@@ -179,6 +186,13 @@ std::optional<Registry> decode_registry(const uint8_t* data, size_t size) {
       rec.saved = r.bytes();
       rec.written = r.bytes();
       p.redirects.push_back(std::move(rec));
+    }
+    if (tag == kEncodingTag) {
+      p.pre_revert = r.u64();
+      p.post_revert = r.u64();
+      uint32_t flags = r.u32();
+      if (flags > 1) return std::nullopt;
+      p.shadow_ids = flags & 1;
     }
     registry.patches.push_back(std::move(p));
   }

@@ -47,6 +47,11 @@ struct PatchRecord {
   std::vector<uint64_t> unwind_tables;  // .eh_frame tables registered with the target's unwinder
   std::vector<RedirectRecord> redirects;
   PatchState state = PatchState::Applied;
+  // What a revert runs besides restoring bytes (docs/creator.md#callbacks): the
+  // patch's pre-/post-revert callbacks (addresses in the target, 0: none), and
+  // whether it declared shadow variable ids (their claims are released).
+  uint64_t pre_revert = 0, post_revert = 0;
+  bool shadow_ids = false;
 };
 
 struct Registry {

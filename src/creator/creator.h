@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "creator/patch_builder.h"
 
@@ -10,12 +11,12 @@ namespace hotpatch::creator {
 
 struct CreateOptions {
   std::string source_dir;
-  std::string diff;
+  std::vector<std::string> diffs;  // applied in order (a series): one cumulative patch
   std::string build_command = "make";
   std::string binary;  // relative to source_dir: the program users run
   std::string output;
   std::string id;           // default: the output's base name
-  std::string description;  // default: the diff's file name
+  std::string description;  // default: the diffs' file names
   std::optional<std::string> work_dir;
 };
 
@@ -26,6 +27,10 @@ struct CreateResult {
   // The shared library the patch is pinned to (HOTPATCH_OBJECT), when --binary is
   // one; empty for a program.
   std::string object;
+  // Objects compiled again by create itself ("obj (why)"), and what it left out
+  // or wants the patch author to know ("note: ...").
+  std::vector<std::string> recompiled;
+  std::vector<std::string> notes;
   double seconds = 0;
   bool rebuilt_from_scratch = false;
 };

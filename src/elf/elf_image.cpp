@@ -90,6 +90,7 @@ class MappedFile {
     if (file.fd < 0 || ::fstat(file.fd, &st) != 0) throw Error(ErrorKind::BadPatchFile, errno_message(path, errno));
     if (S_ISDIR(st.st_mode)) throw Error(ErrorKind::BadPatchFile, errno_message(path, EISDIR));
     if (!S_ISREG(st.st_mode)) fail(path, "not a regular file");
+    identity_ = FileIdentity{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
     if (st.st_size == 0) return;  // parse_headers says "not an ELF file"
     size_ = static_cast<size_t>(st.st_size);
     void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, file.fd, 0);
@@ -103,10 +104,12 @@ class MappedFile {
   MappedFile& operator=(const MappedFile&) = delete;
   uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
+  const FileIdentity& identity() const { return identity_; }
 
  private:
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  FileIdentity identity_;
 };
 
 }  // namespace
@@ -153,6 +156,8 @@ struct ElfImage::Impl {
   void parse_segments();
   void find_build_id();
   void find_soname();
+  // The strings of every dynamic entry with `tag` (DT_SONAME, DT_NEEDED), in order.
+  std::vector<std::string> dynamic_strings(int64_t tag) const;
   void find_debuglink();
   void read_symbols();
   void read_symbol_table(const SectionInfo& table, bool dynamic, std::vector<ElfSymbol>& out);
@@ -299,6 +304,12 @@ void ElfImage::Impl::find_build_id() {
 }
 
 void ElfImage::Impl::find_soname() {
+  auto names = dynamic_strings(DT_SONAME);
+  if (!names.empty()) soname = names.front();
+}
+
+std::vector<std::string> ElfImage::Impl::dynamic_strings(int64_t tag) const {
+  std::vector<std::string> out;
   for (const SectionInfo& s : sections) {
     if (s.type != SHT_DYNAMIC) continue;
     const SectionInfo* strings = section_by_index(s.link);
@@ -307,12 +318,11 @@ void ElfImage::Impl::find_soname() {
     for (uint64_t pos = 0; range_fits(pos, sizeof(Elf64_Dyn), entries.size()); pos += sizeof(Elf64_Dyn)) {
       auto entry = load<Elf64_Dyn>(entries, pos);
       if (entry.d_tag == DT_NULL) break;
-      if (entry.d_tag == DT_SONAME) {
-        if (auto name = string_at(contents(*strings), entry.d_un.d_val)) soname = std::string(*name);
-        return;
-      }
+      if (entry.d_tag == tag)
+        if (auto name = string_at(contents(*strings), entry.d_un.d_val)) out.emplace_back(*name);
     }
   }
+  return out;
 }
 
 void ElfImage::Impl::find_debuglink() {
@@ -509,8 +519,13 @@ ElfImage ElfImage::from_bytes(std::vector<uint8_t> bytes, const std::string& nam
 }
 
 const std::string& ElfImage::path() const { return impl_->path; }
+std::optional<FileIdentity> ElfImage::file_identity() const {
+  if (!impl_->mapped) return std::nullopt;
+  return impl_->mapped->identity();
+}
 uint16_t ElfImage::elf_type() const { return impl_->type; }
 std::optional<std::string> ElfImage::build_id() const { return impl_->build_id; }
+std::vector<std::string> ElfImage::needed() const { return impl_->dynamic_strings(DT_NEEDED); }
 std::optional<std::string> ElfImage::soname() const { return impl_->soname; }
 std::optional<std::string> ElfImage::debuglink() const { return impl_->debuglink; }
 

@@ -31,6 +31,13 @@ struct ElfSegment {  // one PT_LOAD
   uint32_t flags = 0;  // PF_R | PF_W | PF_X
 };
 
+// Which file an image was read from: st_dev and st_ino of the file opened, as
+// fstat gave them (the very file mapped, whatever its path names later).
+struct FileIdentity {
+  uint64_t device = 0;
+  uint64_t inode = 0;
+};
+
 class ElfImage {
  public:
   // Throws Error(BadPatchFile) for a file that is missing, unreadable, not ELF64
@@ -44,11 +51,14 @@ class ElfImage {
   ~ElfImage();
 
   const std::string& path() const;
+  // The file's identity (open); nullopt for an image made from bytes.
+  std::optional<FileIdentity> file_identity() const;
   uint16_t elf_type() const;  // ET_EXEC or ET_DYN
   bool is_pie_or_shared() const { return elf_type() == 3 /* ET_DYN */; }
 
   std::optional<std::string> build_id() const;  // lowercase hex of NT_GNU_BUILD_ID
   std::optional<std::string> soname() const;    // DT_SONAME
+  std::vector<std::string> needed() const;      // DT_NEEDED, in order
   std::optional<std::string> debuglink() const; // .gnu_debuglink file name
   bool has_symtab() const;                      // unstripped: .symtab present
 

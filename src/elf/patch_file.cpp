@@ -52,6 +52,11 @@ const char* kind_name(uint16_t kind) {
     case HOTPATCH_KIND_OBJECT: return "OBJECT";
     case HOTPATCH_KIND_LINK_NEAR: return "LINK_NEAR";
     case HOTPATCH_KIND_TARGET_RELOC: return "TARGET_RELOC";
+    case HOTPATCH_KIND_PRE_APPLY: return "PRE_APPLY";
+    case HOTPATCH_KIND_POST_APPLY: return "POST_APPLY";
+    case HOTPATCH_KIND_PRE_REVERT: return "PRE_REVERT";
+    case HOTPATCH_KIND_POST_REVERT: return "POST_REVERT";
+    case HOTPATCH_KIND_SHADOW: return "SHADOW_ID";
     default: return nullptr;
   }
 }
@@ -99,6 +104,11 @@ std::string quoted(const std::string& text) {
   return out + "'";
 }
 
+std::string unsupported_version(uint16_t version) {
+  return fmt::format("unsupported patch format version {} (this hotpatch reads 1 to {})", version,
+                     HOTPATCH_FORMAT_VERSION);
+}
+
 const ElfSegment* segment_holding(const ElfImage& image, uint64_t vaddr, uint64_t len, uint32_t flag,
                                   bool file_backed) {
   for (const ElfSegment& seg : image.load_segments()) {
@@ -135,17 +145,26 @@ class RecordReader {
       record_fail(index, fmt::format("bad magic {:#010x} (expected {:#010x}): malformed record", magic,
                                      HOTPATCH_RECORD_MAGIC));
     }
-    if (version != HOTPATCH_FORMAT_VERSION) {
-      fail(path_, fmt::format("unsupported patch format version {} (this hotpatch reads {})", version,
-                              HOTPATCH_FORMAT_VERSION));
-    }
+    if (version < 1 || version > HOTPATCH_FORMAT_VERSION) fail(path_, unsupported_version(version));
     const char* kind_text = kind_name(kind);
     if (kind_text == nullptr) record_fail(index, fmt::format("unknown record kind {}: malformed record", kind));
+    // A kind is at least as new as the version that introduced it (patch.h).
+    if (version < HOTPATCH_RECORD_VERSION(kind))
+      record_fail(index, fmt::format("{} record of version {}; the kind needs version {}: malformed record", kind_text,
+                                     version, HOTPATCH_RECORD_VERSION(kind)));
+    patch_.format_version = std::max<uint32_t>(patch_.format_version, version);
     auto reserved_field = load<uint64_t>(section.data, at + kReservedOffset);
     if (kind == HOTPATCH_KIND_TARGET_RELOC) {
-      // The one kind that uses the third word: relocation type and addend.
+      // Kinds that use the third word: relocation type and addend; the shadow id.
       std::string name = read_name(index, kind_text, record_vaddr + kNameOffset);
       return add_target_reloc(index, name, record_vaddr + kAddrOffset, reserved_field);
+    }
+    if (kind == HOTPATCH_KIND_SHADOW) {
+      std::string name = read_name(index, kind_text, record_vaddr + kNameOffset);
+      for (const auto& s : patch_.shadow_ids)
+        if (s.id == reserved_field) return;  // declared in several files of the patch
+      patch_.shadow_ids.push_back({reserved_field, name});
+      return;
     }
     if (auto reserved = reserved_field; reserved != 0) {
       record_fail(index, fmt::format("{}: reserved field is {:#x}, must be 0: malformed record", kind_text, reserved));
@@ -177,7 +196,41 @@ class RecordReader {
       patch_.object = name;
     } else if (kind == HOTPATCH_KIND_LINK_NEAR) {
       patch_.link_near = true;
+    } else if (auto* slot = callback_slot(kind)) {
+      *slot = PatchCallback{name, function_at(index, kind_text, name, record_vaddr + kAddrOffset, nullptr)};
     }
+  }
+
+  std::optional<PatchCallback>* callback_slot(uint16_t kind) {
+    switch (kind) {
+      case HOTPATCH_KIND_PRE_APPLY: return &patch_.pre_apply;
+      case HOTPATCH_KIND_POST_APPLY: return &patch_.post_apply;
+      case HOTPATCH_KIND_PRE_REVERT: return &patch_.pre_revert;
+      case HOTPATCH_KIND_POST_REVERT: return &patch_.post_revert;
+      default: return nullptr;
+    }
+  }
+
+  // The function a record's addr points to: in an executable segment, and at the
+  // start of a function when the symbol table says which one covers it.
+  uint64_t function_at(uint64_t index, const char* kind_text, const std::string& name, uint64_t field_vaddr,
+                       const ElfSymbol** symbol) const {
+    auto vaddr = image_.relocated_pointer(field_vaddr);
+    if (!vaddr) {
+      record_fail(index, fmt::format("{} {}: the function is not one of the patch (an undefined symbol, or no "
+                                     "relocation at {:#x})", kind_text, quoted(name), field_vaddr));
+    }
+    if (segment_holding(image_, *vaddr, 1, PF_X, true) == nullptr) {
+      record_fail(index, fmt::format("{} {}: the function at {:#x} is not in an executable segment of the patch",
+                                     kind_text, quoted(name), *vaddr));
+    }
+    const ElfSymbol* fn = image_.function_containing(*vaddr);
+    if (fn && fn->value != *vaddr) {
+      record_fail(index, fmt::format("{} {}: the function at {:#x} points into the middle of function {} (at {:#x})",
+                                     kind_text, quoted(name), *vaddr, fn->name, fn->value));
+    }
+    if (symbol) *symbol = fn;
+    return *vaddr;
   }
 
   std::string read_name(uint64_t index, const char* kind_text, uint64_t field_vaddr) const {
@@ -196,21 +249,9 @@ class RecordReader {
 
   void add_replacement(uint64_t index, const std::string& target, uint64_t field_vaddr) {
     if (target.empty()) record_fail(index, "REPLACE: empty target symbol name");
-    auto vaddr = image_.relocated_pointer(field_vaddr);
-    if (!vaddr) {
-      record_fail(index, fmt::format("REPLACE {}: the replacement is not a function of the patch (an "
-                                     "undefined symbol, or no relocation at {:#x})", quoted(target), field_vaddr));
-    }
-    if (segment_holding(image_, *vaddr, 1, PF_X, true) == nullptr) {
-      record_fail(index, fmt::format("REPLACE {}: the replacement at {:#x} is not in an executable segment "
-                                     "of the patch", quoted(target), *vaddr));
-    }
-    PatchReplacement replacement{target, *vaddr, 0, {}};
-    if (const ElfSymbol* fn = image_.function_containing(*vaddr)) {
-      if (fn->value != *vaddr) {
-        record_fail(index, fmt::format("REPLACE {}: the replacement at {:#x} points into the middle of "
-                                       "function {} (at {:#x})", quoted(target), *vaddr, fn->name, fn->value));
-      }
+    const ElfSymbol* fn = nullptr;
+    PatchReplacement replacement{target, function_at(index, "REPLACE", target, field_vaddr, &fn), 0, {}};
+    if (fn) {
       replacement.replacement_size = fn->size;
       replacement.replacement_name = fn->name;
     }
@@ -283,9 +324,8 @@ PatchFile parse_patch(const ElfImage& image, const std::string& path) {
   if (section->size == 0) fail(path, "not a hotpatch file (the .hotpatch section is empty)");
   // A later format may change the record size: report its version, not its size.
   if (section->size >= 8 && load<uint32_t>(section->data, 0) == HOTPATCH_RECORD_MAGIC &&
-      load<uint16_t>(section->data, 4) != HOTPATCH_FORMAT_VERSION) {
-    fail(path, fmt::format("unsupported patch format version {} (this hotpatch reads {})",
-                           load<uint16_t>(section->data, 4), HOTPATCH_FORMAT_VERSION));
+      (load<uint16_t>(section->data, 4) < 1 || load<uint16_t>(section->data, 4) > HOTPATCH_FORMAT_VERSION)) {
+    fail(path, unsupported_version(load<uint16_t>(section->data, 4)));
   }
   if (section->size % kRecordSize != 0) {
     fail(path, fmt::format("malformed .hotpatch section: size {} is not a multiple of the {}-byte record "
@@ -294,7 +334,7 @@ PatchFile parse_patch(const ElfImage& image, const std::string& path) {
 
   PatchFile patch;
   patch.path = path;
-  patch.format_version = HOTPATCH_FORMAT_VERSION;
+  patch.format_version = 1;  // raised to the newest record version read
   patch.patch_build_id = image.build_id().value_or("");
   RecordReader(image, path, patch).read_all(*section);
 

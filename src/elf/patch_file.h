@@ -33,6 +33,19 @@ struct PatchTargetReloc {
   int32_t addend = 0;
 };
 
+// A callback (HOTPATCH_PRE_APPLY...): a function of the patch the loader calls in
+// the target at a fixed point of apply or revert (docs/creator.md#callbacks).
+struct PatchCallback {
+  std::string name;   // as written in the macro
+  uint64_t vaddr = 0; // link-time address of the function in the patch
+};
+
+// A shadow variable id the patch declares (HOTPATCH_SHADOW_ID).
+struct PatchShadowId {
+  uint64_t id = 0;
+  std::string name;  // the id as written in the macro
+};
+
 struct PatchFile {
   std::string path;              // absolute path
   uint32_t format_version = 0;
@@ -45,6 +58,8 @@ struct PatchFile {
   std::vector<PatchReplacement> replacements;
   std::vector<PatchRef> refs;
   std::vector<PatchTargetReloc> target_relocs;  // only with link_near
+  std::optional<PatchCallback> pre_apply, post_apply, pre_revert, post_revert;
+  std::vector<PatchShadowId> shadow_ids;  // distinct ids
   uint64_t text_vaddr_start = 0, text_vaddr_end = 0;  // span of the patch's executable PT_LOADs
   // The patch's unwind table (.eh_frame), for the unwinder to step through its code.
   // A dlopen()ed patch is found by the unwinder itself; a near-linked one is
@@ -58,7 +73,7 @@ struct PatchFile {
 // file: not ELF / not x86_64 / not a shared object / no .hotpatch section ("not a
 // hotpatch file") / truncated / unknown format version / malformed record / no
 // replacement / a symbol replaced twice / more than one ID, DESCRIPTION, BUILD_ID or
-// OBJECT / bad build-id hex / an id that is empty, longer than 64 chars or has
+// OBJECT or callback of one kind / a callback outside the patch's code / bad build-id hex / an id that is empty, longer than 64 chars or has
 // characters outside [A-Za-z0-9._+-].
 PatchFile read_patch_file(const std::string& path);
 // The same from an ElfImage already open (fuzzing).

@@ -1,10 +1,13 @@
 #include "loader/activity.h"
 
 #include <algorithm>
+#include <map>
 #include <memory>
+#include <tuple>
 
 #include <fmt/format.h>
 
+#include "common/paths.h"
 #include "loader/process.h"
 #include "loader/thread.h"
 
@@ -14,6 +17,9 @@ namespace {
 // Upper bound on the stack bytes scanned per thread: far beyond any real stack in
 // use, small enough that a corrupt stack pointer cannot make us read gigabytes.
 constexpr size_t kMaxStackScan = 64u << 20;
+// Signal frames followed per question pass: far more than real nesting; a stale
+// restorer address on a stack costs at most one more region each.
+constexpr size_t kMaxSignalFrames = 256;
 
 // The stacks pass through one buffer, read in batches and scanned while they are
 // still in the cache. Fresh memory for every stack cost more than the reading: with
@@ -25,10 +31,42 @@ uint64_t* scan_buffer() {
   static std::unique_ptr<uint64_t[]> buffer(new uint64_t[kScanBufferWords]);  // not zeroed: nothing is read before written
   return buffer.get();
 }
+
+// Where the C library keeps its signal restorer (glibc's and musl's __restore_rt,
+// the return address of every handler's frame): every place in its code holding the
+// restorer's bytes. Read once per (process, libc mapping).
+const std::vector<RemoteAddr>& signal_returns(const Process& process, const AddressSpace& space) {
+  static std::map<std::tuple<pid_t, uint64_t, uint64_t>, std::vector<RemoteAddr>> found;
+  std::vector<const Mapping*> code;
+  for (const auto& m : space.mappings()) {
+    if (!m.executable || !m.is_file()) continue;
+    const std::string base = base_name(m.path);
+    if (base.rfind("libc.so", 0) == 0 || base.rfind("libc-", 0) == 0 || base.rfind("ld-musl", 0) == 0) code.push_back(&m);
+  }
+  if (code.empty())  // statically linked: the C library is in the program
+    for (const auto& m : space.mappings())
+      if (m.executable && m.is_file() && (code.empty() || m.path == code.front()->path)) code.push_back(&m);
+  static const std::vector<RemoteAddr> none;
+  if (code.empty()) return none;
+  auto key = std::make_tuple(process.pid(), code.front()->range.start.value(), code.front()->inode);
+  if (auto it = found.find(key); it != found.end()) return it->second;
+  std::vector<RemoteAddr>& out = found[key];
+  const auto pattern = arch::signal_restorer_code();
+  for (const Mapping* m : code) {
+    std::vector<uint8_t> text(m->range.size());
+    text.resize(process.read_partial(m->range.start, text.data(), text.size()));
+    for (auto it = text.begin(); (it = std::search(it, text.end(), pattern.begin(), pattern.end())) != text.end(); ++it)
+      out.push_back(m->range.start + (it - text.begin()));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
 }  // namespace
 
+void ThreadActivity::prepare(const Process& process, const AddressSpace& space) { (void)signal_returns(process, space); }
+
 ThreadActivity::ThreadActivity(Process& process, AllThreadsStopped& world, std::optional<AddressSpace>& space)
-    : process_(process) {
+    : process_(process), space_(space) {
   auto& threads = world.threads();
   threads_.resize(threads.size());
   for (size_t i = 0; i < threads.size(); ++i) {
@@ -38,6 +76,7 @@ ThreadActivity::ThreadActivity(Process& process, AllThreadsStopped& world, std::
     v.pc = regs.pc();
     v.sp = regs.sp();
     v.stack_end = v.sp;
+    v.regs = regs;
     if (!space) space = process.address_space();
     const Mapping* m = space->find(v.sp);
     if (!m) {
@@ -52,6 +91,8 @@ ThreadActivity::ThreadActivity(Process& process, AllThreadsStopped& world, std::
     RemoteAddr frames_end = regs.stack_frames_end(m->range.end);
     v.stack_end = v.sp + static_cast<int64_t>(std::min<uint64_t>(frames_end - v.sp, kMaxStackScan) & ~uint64_t{7});
   }
+  if (!space) space = process.address_space();
+  signal_returns_ = signal_returns(process, *space);
 }
 
 std::optional<std::string> ThreadActivity::find_active(const std::vector<GuardedRange>& guarded, pid_t ignored) const {
@@ -103,49 +144,109 @@ std::vector<std::optional<std::string>> ThreadActivity::find_active_each(
     hit(v.pc.value(), [&](const GuardedRange& g) { return fmt::format("{} is running on thread {} (pc {})", g.what, v.tid, v.pc); });
   }
 
-  // The stacks, in thread order, in pieces that fill the buffer: one
-  // process_vm_readv per buffer-full (a stack larger than the buffer spans several).
+  // The stack memory to scan, per thread: from the stack pointer first, then from
+  // each stack pointer a signal frame saved, when it is not in memory scanned yet.
+  struct Region {
+    const View* thread;
+    RemoteAddr start, end;
+    bool behind_signal;  // reached through a signal frame's saved context
+  };
+  std::vector<Region> regions, scanned;
+  for (const View& v : threads_)
+    if (v.tid != ignored && v.stack_end > v.sp) regions.push_back({&v, v.sp, v.stack_end, false});
+  const uint64_t sig_lo = signal_returns_.empty() ? 1 : signal_returns_.front().value();
+  const uint64_t sig_span = signal_returns_.empty() ? 0 : signal_returns_.back().value() - sig_lo;
+  struct FoundFrame {
+    const View* thread;
+    RemoteAddr at;
+  };
+  std::vector<FoundFrame> frames;
+  size_t frames_followed = 0;
+
+  // The regions, in order, in pieces that fill the buffer: one process_vm_readv per
+  // buffer-full (a stack larger than the buffer spans several).
   uint64_t* const buffer = scan_buffer();
   struct Piece {
-    const View* thread;
+    const Region* region;
     RemoteAddr start;
   };
   std::vector<Piece> pieces;
   std::vector<Process::ReadRequest> reads;
-  size_t next_thread = 0;
-  size_t taken = 0;  // words of threads_[next_thread]'s stack already in earlier pieces
-  while (open && next_thread < threads_.size()) {
-    pieces.clear();
+  while (open && !regions.empty()) {
+    size_t next_region = 0;
+    size_t taken = 0;  // words of regions[next_region] already in earlier pieces
+    while (open && next_region < regions.size()) {
+      pieces.clear();
+      reads.clear();
+      size_t used = 0;
+      while (next_region < regions.size() && used < kScanBufferWords && reads.size() < 1024) {
+        const Region& r = regions[next_region];
+        const size_t words = static_cast<size_t>(r.end - r.start) / 8 - taken;
+        const size_t take = std::min(words, kScanBufferWords - used);
+        if (take) {
+          RemoteAddr from = r.start + static_cast<int64_t>(taken * 8);
+          pieces.push_back({&r, from});
+          reads.push_back({from, buffer + used, take * 8});
+          used += take;
+        }
+        if (take == words) {
+          ++next_region;
+          taken = 0;
+        } else {
+          taken += take;
+        }
+      }
+      process_.read_many(reads);
+      for (size_t p = 0; p < pieces.size() && open; ++p) {
+        const uint64_t* words = static_cast<const uint64_t*>(reads[p].out);
+        const size_t count = reads[p].got / 8;
+        const Region& r = *pieces[p].region;
+        for (size_t w = 0; w < count && open; ++w) {
+          const uint64_t value = words[w];
+          hit(value, [&](const GuardedRange& g) {
+            return fmt::format("{} is on the stack of thread {} (return address {} at {}{})", g.what, r.thread->tid,
+                               RemoteAddr(value), pieces[p].start + static_cast<int64_t>(w * 8),
+                               r.behind_signal ? ", below a signal handler's frame" : "");
+          });
+          if (value - sig_lo <= sig_span && frames_followed + frames.size() < kMaxSignalFrames &&
+              std::binary_search(signal_returns_.begin(), signal_returns_.end(), RemoteAddr(value)))
+            frames.push_back({r.thread, pieces[p].start + static_cast<int64_t>(w * 8)});
+        }
+      }
+    }
+    scanned.insert(scanned.end(), regions.begin(), regions.end());
+    regions.clear();
+    if (!open || frames.empty()) break;
+
+    // Each signal frame's saved context: its pc is checked like a thread's pc, and
+    // its stack pointer starts a new region unless that memory was scanned already.
+    std::vector<std::vector<uint8_t>> contexts(frames.size(), std::vector<uint8_t>(arch::kSignalFrameContextSize));
     reads.clear();
-    size_t used = 0;
-    while (next_thread < threads_.size() && used < kScanBufferWords && reads.size() < 1024) {
-      const View& v = threads_[next_thread];
-      const size_t words = v.tid == ignored ? 0 : static_cast<size_t>(v.stack_end - v.sp) / 8 - taken;
-      const size_t take = std::min(words, kScanBufferWords - used);
-      if (take) {
-        RemoteAddr from = v.sp + static_cast<int64_t>(taken * 8);
-        pieces.push_back({&v, from});
-        reads.push_back({from, buffer + used, take * 8});
-        used += take;
-      }
-      if (take == words) {
-        ++next_thread;
-        taken = 0;
-      } else {
-        taken += take;
-      }
-    }
+    for (size_t i = 0; i < frames.size(); ++i) reads.push_back({frames[i].at, contexts[i].data(), contexts[i].size()});
     process_.read_many(reads);
-    for (size_t p = 0; p < pieces.size() && open; ++p) {
-      const uint64_t* words = static_cast<const uint64_t*>(reads[p].out);
-      const size_t count = reads[p].got / 8;
-      const View& v = *pieces[p].thread;
-      for (size_t w = 0; w < count && open; ++w)
-        hit(words[w], [&](const GuardedRange& g) {
-          return fmt::format("{} is on the stack of thread {} (return address {} at {})", g.what, v.tid,
-                             RemoteAddr(words[w]), pieces[p].start + static_cast<int64_t>(w * 8));
-        });
+    for (size_t i = 0; i < frames.size() && open; ++i) {
+      if (reads[i].got != reads[i].len) continue;
+      auto context = arch::interrupted_context(contexts[i]);
+      if (!context) continue;  // not a signal frame after all (a stale word)
+      const View& v = *frames[i].thread;
+      hit(context->pc.value(), [&](const GuardedRange& g) {
+        return fmt::format("{} was running on thread {} when a signal handler interrupted it (pc {} saved at {})", g.what,
+                           v.tid, context->pc, frames[i].at);
+      });
+      const RemoteAddr sp = context->sp;
+      if (std::any_of(scanned.begin(), scanned.end(), [&](const Region& r) { return r.thread == &v && r.start <= sp && sp < r.end; }) ||
+          std::any_of(regions.begin(), regions.end(), [&](const Region& r) { return r.thread == &v && r.start <= sp && sp < r.end; }))
+        continue;
+      const Mapping* m = space_ ? space_->find(sp) : nullptr;
+      if (!m) continue;  // a stale word again: a real frame's stack is mapped
+      const RemoteAddr start(sp.value() & ~uint64_t{7});
+      const RemoteAddr end = v.regs.stack_frames_end(m->range.end);
+      if (end <= start) continue;
+      regions.push_back({&v, start, start + static_cast<int64_t>(std::min<uint64_t>(end - start, kMaxStackScan) & ~uint64_t{7}),
+                         true});
     }
+    frames_followed += frames.size();
+    frames.clear();
   }
   return answers;
 }

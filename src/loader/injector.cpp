@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include "common/error.h"
+#include "common/paths.h"
 #include "loader/address_space.h"
 #include "loader/process.h"
 #include "loader/remote_call.h"
@@ -19,7 +20,7 @@ constexpr const char* kLastErrorFunction = "hotpatch_last_error";
 const LoadedObject* find_runtime_object(const TargetObjects& objects, const std::string& path) {
   if (const LoadedObject* o = objects.find_object(path)) return o;
   for (const auto& o : objects.objects())
-    if (o.basename() == "libhotpatch.so") return &o;
+    if (is_runtime_library_name(o.basename())) return &o;
   return nullptr;
 }
 

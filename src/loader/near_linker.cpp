@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <string_view>
 
 #include "common/error.h"
 #include "loader/process.h"
@@ -22,6 +23,12 @@ constexpr uint64_t kPage = 4096;
 bool binds_globally(const PatchTargetReloc& t) {
   return t.type == R_X86_64_64 && t.target_symbol.find("::") == std::string::npos;
 }
+
+// A TARGET_RELOC to the patch's own symbol (docs/patch-format.md): `hotpatch create`
+// writes these for 32-bit absolute references of non-PIE code to the patch's own
+// code and data, which no shared-object relocation can express.
+constexpr std::string_view kOwnPrefix = "hotpatch.self:";
+bool is_own(const std::string& name) { return name.starts_with(kOwnPrefix); }
 
 std::string external_key(const std::string& name, bool bound_globally) {
   return bound_globally ? name + " (global scope)" : name;
@@ -53,6 +60,15 @@ NearLinker::NearLinker(const ElfImage& image, const PatchFile& patch) : patch_(i
                                   fmt::format("{}: HOTPATCH_LINK_NEAR patches cannot have constructors ({}); link with "
                                               "-nostartfiles", path_, init));
   }
+  for (const auto& t : file_.target_relocs) {
+    if (!is_own(t.target_symbol) || own_.count(t.target_symbol)) continue;
+    std::string name = t.target_symbol.substr(kOwnPrefix.size());
+    for (const ElfSymbol* s : patch_.find_symbols(name))
+      if (s->section_index != SHN_UNDEF) own_[t.target_symbol] = s->value;
+    if (!own_.count(t.target_symbol))
+      throw Error(ErrorKind::BadPatchFile, fmt::format("{}: TARGET_RELOC '{}': the patch has no symbol '{}'", path_,
+                                                       t.target_symbol, name));
+  }
   relocations_ = patch_.dynamic_relocations();
   for (const auto& r : relocations_) {
     if (!supported(r.type))
@@ -73,7 +89,7 @@ void NearLinker::resolve(const TargetObjects& objects, const LoadedObject* pinne
   for (const auto& r : relocations_)
     if (!r.symbol.empty() && !r.symbol_defined) wanted.push_back({r.symbol, r.symbol_bind == STB_WEAK, false});
   for (const auto& t : file_.target_relocs)
-    wanted.push_back({t.target_symbol, false, pinned && binds_globally(t)});
+    if (!is_own(t.target_symbol)) wanted.push_back({t.target_symbol, false, pinned && binds_globally(t)});
   std::map<std::string, External> found;
   for (const auto& w : wanted) {
     std::string key = external_key(w.name, w.bound_globally);
@@ -129,6 +145,10 @@ std::vector<NearLinker::Protection> NearLinker::link(const Process& process, Rem
     r.type = t.type;
     r.addend = t.addend;
     r.symbol = t.target_symbol;
+    if (auto own = own_.find(t.target_symbol); own != own_.end()) {
+      r.symbol_defined = true;
+      r.symbol_value = own->second;
+    }
     all.emplace_back(std::move(r), external_key(t.target_symbol, pinned_ && binds_globally(t)));
   }
   for (const auto& [r, key] : all) {

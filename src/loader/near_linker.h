@@ -63,6 +63,7 @@ class NearLinker {
   uint64_t span_ = 0;
   std::vector<ElfImage::Relocation> relocations_;
   std::map<std::string, External> externals_;  // by external_key(): name, and how it is bound
+  std::map<std::string, uint64_t> own_;         // "hotpatch.self:SYM" TARGET_RELOCs -> SYM's vaddr in the patch
   bool pinned_ = false;                        // resolve() had a HOTPATCH_OBJECT
 };
 

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "common/error.h"
+#include "common/verbose.h"
 #include "loader/address_space.h"
 #include "loader/patch_load.h"
 #include "loader/patch_plan.h"
@@ -86,9 +87,12 @@ ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds
   const TargetObjects& objects = impl_->objects();
 
   ApplyPlan plan = plan_apply(process, objects, patch);  // 1. plan: the target untouched
+  verbose::step(fmt::format("process {}: planned '{}' ({} function{} resolved)", process.pid(), patch.id, plan.redirects.size(),
+                            plan.redirects.size() == 1 ? "" : "s"));
   try {
     PatchLoad load(process, objects);  // 2. load, while the other threads run; unloaded unless kept
     load.load(plan, load_deadline);
+    verbose::step(fmt::format("process {}: loaded '{}' on a borrowed thread", process.pid(), patch.id));
     RegistryCommit commit;             // 3. commit, with every thread stopped
     commit.apply(load.record(plan));
     StopReport stop;
@@ -100,6 +104,7 @@ ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds
       throw;
     }
     load.keep();
+    verbose::step(fmt::format("process {}: committed '{}' ({} us stopped)", process.pid(), patch.id, stop.pause.count()));
     ApplyReport report;
     static_cast<StopReport&>(report) = stop;
     report.functions = plan.redirects.size();
@@ -122,15 +127,18 @@ RevertReport Patcher::revert_one(const std::string& id, std::chrono::millisecond
   const TargetObjects& objects = impl_->objects();
 
   RevertPlan plan = plan_revert(process, objects, id);  // 1. plan
+  verbose::step(fmt::format("process {}: planned the revert of '{}'", process.pid(), id));
   RegistryCommit commit;                                // 2. commit: the saved bytes back, in one stop
   commit.revert(id);
   StopReport stop = commit_in_stop(process, &plan.runtime, plan.before, plan.guarded, deadline,
                                    fmt::format("revert '{}'", id), commit);  // 3. release
+  verbose::step(fmt::format("process {}: committed the revert of '{}' ({} us stopped)", process.pid(), id, stop.pause.count()));
 
   // 4. Unload: no thread is in the patch and nothing jumps to it any more.
   try {
     unload_code(process, objects, LoadedCode{plan.patch.handle, plan.patch.stubs, plan.patch.unwind_tables});
     test_steps::reached("unloaded");
+    verbose::step(fmt::format("process {}: unloaded '{}'", process.pid(), id));
   } catch (const std::exception& e) {
     fmt::print(stderr, "hotpatch: warning: process {}: patch '{}' is reverted but its code could not be unloaded: {}\n",
                process.pid(), id, e.what());

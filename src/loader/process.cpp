@@ -82,8 +82,41 @@ std::optional<SignalMasks> signal_masks(pid_t pid, pid_t tid) {
 }
 
 char thread_state(pid_t pid, pid_t tid) {
-  auto f = stat_fields("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/stat");
-  return f.empty() || f[0].empty() ? 0 : f[0][0];
+  // Read in one go into a stack buffer: it runs once per thread before each stop.
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/task/%d/stat", static_cast<int>(pid), static_cast<int>(tid));
+  char text[1024];
+  if (!read_proc_text(path, text)) return 0;
+  // The command name may hold spaces and parentheses: the state follows the last ')'.
+  const char* close = std::strrchr(text, ')');
+  return close && close[1] == ' ' ? close[2] : 0;
+}
+
+std::string describe_thread_state(pid_t pid, pid_t tid) {
+  const char state = thread_state(pid, tid);
+  if (state == 0) return "gone";
+  const char* meaning = "";
+  switch (state) {
+    case 'R': meaning = ": running"; break;
+    case 'S': meaning = ": sleeping"; break;
+    case 'D': meaning = ": uninterruptible sleep"; break;
+    case 'T': meaning = ": stopped"; break;
+    case 't': meaning = ": stopped by a tracer"; break;
+    case 'Z': meaning = ": zombie"; break;
+    default: break;
+  }
+  std::string text = fmt::format("state {}{}", state, meaning);
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/task/%d/wchan", static_cast<int>(pid), static_cast<int>(tid));
+  char wchan[128];
+  if (read_proc_text(path, wchan) && wchan[0] != '0' && wchan[0] != '\n') text += fmt::format(", in {}", wchan);
+  return text;
+}
+
+std::optional<pid_t> Process::thread_in_uninterruptible_sleep() const {
+  for (pid_t tid : thread_ids())
+    if (thread_state(pid_, tid) == 'D') return tid;
+  return std::nullopt;
 }
 
 Process::Process(pid_t pid) : pid_(pid), memory_tid_(pid) {
@@ -198,6 +231,10 @@ std::string Process::executable_path() const {
 
 std::string Process::path_in_target_root(const std::string& path) const {
   return proc_dir_ + "/root" + path;
+}
+
+std::string Process::mapped_file_path(const RemoteRange& range) const {
+  return fmt::format("{}/map_files/{:x}-{:x}", proc_dir_, range.start.value(), range.end.value());
 }
 
 size_t Process::read_partial(RemoteAddr addr, void* out, size_t len) const {

@@ -30,6 +30,10 @@ class Process {
   // exited with pthread_exit() stays listed (a zombie): seizing it fails, and callers
   // treat that as "gone", as for any thread that exits meanwhile.
   std::vector<pid_t> thread_ids() const;
+  // A thread in uninterruptible sleep (state D) right now, if any: it cannot stop
+  // for ptrace until it leaves it, so stopping the others now would hold them for
+  // nothing. One small read per thread, before any stop.
+  std::optional<pid_t> thread_in_uninterruptible_sleep() const;
   // How many threads the kernel counts in the process (num_threads of /proc/PID/stat,
   // one small read: cheaper than listing /proc/PID/task), or nullopt if unreadable.
   std::optional<size_t> thread_count() const;
@@ -42,6 +46,10 @@ class Process {
   std::string executable_path() const;
   // A path under which we can open a file the target names (its root may differ).
   std::string path_in_target_root(const std::string& path) const;
+  // /proc/PID/map_files/START-END: the file mapped at exactly `range` (a mapping as
+  // /proc/PID/maps lists it), whatever its path names now (opening it needs
+  // CAP_SYS_ADMIN).
+  std::string mapped_file_path(const RemoteRange& range) const;
 
   void read(RemoteAddr addr, void* out, size_t len) const;
   std::vector<uint8_t> read_bytes(RemoteAddr addr, size_t len) const;
@@ -89,6 +97,9 @@ class Process {
 // tid, of that thread.
 char process_state(pid_t pid);
 char thread_state(pid_t pid, pid_t tid);
+// For messages: "state D: uninterruptible sleep, in wait_for_vfork_done" (the
+// kernel function it waits in, when /proc shows it), or "gone".
+std::string describe_thread_state(pid_t pid, pid_t tid);
 
 // A thread's signal masks as /proc/PID/task/TID/status shows them (bit N-1 for
 // signal N); nullopt if the thread is gone. Read with one read() into a stack

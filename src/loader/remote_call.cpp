@@ -136,7 +136,7 @@ RemoteCall::RemoteCall(Process& process, Thread& thread, const TargetObjects& ob
   munmap_ = objects.resolve("munmap", libc, true).address;
 
   context_ = thread_.registers();
-  arch::settle_interrupted_syscall(context_, thread_.interrupted_syscall_needs_restart());
+  arch::settle_interrupted_syscall(context_);
   extended_ = thread_.read_extended_state();
   blocked_signals_ = thread_.blocked_signals();
   notice_signal_ = pick_notice_signal(process_.pid(), thread_.tid(), blocked_signals_);
@@ -292,7 +292,6 @@ uint64_t RemoteCall::run(RemoteAddr function, const std::vector<uint64_t>& args,
     if (event == PTRACE_EVENT_STOP) {
       // A group-stop (SIGSTOP...) or a stray interrupt: finish the call first; the
       // kernel puts the thread back in the group-stop when we detach.
-      if (sig != SIGTRAP) thread_.note_group_stop_seen();
       resume(0);
       continue;
     }
@@ -473,6 +472,10 @@ std::unique_ptr<Thread> acquire_thread_for_calls(Process& process, const TargetO
     if (auto it = control ? std::find(tids.begin(), tids.end(), *control) : tids.end(); it != tids.end())
       std::rotate(tids.begin(), it, it + 1);
     for (pid_t tid : tids) {
+      if (thread_state(process.pid(), tid) == 'D') {  // could not stop for us now: not even tried
+        last_reason = fmt::format("thread {}: {}", tid, describe_thread_state(process.pid(), tid));
+        continue;
+      }
       auto t = std::make_unique<Thread>(process.pid(), tid);
       if (!t->seize_and_interrupt()) continue;
       if (!t->wait_for_stop()) continue;

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "common/error.h"
+#include "common/paths.h"
 #include "common/registry_layout.h"
 #include "loader/process.h"
 #include "loader/target_objects.h"
@@ -29,7 +30,7 @@ static_assert(sizeof(Header) == HOTPATCH_REGISTRY_HEADER_SIZE);
 
 std::optional<RuntimeRegistry> RuntimeRegistry::find(const TargetObjects& objects) {
   for (const auto& o : objects.objects()) {
-    if (o.basename().rfind("libhotpatch", 0) != 0) continue;
+    if (!is_runtime_library_name(o.basename())) continue;
     try {
       for (const ElfSymbol* s : objects.image(o).find_symbols(HOTPATCH_REGISTRY_SYMBOL))
         if (s->dynamic && s->section_index != 0) return RuntimeRegistry(o.path, RemoteAddr(s->value + o.bias));
@@ -107,7 +108,7 @@ void RuntimeRegistry::write(const Process& process, RegistrySnapshot& snap) cons
 
 std::optional<pid_t> runtime_control_thread(const Process& process, const TargetObjects& objects) {
   for (const auto& o : objects.objects()) {
-    if (o.basename().rfind("libhotpatch", 0) != 0) continue;
+    if (!is_runtime_library_name(o.basename())) continue;
     try {
       for (const ElfSymbol* s : objects.image(o).find_symbols(HOTPATCH_CONTROL_THREAD_SYMBOL)) {
         if (!s->dynamic || s->section_index == 0) continue;
@@ -128,15 +129,14 @@ std::string locate_runtime_library() {
   }
   char self[PATH_MAX];
   ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n > 0) {
-    std::string dir(self, n);
-    dir = dir.substr(0, dir.rfind('/'));
-    for (const std::string& candidate : {dir + "/libhotpatch.so", dir + "/../lib/libhotpatch.so"}) {
-      char real[PATH_MAX];
-      if (::access(candidate.c_str(), R_OK) == 0 && ::realpath(candidate.c_str(), real)) return real;
-    }
+  std::vector<std::string> candidates;
+  if (n > 0) candidates = runtime_library_candidates(directory_of(std::string(self, n)));
+  for (const std::string& candidate : candidates) {
+    char real[PATH_MAX];
+    if (::access(candidate.c_str(), R_OK) == 0 && ::realpath(candidate.c_str(), real)) return real;
   }
-  throw Error(ErrorKind::Internal, "cannot find libhotpatch.so next to the hotpatch executable or in ../lib; set HOTPATCH_RUNTIME");
+  throw Error(ErrorKind::Internal, fmt::format("cannot find the runtime {} (looked in {}); set HOTPATCH_RUNTIME",
+                                               HOTPATCH_RUNTIME_SONAME, fmt::join(candidates, ", ")));
 }
 
 void check_file_is_trusted(const std::string& path) {

@@ -52,8 +52,9 @@ class RuntimeRegistry {
 // runtime linked in, preloaded or injected with `hotpatch inject`); nullopt otherwise.
 std::optional<pid_t> runtime_control_thread(const Process& process, const TargetObjects& objects);
 
-// Where this hotpatch's own libhotpatch.so is: $HOTPATCH_RUNTIME, else next to the
-// executable (build tree), else ../lib (installed). Throws Error(Internal) if none.
+// Where this hotpatch's own runtime is: $HOTPATCH_RUNTIME, else libhotpatch.so.N next
+// to the executable (build tree), else in the libdir it was installed with
+// (common/paths.h). Throws Error(Internal) if none.
 std::string locate_runtime_library();
 
 // Refuses (Error(BadPatchFile)) a file that another user could have written: it is

@@ -1,9 +1,11 @@
 #include "loader/target_objects.h"
 
 #include <elf.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "common/error.h"
 #include "common/paths.h"
@@ -52,6 +54,7 @@ TargetObjects::TargetObjects(const Process& process, AddressSpace space) : proce
         break;
       }
     if (!first) continue;
+    o.header_mapping = first->range;
     try {
       const ElfImage& img = image_without_debug_symbols(o);
       uint64_t first_vaddr = UINT64_MAX;
@@ -89,15 +92,62 @@ const LoadedObject* TargetObjects::object_containing(RemoteAddr addr) const {
   return nullptr;
 }
 
+ElfImage TargetObjects::open_mapped_file(const LoadedObject& object) const {
+  // 1. The mapping itself: exactly the file the target runs, deleted or in another
+  // mount namespace alike.
+  try {
+    return ElfImage::open(process_.mapped_file_path(object.executable_ranges.front()));
+  } catch (const Error&) {
+    // Not permitted (map_files wants CAP_SYS_ADMIN) or not there: by path.
+  }
+  // 2. Its path as the target sees it (its root, its mounts), if that is still the
+  // file mapped.
+  const std::string in_root = process_.path_in_target_root(object.path);
+  ElfImage image = ElfImage::open(in_root);
+  unsigned major = 0, minor = 0;
+  const auto id = image.file_identity();
+  if (id && std::sscanf(object.device.c_str(), "%x:%x", &major, &minor) == 2 && ::major(id->device) == major &&
+      ::minor(id->device) == minor && id->inode == object.inode)
+    return image;
+  // overlayfs shows the underlying file's device and inode in the maps, not the
+  // ones stat gives through the overlay: then the bytes decide. The first page holds
+  // the ELF and program headers and the build-id note; a different build differs.
+  if (!object.header_mapping.start.is_null()) {
+    const auto& loads = image.load_segments();
+    auto first = std::find_if(loads.begin(), loads.end(), [](const ElfSegment& s) { return s.offset == 0; });
+    if (first != loads.end()) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>({first->filesz, object.header_mapping.size(), 4096}));
+      auto file_bytes = image.read_vaddr(first->vaddr, n);
+      std::vector<uint8_t> mapped(n);
+      if (file_bytes && n > 0 && process_.read_partial(object.header_mapping.start, mapped.data(), n) == n &&
+          *file_bytes == mapped)
+        return image;
+    }
+  }
+  throw Error(ErrorKind::DoesNotFit,
+              fmt::format("{} is not the file the process has mapped there (device {}, inode {} in /proc/{}/maps), "
+                          "and /proc/{}/map_files, which would give the right one, needs CAP_SYS_ADMIN",
+                          in_root, object.device, object.inode, process_.pid(), process_.pid()));
+}
+
 ElfImage& TargetObjects::image_without_debug_symbols(const LoadedObject& object) const {
   auto it = images_.find(object.path);
   if (it != images_.end()) return *it->second;
-  // Opened through /proc/PID/root so a target in another root still reads right.
-  std::string in_root = process_.path_in_target_root(object.path);
-  auto img = std::make_unique<ElfImage>(ElfImage::open(::access(in_root.c_str(), R_OK) == 0 ? in_root : object.path));
-  auto& slot = images_[object.path];
-  slot = std::move(img);
-  return *slot;
+  try {
+    auto& slot = images_[object.path];
+    slot = std::make_unique<ElfImage>(open_mapped_file(object));
+    return *slot;
+  } catch (const Error& e) {
+    images_.erase(object.path);
+    unreadable_[object.path] = e.what();
+    throw;
+  }
+}
+
+std::string TargetObjects::unreadable_objects() const {
+  std::string out;
+  for (const auto& [path, why] : unreadable_) out += fmt::format("; cannot read {}: {}", path, why);
+  return out;
 }
 
 const ElfImage& TargetObjects::image(const LoadedObject& object) const {
@@ -107,10 +157,16 @@ const ElfImage& TargetObjects::image(const LoadedObject& object) const {
   if (!debug_symbols_merged_.insert(object.path).second) return *img;
   if (!img->has_symtab()) {
     if (auto id = img->build_id(); id && id->size() > 2) {
+      // The target's own debug files first, then ours; either way the build-id is
+      // what makes it the right one (merge_symbols_from refuses another).
       std::string debug = "/usr/lib/debug/.build-id/" + id->substr(0, 2) + "/" + id->substr(2) + ".debug";
-      if (::access(debug.c_str(), R_OK) == 0) {
+      for (const std::string& path : {process_.path_in_target_root(debug), debug}) {
+        if (::access(path.c_str(), R_OK) != 0) continue;
         try {
-          img->merge_symbols_from(ElfImage::open(debug));
+          ElfImage file = ElfImage::open(path);
+          if (file.build_id() != id) continue;
+          img->merge_symbols_from(file);
+          break;
         } catch (const Error&) {
         }
       }
@@ -217,8 +273,8 @@ ResolvedSymbol TargetObjects::resolve(const std::string& name, const LoadedObjec
                                       const std::vector<std::string>& excluded) const {
   if (auto r = try_resolve(name, pinned, want_function, excluded)) return *r;
   std::string where = pinned ? pinned->path : "the main executable or any loaded library";
-  throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: no {}symbol '{}' in {}", process_.pid(),
-                                                 want_function ? "function " : "", name, where));
+  throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: no {}symbol '{}' in {}{}", process_.pid(),
+                                                 want_function ? "function " : "", name, where, unreadable_objects()));
 }
 
 }  // namespace hotpatch

@@ -26,6 +26,7 @@ struct LoadedObject {
   std::string device;
   bool is_main = false;
   RemoteAddr base;  // lowest mapped address
+  RemoteRange header_mapping;  // the mapping of file offset 0 (ELF header), if any
   int64_t bias = 0; // add to link-time addresses
   std::vector<RemoteRange> executable_ranges;
   RemoteRange span;  // lowest to highest mapped address
@@ -52,8 +53,14 @@ class TargetObjects {
   // The process's libc.so.6; throws Error(DoesNotFit) "libc.so.6 is not loaded
   // (statically linked?); hotpatch cannot WHAT" when there is none.
   const LoadedObject& libc(const std::string& what) const;
-  // The object's ELF image, read on first use; with the symbols of its separate
-  // debug file (/usr/lib/debug/.build-id/...) merged in when it is stripped.
+  // The object's ELF image, read on first use from the very file the target has
+  // mapped, never from another file of the same name (a target in another mount
+  // namespace or root, a file replaced on disk): /proc/PID/map_files, else the path
+  // under /proc/PID/root if it is the same file (device and inode as in
+  // /proc/PID/maps, or the same first page as the target has mapped); otherwise
+  // Error(DoesNotFit) saying why. With the symbols of its separate debug file
+  // (/usr/lib/debug/.build-id/..., the target's or ours, same build-id) merged in
+  // when it is stripped.
   const ElfImage& image(const LoadedObject& object) const;
 
   // Looks `name` up in `pinned` if given, else in the main executable, then in the
@@ -82,7 +89,12 @@ class TargetObjects {
   std::vector<LoadedObject> objects_;
   ElfImage& image_without_debug_symbols(const LoadedObject& object) const;
 
+  ElfImage open_mapped_file(const LoadedObject& object) const;
+  // "; cannot read PATH: WHY" for every object whose file could not be read.
+  std::string unreadable_objects() const;
+
   mutable std::map<std::string, std::unique_ptr<ElfImage>> images_;
+  mutable std::map<std::string, std::string> unreadable_;  // path -> why
   mutable std::set<std::string> debug_symbols_merged_;
 };
 

@@ -21,6 +21,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "common/error.h"
 #include "loader/process.h"
@@ -37,6 +38,23 @@ namespace {
 std::map<pid_t, std::deque<int>>& stashed_statuses() {
   static std::map<pid_t, std::deque<int>> stash;
   return stash;
+}
+
+// Threads a wait gave up on (Thread::StopWait::Late): seized and interrupted by us,
+// not stopped yet. PTRACE_DETACH needs a stopped tracee, so they stay ours until
+// their stop comes (Thread::settle_late lets them go then) or until this process
+// exits (the kernel then detaches them, dropping the pending interrupt). By tid;
+// the value is the process id.
+std::map<pid_t, pid_t>& late_threads() {
+  static std::map<pid_t, pid_t> late;
+  return late;
+}
+
+// Set when a late thread's status was stashed: its stop has come, and whoever waits
+// next lets it go (Thread::settle_late) rather than leave it stopped meanwhile.
+bool& late_news() {
+  static bool news = false;
+  return news;
 }
 
 // One status for `tid`, without blocking: stashed, else whatever waitpid has (any
@@ -56,36 +74,13 @@ std::optional<int> poll_status(pid_t tid, bool& no_tracees) {
     if (r == tid) return status;
     if (r > 0) {
       stash[r].push_back(status);
+      if (late_threads().count(r)) late_news() = true;
       continue;
     }
     if (r < 0 && errno == EINTR) continue;
     no_tracees = r < 0 && errno == ECHILD;
     return std::nullopt;
   }
-}
-
-// Signals that may be pending for the thread and not blocked: if one is there, an
-// -EINTR may be the program's own business, so the syscall is left as the kernel made it.
-// Runs inside the stop for every thread an epoll_wait-style call was interrupted in,
-// so it reads the file with one read() into a stack buffer (no stream, no allocation
-// per line).
-bool has_deliverable_pending_signal(pid_t pid, pid_t tid) {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/task/%d/status", static_cast<int>(pid), static_cast<int>(tid));
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  char text[4096];
-  ssize_t n = ::read(fd, text, sizeof text - 1);
-  ::close(fd);
-  if (n <= 0) return false;
-  text[n] = 0;
-  auto field = [&](const char* name) -> uint64_t {
-    const char* at = std::strstr(text, name);
-    return at ? std::strtoull(at + std::strlen(name), nullptr, 16) : 0;
-  };
-  uint64_t pending = field("\nSigPnd:"), shared = field("\nShdPnd:"), blocked = field("\nSigBlk:"),
-           ignored = field("\nSigIgn:");
-  return ((pending | shared) & ~blocked & ~ignored) != 0;
 }
 
 std::string tracer_hint(pid_t pid, pid_t tid) {
@@ -111,6 +106,12 @@ Thread::~Thread() {
 }
 
 bool Thread::seize_and_interrupt() {
+  if (auto late = late_threads().find(tid_); late != late_threads().end() && late->second == pid_) {
+    // Still ours from a wait that gave up on it, its interrupt still pending.
+    late_threads().erase(late);
+    seized_ = true;
+    return true;
+  }
   if (::ptrace(PTRACE_SEIZE, tid_, nullptr, nullptr) != 0) {
     if (errno == ESRCH) return false;
     int err = errno;
@@ -122,6 +123,18 @@ bool Thread::seize_and_interrupt() {
                 errno_message(fmt::format("process {} thread {}: cannot trace{}", pid_, tid_, tracer_hint(pid_, tid_)), err));
   }
   seized_ = true;
+  // The tid was read from /proc/PID/task before the seize. If that thread has exited
+  // since, the number may already be a new thread of any process, and the seize took
+  // that one. Traced, its number cannot pass on again (it is held until its tracer
+  // reaps it), so one check settles it: tgkill with signal 0 fails with ESRCH for a
+  // tid outside the thread group.
+  if (::syscall(SYS_tgkill, pid_, tid_, 0) != 0 && errno == ESRCH) {
+    // Not ours: stop it only to let it go (a seized thread is detached from a stop).
+    if (::ptrace(PTRACE_INTERRUPT, tid_, nullptr, nullptr) == 0)
+      wait_for_stop(std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
+    release();
+    return false;
+  }
   if (::ptrace(PTRACE_INTERRUPT, tid_, nullptr, nullptr) != 0) {
     if (errno == ESRCH) {
       seized_ = false;
@@ -155,9 +168,10 @@ bool TraceeNewsWait::sleep(std::chrono::microseconds timeout) {
   return ::sigtimedwait(&chld, nullptr, &ts) == SIGCHLD;
 }
 
-bool Thread::wait_for_stop() {
+Thread::StopWait Thread::wait_for_stop(std::chrono::steady_clock::time_point deadline) {
   TraceeNewsWait news;  // usually nested in AllThreadsStopped's: then a no-op
   for (;;) {
+    if (late_news()) settle_late();
     bool no_tracees = false;
     std::optional<int> polled = poll_status(tid_, no_tracees);
     if (!polled) {
@@ -165,20 +179,24 @@ bool Thread::wait_for_stop() {
       // another thread took over its identity): not an error, threads come and go.
       if (no_tracees) {
         seized_ = false;
-        return false;
+        return StopWait::Gone;
       }
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) return StopWait::Late;
       // A stop or an exit of any tracee wakes us (SIGCHLD); a quiet 10 ms means this
       // thread may have vanished without a word to us (an execve took its identity).
-      if (!TraceeNewsWait::sleep(std::chrono::milliseconds(10)) && thread_state(pid_, tid_) == 0) {
+      const auto nap = std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(10), deadline - now);
+      if (!TraceeNewsWait::sleep(std::chrono::duration_cast<std::chrono::microseconds>(nap)) &&
+          thread_state(pid_, tid_) == 0) {
         seized_ = false;
-        return false;
+        return StopWait::Gone;
       }
       continue;
     }
     int status = *polled;
     if (WIFEXITED(status) || WIFSIGNALED(status)) {
       seized_ = false;
-      return false;
+      return StopWait::Gone;
     }
     if (!WIFSTOPPED(status)) continue;
     int sig = WSTOPSIG(status);
@@ -196,17 +214,13 @@ bool Thread::wait_for_stop() {
     }
     stopped_ = true;
     regs_ = read_registers();
-    if (interrupted_syscall_needs_restart()) {
-      // Our interrupt made a never-restarted syscall (epoll_wait, sigtimedwait, ...)
-      // return -EINTR: point the thread back at it now, not at release, so that it
-      // is re-run even when this CLI is killed before it can release anyone (the
-      // kernel's detach then resumes the thread as it is). A signal that arrives
-      // during the hold is delivered before the syscall re-runs, as if it had come
-      // just before the call.
-      arch::rewind_to_restart_syscall(regs_);
-      set_registers(regs_);
-    }
-    return true;
+    // Our interrupt made a never-restarted syscall (epoll_wait, sigtimedwait, ...)
+    // return -EINTR: turn that into a restart the kernel itself performs when the
+    // thread resumes, unless a signal handler runs first (then the program gets the
+    // EINTR that signal means). Done now, not at release, so that it holds even when
+    // this CLI is killed before it can release anyone.
+    if (stop_kind_ == StopKind::Interrupt && arch::restart_unless_signalled(regs_)) set_registers(regs_);
+    return StopWait::Stopped;
   }
 }
 
@@ -283,6 +297,7 @@ void Thread::resume(int signal) {
 std::optional<int> Thread::wait_status(std::chrono::steady_clock::time_point deadline) {
   auto pause = std::chrono::microseconds(0);
   for (;;) {
+    if (late_news()) settle_late();
     bool no_tracees = false;
     if (std::optional<int> polled = poll_status(tid_, no_tracees)) {
       int status = *polled;
@@ -306,24 +321,36 @@ std::optional<int> Thread::wait_status(std::chrono::steady_clock::time_point dea
   }
 }
 
-void Thread::note_signal_for_release(int sig) {
-  // One signal can ride on PTRACE_DETACH; standard signals do not queue, so a second
-  // one of the same number adds nothing, and another number is re-sent after detach.
-  if (pending_signal_ == 0) pending_signal_ = sig;
-  else if (sig != pending_signal_) ::syscall(SYS_tgkill, pid_, tid_, sig);
-}
-
-bool Thread::interrupted_syscall_needs_restart() const {
-  return stop_kind_ == StopKind::Interrupt && regs_.syscall_number() >= 0 && regs_.syscall_result() == -EINTR &&
-         !has_deliverable_pending_signal(pid_, tid_);
-}
-
 void Thread::release() {
   if (!seized_) return;
+  if (!stopped_) {
+    // Interrupted but not stopped yet (a wait gave up on it): it cannot be detached
+    // before its stop comes.
+    late_threads()[tid_] = pid_;
+    seized_ = false;
+    return;
+  }
   int sig = pending_signal_;
-  ::ptrace(PTRACE_DETACH, tid_, nullptr, reinterpret_cast<void*>(static_cast<uintptr_t>(sig)));
+  if (::ptrace(PTRACE_DETACH, tid_, nullptr, reinterpret_cast<void*>(static_cast<uintptr_t>(sig))) != 0) {
+    // ESRCH: not in a stop we can end. Dead (SIGKILL reaches a stopped thread too)
+    // needs nothing; alive, it runs on as our tracee (resumed, not stopped since):
+    // interrupt it and let it go when that stop comes, like a late thread.
+    const char state = thread_state(pid_, tid_);
+    if (state != 0 && state != 'Z' && state != 'X' && ::ptrace(PTRACE_INTERRUPT, tid_, nullptr, nullptr) == 0)
+      late_threads()[tid_] = pid_;
+  }
   seized_ = false;
   stopped_ = false;
+}
+
+void Thread::settle_late() {
+  late_news() = false;
+  for (auto [tid, pid] : std::exchange(late_threads(), {})) {
+    Thread t(pid, tid);
+    t.seized_ = true;
+    // Stopped by now: the destructor releases it; still not: it is remembered again.
+    t.wait_for_stop(std::chrono::steady_clock::time_point::min());
+  }
 }
 
 // --------------------------------------------------------------------------------
@@ -352,7 +379,12 @@ void StopPriority::restore() {
   ::sched_setscheduler(0, saved_policy_, &saved);
 }
 
-AllThreadsStopped::AllThreadsStopped(Process& process) : process_(process) {
+ThreadsNotStopped::ThreadsNotStopped(pid_t pid, std::string reason)
+    : Error(ErrorKind::Busy, fmt::format("process {}: {}", pid, reason)), reason_(std::move(reason)) {}
+
+AllThreadsStopped::AllThreadsStopped(Process& process, std::chrono::steady_clock::time_point deadline)
+    : process_(process) {
+  Thread::settle_late();
   first_interrupt_ = std::chrono::steady_clock::now();
   std::set<pid_t> known;
   // Interrupt every thread we know of before waiting for any, so they stop in
@@ -369,7 +401,22 @@ AllThreadsStopped::AllThreadsStopped(Process& process) : process_(process) {
       threads_.push_back(std::move(t));
     }
     if (fresh.empty()) break;
-    for (Thread* t : fresh) t->wait_for_stop();
+    std::optional<pid_t> late;
+    for (Thread* t : fresh) {
+      if (t->wait_for_stop(deadline) != Thread::StopWait::Late) continue;
+      // The one to name: a thread in uninterruptible sleep rather than a slow one.
+      if (!late || (thread_state(process_.pid(), *late) != 'D' && thread_state(process_.pid(), t->tid()) == 'D'))
+        late = t->tid();
+    }
+    if (late) {
+      // Everyone who stopped goes back to work now; the late ones are let go when
+      // their stops come (Thread::settle_late).
+      const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                                first_interrupt_);
+      release();
+      throw ThreadsNotStopped(process_.pid(), fmt::format("thread {} did not stop within {} ms ({})", *late,
+                                                          waited.count(), describe_thread_state(process_.pid(), *late)));
+    }
     std::erase_if(threads_, [](const std::unique_ptr<Thread>& t) { return !t->seized(); });
     // Every thread we hold is stopped, so none of them can create another. If the
     // kernel counts no more live threads than we hold, nobody was born since the

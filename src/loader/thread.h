@@ -1,7 +1,8 @@
 // Thread: one thread of the target under ptrace (PTRACE_SEIZE, never ATTACH, so no
 // SIGSTOP is sent). While seized it is ours; release() hands it back exactly as it
-// was: registers restored, a syscall we interrupted with -EINTR re-run, a signal
-// that arrived meanwhile delivered, a group-stop left in place.
+// was: registers restored, a syscall we interrupted with -EINTR re-run (unless a
+// signal handler runs first, arch::restart_unless_signalled), a signal that arrived
+// meanwhile delivered, a group-stop left in place.
 #pragma once
 
 #include <sys/types.h>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "arch/arch.h"
+#include "common/error.h"
 
 namespace hotpatch {
 
@@ -33,12 +35,24 @@ class Thread {
   pid_t tid() const { return tid_; }
 
   // PTRACE_SEIZE + PTRACE_INTERRUPT. Returns false if the thread is gone (ESRCH):
-  // threads come and go, that is not an error. Throws Error(Target) on EPERM
-  // (e.g. another tracer is attached).
+  // threads come and go, that is not an error; so is a tid that, once seized, is not
+  // a thread of the process (its thread exited and the number went to a new thread
+  // elsewhere): that one is let go at once. Throws Error(Target) on EPERM (e.g.
+  // another tracer is attached).
   bool seize_and_interrupt();
-  // Waits for the stop caused by seize_and_interrupt(). Returns false if the thread
-  // exited meanwhile.
-  bool wait_for_stop();
+  // Waits for the stop caused by seize_and_interrupt(), until `deadline`. A thread
+  // in uninterruptible sleep (D: a vfork parent, NFS/FUSE I/O, a frozen cgroup)
+  // stops only when it leaves it, which may be never: Late says it has not stopped
+  // yet. It stays seized with its interrupt pending; released or destroyed like
+  // that, it is remembered, and let go as soon as its stop comes (settle_late()).
+  enum class StopWait { Stopped, Gone, Late };
+  StopWait wait_for_stop(std::chrono::steady_clock::time_point deadline);
+  // The same within kDefaultStopWait; true if stopped (false: gone, or late).
+  bool wait_for_stop() { return wait_for_stop(std::chrono::steady_clock::now() + kDefaultStopWait) == StopWait::Stopped; }
+  static constexpr std::chrono::milliseconds kDefaultStopWait{250};
+  // Lets go of every thread an earlier wait gave up on whose stop has come since
+  // (detached as release() would), and forgets those that exited. Cheap when none.
+  static void settle_late();
   bool seized() const { return seized_; }
   bool stopped() const { return stopped_; }
   StopKind stop_kind() const { return stop_kind_; }
@@ -57,9 +71,6 @@ class Thread {
   void write_extended_state(const std::vector<uint8_t>& state);
   // The signals the thread blocks (PTRACE_GETSIGMASK).
   uint64_t blocked_signals() const;
-  // Whether release() would re-run the syscall the thread was stopped in (one
-  // that returned -EINTR because of our interrupt, with no signal to deliver).
-  bool interrupted_syscall_needs_restart() const;
 
   // Resumes the thread (PTRACE_CONT) delivering `signal` (0 for none).
   void resume(int signal);
@@ -82,9 +93,6 @@ class Thread {
   std::optional<int> wait_status(std::chrono::steady_clock::time_point deadline);
   // Reads the registers anew (after a stop during a remote call).
   arch::Registers read_registers() const;
-  void note_signal_for_release(int sig);
-  void note_group_stop_seen() { group_stop_seen_ = true; }
-  bool group_stop_seen() const { return group_stop_seen_; }
 
   // Detach, with the fix-ups described at the top. Safe to call twice.
   void release();
@@ -95,7 +103,6 @@ class Thread {
   bool seized_ = false;
   bool stopped_ = false;
   bool regs_dirty_ = false;
-  bool group_stop_seen_ = false;
   StopKind stop_kind_ = StopKind::Interrupt;
   int pending_signal_ = 0;
   arch::Registers regs_;
@@ -139,13 +146,32 @@ class TraceeNewsWait {
   bool changed_mask_ = false;
 };
 
+// Thrown by AllThreadsStopped when some thread has not stopped by the deadline:
+// every thread that did has been resumed. reason() says which thread and in what
+// state ("thread 42 did not stop within 20 ms (state D: uninterruptible sleep, in
+// wait_for_vfork_done)"); what() adds the process.
+class ThreadsNotStopped : public Error {
+ public:
+  ThreadsNotStopped(pid_t pid, std::string reason);
+  const std::string& reason() const { return reason_; }
+
+ private:
+  std::string reason_;
+};
+
 // Every thread of the process stopped, for as short a window as possible: all are
 // seized and interrupted first, then waited for, then we check that no thread was
 // born meanwhile (the kernel's thread count, else /proc/PID/task read again) and
 // seize any newcomer. The destructor (or release()) resumes them all.
+// A thread that has not stopped by `deadline` (uninterruptible sleep) ends the
+// attempt: everyone else is resumed at once and ThreadsNotStopped thrown, so no
+// thread is held waiting for one that cannot come.
 class AllThreadsStopped {
  public:
-  explicit AllThreadsStopped(Process& process);
+  explicit AllThreadsStopped(Process& process,
+                             std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::now() +
+                                                                              kDefaultDeadline);
+  static constexpr std::chrono::seconds kDefaultDeadline{2};
   ~AllThreadsStopped();
   AllThreadsStopped(const AllThreadsStopped&) = delete;
   AllThreadsStopped& operator=(const AllThreadsStopped&) = delete;

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/paths.h"
 #include "runtime/libraries.h"
 
 extern char** environ;
@@ -24,11 +26,6 @@ namespace hotpatch::runtime {
 namespace {
 
 constexpr const char* kErrorPrefix = "hotpatch: error: ";
-
-std::string directory_of(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
 
 // The helper must not inherit what would load code into it: our preload library
 // would start a second control server in it, an audit module could do anything.
@@ -88,8 +85,7 @@ bool LoaderHelper::locate(std::string& path, std::string& error) {
     if (dladdr(reinterpret_cast<void*>(&LoaderHelper::locate), &info) && info.dli_fname) {
       char real[PATH_MAX];
       std::string lib = ::realpath(info.dli_fname, real) ? real : info.dli_fname;
-      candidates.push_back(directory_of(lib) + "/hotpatch");         // build tree
-      candidates.push_back(directory_of(lib) + "/../bin/hotpatch");  // installed: PREFIX/lib -> PREFIX/bin
+      for (std::string& c : cli_candidates(directory_of(lib))) candidates.push_back(std::move(c));
     }
     if (const char* search = std::getenv("PATH")) {
       std::string dirs = search;
@@ -102,12 +98,16 @@ bool LoaderHelper::locate(std::string& path, std::string& error) {
     }
   }
   for (const auto& c : candidates) {
-    if (::access(c.c_str(), X_OK) != 0) continue;
+    // A directory of the same name (libdir/hotpatch holds the Creator's build
+    // capture files) is not a candidate; only an executable file is.
+    struct stat st{};
+    if (::stat(c.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || ::access(c.c_str(), X_OK) != 0) continue;
     if (!trusted_file(c, error)) return false;
     path = c;
     return true;
   }
-  error = "cannot find the hotpatch command (looked next to libhotpatch.so, in ../bin and on PATH; set HOTPATCH_CLI)";
+  error = "cannot find the hotpatch command (looked next to libhotpatch.so, in its installed bindir "
+          "(libdir/" HOTPATCH_LIBDIR_TO_BINDIR ") and on PATH; set HOTPATCH_CLI)";
   return false;
 }
 

@@ -18,8 +18,9 @@ class LoaderHelper {
   static bool run(const std::vector<std::string>& args, int timeout_ms, std::vector<std::string>& output,
                   std::string& error);
 
-  // Where the helper is: $HOTPATCH_CLI, else `hotpatch` next to libhotpatch.so or in
-  // ../bin from it, else on $PATH. It must be a file no other user can write.
+  // Where the helper is: $HOTPATCH_CLI, else `hotpatch` next to libhotpatch.so (build
+  // tree) or in the bindir it was installed with (common/paths.h), else on $PATH. It
+  // must be a file no other user can write.
   static bool locate(std::string& path, std::string& error);
 };
 

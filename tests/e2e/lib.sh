@@ -232,29 +232,37 @@ expect_fail() {
   _indent "$WORK/last.err"
 }
 
-# kill_at STEP ARGS...: runs the CLI (ARGS) with HOTPATCH_TEST_STOP_AT=STEP, waits
-# until it has stopped itself there, and kills it with SIGKILL.
-kill_at() {
-  local stop_step=$1 cli line='' end
+# stop_cli_at STEP ARGS...: runs the CLI (ARGS) in the background with
+# HOTPATCH_TEST_STOP_AT=STEP and waits until it has stopped itself there (SIGSTOP);
+# CLI_PID is its pid, its output goes to $WORK/cli.out and cli.err. Then kill -CONT
+# lets it go on, kill -KILL ends it there.
+stop_cli_at() {
+  local stop_step=$1 line='' end rc
   shift
   : >"$WORK/cli.err"
   HOTPATCH_TEST_STOP_AT=$stop_step "$HOTPATCH" "$@" >"$WORK/cli.out" 2>"$WORK/cli.err" </dev/null &
-  cli=$!
+  CLI_PID=$!
   _deadline 30
   end=$_DEADLINE
   while :; do
     _slurp line "$WORK/cli.err"
     [[ $line == *"stopped at step $stop_step "* ]] && break
-    if ! kill -0 "$cli" 2>/dev/null; then
-      wait "$cli" && rc=0 || rc=$?
+    if ! kill -0 "$CLI_PID" 2>/dev/null; then
+      wait "$CLI_PID" && rc=0 || rc=$?
       fail "the CLI (exit $rc) ended without stopping at step $stop_step; stderr: $line"
     fi
     _past "$end" && fail "the CLI did not reach step $stop_step within 30 s; stderr: $line"
     nap 0.005
   done
-  expect_state "$cli" T 10
-  kill -KILL "$cli"
-  wait "$cli" 2>/dev/null || true
+  expect_state "$CLI_PID" T 10
+}
+
+# kill_at STEP ARGS...: runs the CLI (ARGS) stopped at STEP (stop_cli_at) and kills
+# it there with SIGKILL.
+kill_at() {
+  stop_cli_at "$@"
+  kill -KILL "$CLI_PID"
+  wait "$CLI_PID" 2>/dev/null || true
 }
 
 # wait_for_syscall PID NR [TIMEOUT_S=10]: waits until the thread PID (a tid works too,
@@ -416,3 +424,25 @@ revert_ok() {
 # redirect_re OLD ADDR NEW: a regex for list's line for one replaced function,
 # "  OLD (ADDR) -> NEW (0x...)", optionally followed by " via ..." (how it jumps).
 redirect_re() { echo "^  $1 \\($2\\) -> $3 \\(0x[0-9a-f]+\\)( via [a-z0-9, ]+)?$"; }
+
+# --- several processes (ops_*) ------------------------------------------------------
+
+# build_unique_target OUT SRC [cc flags...]: build_target with NONCE defined as a
+# random string, so that OUT's build-id is this case's alone: cases that select
+# processes by build-id (-p all) or by program (--exe) never find another case's.
+build_unique_target() {
+  local out=$1 src=$2
+  shift 2
+  build_target "$out" "$src" -DNONCE="\"${WORK##*/}-$RANDOM$RANDOM\"" "$@"
+}
+
+# build_id_of FILE: its GNU build-id, in hex.
+build_id_of() {
+  local id
+  id=$(readelf -n "$1" | awk '/Build ID:/ {print $3; exit}')
+  [ -n "$id" ] || fail "$1 has no build-id"
+  echo "$id"
+}
+
+# pids_in TEXT: the pids of "process PID: ..." lines, sorted, on one line.
+pids_in() { grep -oE '^process [0-9]+:' <<<"$1" | grep -oE '[0-9]+' | sort -n | paste -sd' '; }

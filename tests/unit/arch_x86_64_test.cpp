@@ -5,6 +5,7 @@
 
 #include <sys/ucontext.h>
 
+#include <array>
 #include <cstring>
 
 #include "arch/arch.h"
@@ -104,30 +105,82 @@ TEST(ArchX86_64, SettleRestartsWhatTheKernelWouldRestart) {
   };
   // read() interrupted: -ERESTARTSYS -> the syscall again, same number.
   auto r = stopped_in(0, -512);
-  arch::settle_interrupted_syscall(r, false);
+  arch::settle_interrupted_syscall(r);
   EXPECT_EQ(r.raw().rax, 0u);
   EXPECT_EQ(r.pc(), RemoteAddr(0x7f0000002000));
   EXPECT_EQ(r.syscall_number(), -1);
   // clock_nanosleep: -ERESTART_RESTARTBLOCK -> restart_syscall (219).
   r = stopped_in(230, -516);
-  arch::settle_interrupted_syscall(r, false);
+  arch::settle_interrupted_syscall(r);
   EXPECT_EQ(r.raw().rax, 219u);
   EXPECT_EQ(r.pc(), RemoteAddr(0x7f0000002000));
-  // epoll_wait's -EINTR: re-run only when asked.
+  // epoll_wait's -EINTR stays (the stop turned one it caused into -ERESTARTNOHAND,
+  // which is re-run like -ERESTARTSYS).
   r = stopped_in(232, -4);
-  arch::settle_interrupted_syscall(r, false);
+  arch::settle_interrupted_syscall(r);
   EXPECT_EQ(r.raw().rax, static_cast<uint64_t>(-4));
   EXPECT_EQ(r.pc(), RemoteAddr(0x7f0000002002));
-  r = stopped_in(232, -4);
-  arch::settle_interrupted_syscall(r, true);
+  r = stopped_in(232, -514);
+  arch::settle_interrupted_syscall(r);
   EXPECT_EQ(r.raw().rax, 232u);
   EXPECT_EQ(r.pc(), RemoteAddr(0x7f0000002000));
   // A finished syscall keeps its result; code outside any syscall is untouched.
   r = stopped_in(1, 5);
-  arch::settle_interrupted_syscall(r, true);
+  arch::settle_interrupted_syscall(r);
   EXPECT_EQ(r.raw().rax, 5u);
   EXPECT_EQ(r.pc(), RemoteAddr(0x7f0000002002));
   EXPECT_EQ(r.syscall_number(), -1);
+}
+
+TEST(ArchX86_64, OnlyInvisibleRestartsBecomeTheKernelsDecision) {
+  auto stopped_in = [](int64_t nr, int64_t result) {
+    arch::Registers regs;
+    regs.raw().orig_rax = static_cast<uint64_t>(nr);
+    regs.raw().rax = static_cast<uint64_t>(result);
+    regs.raw().rip = 0x7f0000002002;
+    return regs;
+  };
+  // epoll_pwait (281), rt_sigtimedwait (128), semop (65) interrupted by us: the
+  // kernel re-runs them on resume unless a handler runs (-ERESTARTNOHAND = -514);
+  // the pc and the syscall number stay, so a handler's frame shows the call.
+  for (int64_t nr : {281, 128, 65, 232, 45}) {
+    auto r = stopped_in(nr, -4);
+    EXPECT_TRUE(arch::restart_unless_signalled(r)) << nr;
+    EXPECT_EQ(r.raw().rax, static_cast<uint64_t>(-514)) << nr;
+    EXPECT_EQ(r.pc(), RemoteAddr(0x7f0000002002)) << nr;
+    EXPECT_EQ(r.syscall_number(), nr);
+  }
+  // ioctl (16), read (0), connect (42), io_uring_enter (426) and unknown numbers keep
+  // their EINTR; so does anything that did not fail with EINTR.
+  for (int64_t nr : {16, 0, 42, 426, 9999}) {
+    auto r = stopped_in(nr, -4);
+    EXPECT_FALSE(arch::restart_unless_signalled(r)) << nr;
+    EXPECT_EQ(r.raw().rax, static_cast<uint64_t>(-4)) << nr;
+  }
+  auto done = stopped_in(281, 1);
+  EXPECT_FALSE(arch::restart_unless_signalled(done));
+  auto not_in_syscall = stopped_in(-1, -4);
+  EXPECT_FALSE(arch::restart_unless_signalled(not_in_syscall));
+}
+
+TEST(ArchX86_64, InterruptedContextReadsBackWhatTheFrameSaved) {
+  arch::Registers ctx;
+  ctx.raw().rip = 0x7f0000001234;
+  ctx.raw().rsp = 0x7ffc00001008;
+  std::vector<uint8_t> xstate(832, 0);
+  auto frame = arch::build_signal_frame(ctx, xstate, 0, RemoteAddr(0x7ffc00000f00), RemoteAddr(0x7f00000000aa));
+  auto saved = arch::interrupted_context(frame.bytes);
+  ASSERT_TRUE(saved.has_value());
+  EXPECT_EQ(saved->pc, RemoteAddr(0x7f0000001234));
+  EXPECT_EQ(saved->sp, RemoteAddr(0x7ffc00001008));
+  // Too short, or flags and link no kernel writes: not a frame.
+  EXPECT_FALSE(arch::interrupted_context(std::span<const uint8_t>(frame.bytes).first(100)).has_value());
+  auto bad = frame.bytes;
+  bad[8 + 8] = 1;  // uc_link
+  EXPECT_FALSE(arch::interrupted_context(bad).has_value());
+  bad = frame.bytes;
+  bad[8 + 1] = 0x10;  // uc_flags
+  EXPECT_FALSE(arch::interrupted_context(bad).has_value());
 }
 
 TEST(ArchX86_64, SignalFrameLayout) {
@@ -217,4 +270,27 @@ TEST(ArchX86_64, NoticePadSignalsItsOwnThreadBeforeSigreturn) {
             (std::vector<uint8_t>{0xb8, 234, 0, 0, 0, 0x0f, 0x05}));
   EXPECT_EQ(std::vector<uint8_t>(pad.begin() + sigreturn - 7, pad.end()),
             (std::vector<uint8_t>{0xb8, 0x0f, 0, 0, 0, 0x0f, 0x05, 0x0f, 0x0b}));
+}
+
+// What glibc's _start leaves below the initial stack pointer, and what ld.so's frames
+// hold there before it runs (measured on Debian 12; docs/agent.md).
+TEST(X86_64, ProgramStartedReadsGlibcStartFromTheInitialStack) {
+  const RemoteAddr sp0(0x7ffd80ece630), entry(0x555ee44ee3d0);
+  const hotpatch::RemoteRange program{RemoteAddr(0x555ee44ee000), RemoteAddr(0x555ee44ef000)};
+  auto in_program = [&](RemoteAddr a) { return program.contains(a); };
+  arch::Registers regs;
+  regs.set_pc(RemoteAddr(0x7f4e81ee7784));  // in ld.so
+  std::array<uint64_t, 3> before_entry = {0, 0, 0x7f4e81ee6b78};  // [sp-24], [sp-16], [sp-8]
+  EXPECT_FALSE(arch::program_started(regs, sp0, entry, before_entry, in_program));
+  std::array<uint64_t, 3> after_start = {0x555ee44ee3f1, sp0.value() - 8, 0x38};
+  regs.set_pc(RemoteAddr(0x7f4e81d12e70));  // in libc, called from main
+  EXPECT_TRUE(arch::program_started(regs, sp0, entry, after_start, in_program));
+  regs.set_pc(entry);  // at the entry point: nothing ran
+  EXPECT_FALSE(arch::program_started(regs, sp0, entry, before_entry, in_program));
+  regs.set_pc(entry + 4);  // the program's own code runs
+  EXPECT_TRUE(arch::program_started(regs, sp0, entry, before_entry, in_program));
+  // A return address that is not into the program is not glibc's mark.
+  std::array<uint64_t, 3> not_program = {0x7f4e81ee6b78, sp0.value() - 8, 0};
+  regs.set_pc(RemoteAddr(0x7f4e81ee7784));
+  EXPECT_FALSE(arch::program_started(regs, sp0, entry, not_program, in_program));
 }

@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <random>
 
 #include <hotpatch/patch.h>
@@ -221,7 +222,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadFixture{"bad_replace_undefined", "undefined symbol"},
         BadFixture{"bad_ref_readonly", "is not in a writable segment"},
         BadFixture{"bad_ref_wide_slot", "the slot wide_ref is 16 bytes, not a pointer"},
-        BadFixture{"bad_version", "unsupported patch format version 2 (this hotpatch reads 1)"},
+        BadFixture{"bad_version", "unsupported patch format version 3 (this hotpatch reads 1 to 2)"},
+        BadFixture{"bad_two_pre_apply", "more than one HOTPATCH_PRE_APPLY record"},
+        BadFixture{"bad_callback_old_version", "POST_APPLY record of version 1; the kind needs version 2"},
+        BadFixture{"bad_callback_data", "PRE_APPLY 'not_code': the function at"},
         BadFixture{"bad_magic", "bad magic 0x12345678"},
         BadFixture{"bad_kind", "unknown record kind 99"},
         BadFixture{"bad_reserved", "reserved field is 0x1, must be 0"},
@@ -248,6 +252,45 @@ TEST(PatchFile, LinkNearPatchCarriesItsTargetReferences) {
   ASSERT_TRUE(before);
   EXPECT_EQ((*before)[0], 0x8d) << "lea opcode";
   EXPECT_EQ((*before)[1] & 0xc7, 0x05) << "ModRM: rip-relative";
+}
+
+TEST(PatchFile, CallbacksAndShadowIds) {
+  PatchFile patch = read_patch_file(fixture("patch_callbacks"));
+  ElfImage image = ElfImage::open(fixture("patch_callbacks"));
+  EXPECT_EQ(patch.format_version, 2u);
+  auto at = [&](const std::optional<PatchCallback>& cb, const std::string& fn) {
+    ASSERT_TRUE(cb.has_value()) << fn;
+    EXPECT_EQ(cb->name, fn);
+    EXPECT_EQ(cb->vaddr, only_symbol(image, fn).value) << fn;
+  };
+  at(patch.pre_apply, "check_first");
+  at(patch.post_apply, "started");
+  at(patch.pre_revert, "stopping");  // a static function: R_X86_64_RELATIVE
+  at(patch.post_revert, "stopped");
+  ASSERT_EQ(patch.shadow_ids.size(), 2u) << "CONN_EXTRA is declared twice, counted once";
+  std::map<uint64_t, std::string> ids;
+  for (const auto& s : patch.shadow_ids) ids[s.id] = s.name;
+  EXPECT_EQ(ids[0x636f6e6e01u], "CONN_EXTRA");
+  EXPECT_EQ(ids[7], "7");
+}
+
+// Records of kinds 1-8 keep version 1, so a patch that uses nothing newer still
+// reads with a hotpatch that knows only version 1.
+TEST(PatchFile, OldKindsAreWrittenAsVersion1) {
+  for (const char* name : {"patch_full", "patch_minimal"}) {
+    ElfImage image = ElfImage::open(fixture(name));
+    auto section = image.section(HOTPATCH_SECTION);
+    ASSERT_TRUE(section.has_value()) << name;
+    for (uint64_t at = 0; at + 32 <= section->size; at += 32) {
+      uint16_t version;
+      std::memcpy(&version, section->data.data() + at + 4, 2);
+      EXPECT_EQ(version, 1u) << name << " record " << at / 32;
+    }
+    EXPECT_EQ(read_patch_file(fixture(name)).format_version, 1u) << name;
+  }
+  PatchFile plain = read_patch_file(fixture("patch_full"));
+  EXPECT_FALSE(plain.pre_apply || plain.post_apply || plain.pre_revert || plain.post_revert);
+  EXPECT_TRUE(plain.shadow_ids.empty());
 }
 
 TEST(PatchFile, PlainPatchIsNotLinkNear) {
@@ -290,7 +333,7 @@ TEST(PatchFile, EditedRecordSection) {
   auto future = good;
   uint16_t version = 7;
   std::memcpy(future.data() + section->offset + 4, &version, 2);
-  EXPECT_EQ(rejection(future, "future.so"), "future.so: unsupported patch format version 7 (this hotpatch reads 1)");
+  EXPECT_EQ(rejection(future, "future.so"), "future.so: unsupported patch format version 7 (this hotpatch reads 1 to 2)");
 
   const uint64_t header = section_header_offset(good, *section);
   auto resized = [&](uint64_t size) {
@@ -305,7 +348,7 @@ TEST(PatchFile, EditedRecordSection) {
   // A future format may have another record size: its version is what to report.
   auto future_layout = resized(48);
   std::memcpy(future_layout.data() + section->offset + 4, &version, 2);
-  EXPECT_EQ(rejection(future_layout, "v7.so"), "v7.so: unsupported patch format version 7 (this hotpatch reads 1)");
+  EXPECT_EQ(rejection(future_layout, "v7.so"), "v7.so: unsupported patch format version 7 (this hotpatch reads 1 to 2)");
 
   auto nobits = good;
   uint32_t type = SHT_NOBITS;

@@ -57,11 +57,46 @@ TEST(Registry, RoundTrip) {
 // the header; bytes that claim one are not decoded as if they were today's.
 TEST(Registry, EarlierEncodingTagsAreRefused) {
   auto bytes = encode_registry(sample());
-  ASSERT_EQ(bytes[3], '3');  // "HGR3", little-endian: the last byte is the digit
+  ASSERT_EQ(bytes[3], '4');  // "HGR4", little-endian: the last byte is the digit
   for (char older : {'1', '2'}) {
     bytes[3] = older;
     EXPECT_FALSE(decode_registry(bytes.data(), bytes.size())) << "HGR" << older;
   }
+}
+
+// "HGR4" adds the revert callbacks and the shadow flag after each patch's redirects.
+TEST(Registry, RevertCallbacksRoundTrip) {
+  Registry reg = sample();
+  reg.patches[1].pre_revert = 0x7f0000101200;
+  reg.patches[1].post_revert = 0x7f0000101300;
+  reg.patches[1].shadow_ids = true;
+  auto bytes = encode_registry(reg);
+  auto back = decode_registry(bytes.data(), bytes.size());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->patches[0].pre_revert, 0u);
+  EXPECT_FALSE(back->patches[0].shadow_ids);
+  EXPECT_EQ(back->patches[1].pre_revert, 0x7f0000101200u);
+  EXPECT_EQ(back->patches[1].post_revert, 0x7f0000101300u);
+  EXPECT_TRUE(back->patches[1].shadow_ids);
+  auto bad_flags = bytes;
+  bad_flags[bad_flags.size() - 4] = 2;  // the last patch's flags: only bit 0 exists
+  EXPECT_FALSE(decode_registry(bad_flags.data(), bad_flags.size()));
+}
+
+// A runtime loaded by an earlier hotpatch of the same layout keeps "HGR3" (no
+// callbacks): still read.
+TEST(Registry, Hgr3IsStillRead) {
+  Registry reg = sample();
+  reg.patches.resize(1);
+  auto bytes = encode_registry(reg);
+  bytes.resize(bytes.size() - 20);  // pre_revert, post_revert, flags
+  bytes[3] = '3';
+  auto back = decode_registry(bytes.data(), bytes.size());
+  ASSERT_TRUE(back);
+  ASSERT_EQ(back->patches.size(), 1u);
+  EXPECT_EQ(back->patches[0].id, "fix-a");
+  EXPECT_EQ(back->patches[0].redirects[0].written, reg.patches[0].redirects[0].written);
+  EXPECT_EQ(back->patches[0].post_revert, 0u);
 }
 
 TEST(Registry, EmptyBytesMeanNothingApplied) {

@@ -4,6 +4,7 @@
 // still be found, and several questions in one pass must each get their own answer.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -177,4 +178,85 @@ TEST(StackFramesEnd, TrustsAControlBlockOnlyAtTheTopOfTheMapping) {
   EXPECT_EQ(arch::Registers(raw).stack_frames_end(mapping_end), mapping_end);
   raw.fs_base = 0x555555560000;  // the main thread: its block is elsewhere
   EXPECT_EQ(arch::Registers(raw).stack_frames_end(mapping_end), mapping_end);
+}
+
+namespace {
+
+constexpr uint64_t kBehindSignalWord = 0x5a5a000040000ull;  // on the normal stack, below a handler on an alternate one
+
+std::atomic<pid_t> g_handler_tid{0};
+
+void wait_on_alternate_stack(int) {
+  g_handler_tid = static_cast<pid_t>(::syscall(SYS_gettid));
+  for (;;) ::pause();
+}
+
+void* interrupted_thread(void*) {
+  stack_t ss{};
+  ss.ss_size = 64 * 1024;
+  ss.ss_sp = ::mmap(nullptr, ss.ss_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ::sigaltstack(&ss, nullptr);
+  volatile uint64_t frame[4] = {0, 0, 0, 0};
+  frame[0] = kBehindSignalWord;
+  // Nothing may keep the word in a register: the signal frame saves the registers
+  // (on the alternate stack), and the word must be found below it, not in it.
+  asm volatile("" ::: "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+               "memory");
+  ::pthread_kill(::pthread_self(), SIGUSR1);  // the handler never returns
+  (void)frame[0];
+  return nullptr;
+}
+
+// A child whose second thread runs a signal handler on an alternate signal stack
+// (its own mapping), with a word planted on its normal stack below the signal frame.
+class HandlerOnAlternateStack {
+ public:
+  HandlerOnAlternateStack() {
+    int fds[2];
+    EXPECT_EQ(::pipe(fds), 0);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::close(fds[0]);
+      struct sigaction sa {};
+      sa.sa_handler = wait_on_alternate_stack;
+      sa.sa_flags = SA_ONSTACK;
+      ::sigaction(SIGUSR1, &sa, nullptr);
+      pthread_t t;
+      pthread_create(&t, nullptr, interrupted_thread, nullptr);
+      while (g_handler_tid.load() == 0) ::usleep(1000);
+      ::usleep(20000);  // into its pause()
+      pid_t tid = g_handler_tid.load();
+      if (::write(fds[1], &tid, sizeof tid) != sizeof tid) ::_exit(1);
+      for (;;) ::pause();
+    }
+    ::close(fds[1]);
+    EXPECT_EQ(::read(fds[0], &tid_, sizeof tid_), static_cast<ssize_t>(sizeof tid_));
+    ::close(fds[0]);
+  }
+  ~HandlerOnAlternateStack() {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  pid_t pid() const { return pid_; }
+  pid_t tid() const { return tid_; }
+
+ private:
+  pid_t pid_ = 0;
+  pid_t tid_ = 0;
+};
+
+}  // namespace
+
+TEST(ThreadActivity, FollowsASignalFrameFromAnAlternateStackToTheInterruptedFrames) {
+  HandlerOnAlternateStack child;
+  Process process(child.pid());
+  AllThreadsStopped world(process);
+  std::optional<AddressSpace> space = process.address_space();
+  ThreadActivity activity(process, world, space);
+  auto found = activity.find_active({around(kBehindSignalWord, "interrupted")});
+  ASSERT_TRUE(found.has_value()) << "the frames the handler interrupted were not scanned";
+  EXPECT_NE(found->find("interrupted is on the stack of thread " + std::to_string(child.tid())), std::string::npos)
+      << *found;
+  EXPECT_NE(found->find("below a signal handler's frame"), std::string::npos) << *found;
+  EXPECT_FALSE(activity.find_active({around(kAbsentWord, "absent")}).has_value());
 }

@@ -160,6 +160,13 @@ std::optional<std::vector<std::pair<int64_t, int64_t>>> immediate_differences(st
       ok = false;
       break;
     }
+    // A branch's immediate is its destination: a different one is other control
+    // flow, not another constant.
+    if (cs_insn_group(cs, &a[i], CS_GRP_JUMP) || cs_insn_group(cs, &a[i], CS_GRP_CALL) ||
+        cs_insn_group(cs, &a[i], CS_GRP_BRANCH_RELATIVE)) {
+      ok = false;
+      break;
+    }
     for (uint8_t k = 0; ok && k < xa.op_count; ++k) {
       const cs_x86_op& oa = xa.operands[k];
       const cs_x86_op& ob = xb.operands[k];

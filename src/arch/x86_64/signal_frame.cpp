@@ -57,7 +57,29 @@ void put32(std::vector<uint8_t>& out, size_t at, uint32_t v) { put(out, at, &v, 
 
 }  // namespace
 
-void settle_interrupted_syscall(Registers& regs, bool rerun_eintr) {
+bool restart_is_invisible(int64_t nr) {
+  switch (nr) {
+    case SYS_epoll_wait: case SYS_epoll_pwait: case SYS_epoll_pwait2:
+    case SYS_rt_sigtimedwait:
+    case SYS_semop: case SYS_semtimedop:
+    case SYS_recvfrom: case SYS_recvmsg: case SYS_recvmmsg: case SYS_accept: case SYS_accept4:
+    case SYS_sendto: case SYS_sendmsg: case SYS_sendmmsg:
+    case SYS_io_getevents: case SYS_io_pgetevents:
+    case SYS_mq_timedsend: case SYS_mq_timedreceive:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool restart_unless_signalled(Registers& regs) {
+  if (regs.syscall_number() < 0 || regs.syscall_result() != -EINTR || !restart_is_invisible(regs.syscall_number()))
+    return false;
+  regs.raw().rax = static_cast<uint64_t>(-kERestartNoHand);
+  return true;
+}
+
+void settle_interrupted_syscall(Registers& regs) {
   if (regs.syscall_number() < 0) return;
   switch (regs.syscall_result()) {
     case -kERestartSys:
@@ -70,9 +92,6 @@ void settle_interrupted_syscall(Registers& regs, bool rerun_eintr) {
       // rest of it (the remaining sleep) in the thread's restart block.
       regs.raw().rax = SYS_restart_syscall;
       regs.raw().rip -= kSyscallInstructionSize;
-      break;
-    case -EINTR:
-      if (rerun_eintr) rewind_to_restart_syscall(regs);
       break;
     default:
       break;
@@ -113,6 +132,23 @@ std::vector<uint8_t> return_pad_code(int notice_signal) {
 }
 size_t return_pad_notice_end() { return 5 + 30; }
 size_t return_pad_syscall_end(int notice_signal) { return (notice_signal ? return_pad_notice_end() : 5) + 7; }
+
+std::optional<InterruptedContext> interrupted_context(std::span<const uint8_t> frame) {
+  const size_t uc = kUcontextOffset;
+  const size_t gregs = uc + offsetof(ucontext_t, uc_mcontext) + offsetof(mcontext_t, gregs);
+  static_assert(kUcontextOffset + offsetof(ucontext_t, uc_mcontext) + offsetof(mcontext_t, gregs) + 8 * (REG_RIP + 1) ==
+                kSignalFrameContextSize);
+  if (frame.size() < kSignalFrameContextSize) return std::nullopt;
+  auto word = [&](size_t at) {
+    uint64_t v;
+    std::memcpy(&v, frame.data() + at, 8);
+    return v;
+  };
+  if ((word(uc + offsetof(ucontext_t, uc_flags)) & ~(kUcFpXstate | kUcSigcontextSs | kUcStrictRestoreSs)) != 0 ||
+      word(uc + offsetof(ucontext_t, uc_link)) != 0)
+    return std::nullopt;
+  return InterruptedContext{RemoteAddr(word(gregs + 8 * REG_RIP)), RemoteAddr(word(gregs + 8 * REG_RSP))};
+}
 
 SignalFrame build_signal_frame(const Registers& context, std::span<const uint8_t> extended_state,
                                uint64_t blocked_signals, RemoteAddr below, RemoteAddr return_address) {

@@ -63,7 +63,7 @@ pid=$LAST_PID
 wait_for_log plain '^hello compute\(7\)=21$'
 expect_fail 9 "runs no hotpatch control server" hp -p "$pid" gflags list
 expect_success hp -p "$pid" inject
-assert_match "^control server running in process $pid: .*/$pid\.sock \(loaded .*libhotpatch\.so\)$" "$LAST_OUT" "inject"
+assert_match "^control server running in process $pid: .*/$pid\.sock \(loaded .*/libhotpatch\.so\.[0-9]+\.[0-9]+\.[0-9]+\)$" "$LAST_OUT" "inject"
 expect_success hp -p "$pid" inject
 assert_match "^control server running in process $pid: .*/$pid\.sock$" "$LAST_OUT" "second inject"
 expect_success hp -p "$pid" gflags get greeting

@@ -1,0 +1,183 @@
+#include "creator/changed_objects.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+namespace hotpatch::creator {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool same_content(const std::string& a, const std::string& b) {
+  std::error_code ea, eb;
+  bool has_a = fs::is_regular_file(a, ea), has_b = fs::is_regular_file(b, eb);
+  if (!has_a || !has_b) return has_a == has_b;
+  if (fs::file_size(a, ea) != fs::file_size(b, eb)) return false;
+  std::ifstream fa(a, std::ios::binary), fb(b, std::ios::binary);
+  std::vector<char> ba(1 << 16), bb(1 << 16);
+  while (true) {
+    fa.read(ba.data(), static_cast<std::streamsize>(ba.size()));
+    fb.read(bb.data(), static_cast<std::streamsize>(bb.size()));
+    if (fa.gcount() != fb.gcount()) return false;
+    if (fa.gcount() == 0) return true;
+    if (!std::equal(ba.begin(), ba.begin() + fa.gcount(), bb.begin())) return false;
+  }
+}
+
+// `path` relative to `root`, or "" when it is outside (a system header).
+std::string relative_inside(const std::string& path, const std::string& root) {
+  if (path.size() <= root.size() || path.compare(0, root.size(), root) != 0 || path[root.size()] != '/') return "";
+  return path.substr(root.size() + 1);
+}
+
+std::string join(const std::set<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json BuildNoise::to_json() const {
+  nlohmann::json a = nlohmann::json::object();
+  for (const auto& [obj, positions] : args) a[obj] = positions;
+  return {{"files", files}, {"args", a}, {"unstable_commands", unstable_commands}, {"unexplained", unexplained}};
+}
+
+BuildNoise BuildNoise::from_json(const nlohmann::json& j) {
+  BuildNoise n;
+  if (!j.is_object()) return n;
+  n.files = j.value("files", std::set<std::string>{});
+  if (j.contains("args") && j["args"].is_object())
+    for (const auto& [obj, positions] : j["args"].items()) n.args[obj] = positions.get<std::set<size_t>>();
+  n.unstable_commands = j.value("unstable_commands", std::set<std::string>{});
+  n.unexplained = j.value("unexplained", std::set<std::string>{});
+  return n;
+}
+
+BuildNoise find_build_noise(const WorkTree& work, const BuildRecords& first, const BuildRecords& second,
+                            const std::vector<std::string>& objects) {
+  BuildNoise noise;
+  for (const auto& rel : objects) {
+    const std::string path = work.tree() + "/" + rel;
+    const CompileRecord* a = first.compile_of(path);
+    const CompileRecord* b = second.compile_of(path);
+    if (!a || !b) continue;  // not compiled again by the second build: no news
+    bool explained = false;
+    if (a->argv.size() != b->argv.size()) {
+      noise.unstable_commands.insert(rel);
+      explained = true;
+    } else {
+      for (size_t i = 0; i < a->argv.size(); ++i)
+        if (a->argv[i] != b->argv[i]) noise.args[rel].insert(i);
+      explained = noise.args.count(rel) > 0;
+    }
+    for (const auto& dep : first.dependencies(*a)) {
+      std::string drel = relative_inside(dep, work.tree());
+      if (drel.empty()) continue;
+      if (!same_content(work.base() + "/" + drel, work.tree() + "/" + drel)) {
+        noise.files.insert(drel);
+        explained = true;
+      }
+    }
+    if (!explained && !same_content(work.base() + "/" + rel, path)) noise.unexplained.insert(rel);
+  }
+  return noise;
+}
+
+ChangedObjects find_changed_objects(WorkTree& work, const BuildRecords& unpatched, const BuildRecords& patched,
+                                    const std::vector<std::string>& objects, const BuildNoise& noise) {
+  ChangedObjects out;
+  std::map<std::string, bool> file_changed;  // relative path -> differs from the base
+  auto changed = [&](const std::string& rel) {
+    auto it = file_changed.find(rel);
+    if (it != file_changed.end()) return it->second;
+    return file_changed[rel] = !same_content(work.base() + "/" + rel, work.tree() + "/" + rel);
+  };
+  std::set<std::string> restored;  // noisy inputs put back as the unpatched build had them
+  for (const auto& rel : objects) {
+    const std::string path = work.tree() + "/" + rel;
+    const CompileRecord* a = unpatched.compile_of(path);
+    const CompileRecord* p = patched.compile_of(path);
+    if (!a) {
+      // No record of how the unpatched build made it: compare it if it changed.
+      if (!same_content(work.base() + "/" + rel, path)) out.units.push_back(rel);
+      continue;
+    }
+    std::set<std::string> real_inputs, noisy_inputs;
+    std::vector<std::string> deps = unpatched.dependencies(*a);
+    if (p)
+      for (auto& d : patched.dependencies(*p)) deps.push_back(std::move(d));
+    for (const auto& dep : deps) {
+      std::string drel = relative_inside(dep, work.tree());
+      if (drel.empty() || !changed(drel)) continue;
+      (noise.files.count(drel) ? noisy_inputs : real_inputs).insert(drel);
+    }
+    bool real_argv = false, noisy_argv = false;
+    if (p) {
+      if (p->cwd != a->cwd || p->exe != a->exe) real_argv = true;
+      if (p->argv.size() != a->argv.size()) {
+        (noise.unstable_commands.count(rel) ? noisy_argv : real_argv) = true;
+      } else {
+        auto it = noise.args.find(rel);
+        for (size_t i = 0; i < a->argv.size(); ++i)
+          if (p->argv[i] != a->argv[i]) (it != noise.args.end() && it->second.count(i) ? noisy_argv : real_argv) = true;
+      }
+    }
+    const bool known_noisy = !noisy_inputs.empty() || noisy_argv || noise.unexplained.count(rel);
+    if (real_inputs.empty() && !real_argv) {
+      if (same_content(work.base() + "/" + rel, path)) continue;
+      if (known_noisy) {
+        out.notes.push_back(fmt::format("{}: left out: it differs, but none of its inputs does{} (build noise)", rel,
+                                        noisy_inputs.empty() ? "" : " except " + join(noisy_inputs)));
+        continue;
+      }
+      // It differs, none of its recorded inputs does, and two builds of the unchanged
+      // tree made it the same: something it depends on is not in its dependency file.
+      // Compared, never dropped.
+      out.units.push_back(rel);
+      out.notes.push_back(fmt::format("{}: it changed, but none of the inputs its dependency file lists did; compared "
+                                      "anyway", rel));
+      continue;
+    }
+    if (!p || !noisy_inputs.empty() || noisy_argv) {
+      // Compile it again: with the inputs that are noise as the unpatched build had
+      // them, and the command positions that are noise as it wrote them.
+      for (const auto& f : noisy_inputs) {
+        if (restored.insert(f).second) {
+          fs::copy_file(work.base() + "/" + f, work.tree() + "/" + f, fs::copy_options::overwrite_existing);
+          file_changed.erase(f);
+        }
+      }
+      std::vector<std::string> argv = a->argv;
+      if (p && !real_argv) argv = a->argv;
+      else if (p) {
+        argv = p->argv;
+        auto it = noise.args.find(rel);
+        if (it != noise.args.end() && argv.size() == a->argv.size())
+          for (size_t i : it->second) argv[i] = a->argv[i];
+      }
+      const CompileRecord& how = p ? *p : *a;
+      work.recompile(how.cwd, how.exe, how.mode, argv, "patched");
+      if (!p)
+        out.recompiled.push_back(fmt::format("{} (the build did not compile it again; it depends on {})", rel,
+                                             join(real_inputs)));
+      else
+        out.recompiled.push_back(fmt::format("{} (with {} as in the unpatched build: build noise)", rel,
+                                             noisy_inputs.empty() ? std::string("its command line") : join(noisy_inputs)));
+    }
+    if (!same_content(work.base() + "/" + rel, path)) {
+      out.units.push_back(rel);
+      if (noise.unexplained.count(rel))
+        out.notes.push_back(fmt::format("{}: it also differed between two builds of the unchanged tree with the same "
+                                        "inputs (__TIMESTAMP__? a compiler that is not deterministic?): functions that "
+                                        "differ only by that are in the patch too", rel));
+    }
+  }
+  return out;
+}
+
+}  // namespace hotpatch::creator

@@ -1,0 +1,52 @@
+// Which objects of the program a diff really changed, from what the builds recorded
+// (build_record.h): an object is compared only if one of its inputs changed (its
+// source, a header it includes, its command line). An input that also changes
+// between two builds of the unchanged tree (a generated version header, a
+// -DBUILD_DATE=... the Makefile computes) is build noise: it is put back as the
+// unpatched build had it, and the object compiled again, so the noise never looks
+// like part of the fix. An object whose inputs changed but that the project's build
+// did not compile again (a vendored library the top-level Makefile never rebuilds, a
+// Makefile without header dependencies) is compiled again with its recorded command.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "creator/build_record.h"
+#include "creator/work_tree.h"
+
+namespace hotpatch::creator {
+
+// What differs between two builds of the unchanged tree (paths relative to the tree).
+struct BuildNoise {
+  std::set<std::string> files;                    // inputs whose content differed
+  std::map<std::string, std::set<size_t>> args;   // object -> argv positions that differed
+  std::set<std::string> unstable_commands;        // objects whose command changed length
+  std::set<std::string> unexplained;              // objects that differed with the same inputs
+
+  nlohmann::json to_json() const;
+  static BuildNoise from_json(const nlohmann::json& j);
+  bool empty() const { return files.empty() && args.empty() && unstable_commands.empty() && unexplained.empty(); }
+};
+
+// `first`: records of the build whose tree is in work.base(); `second`: records
+// of the build of the same sources now in work.tree(). `objects`: relative paths.
+BuildNoise find_build_noise(const WorkTree& work, const BuildRecords& first, const BuildRecords& second,
+                            const std::vector<std::string>& objects);
+
+struct ChangedObjects {
+  std::vector<std::string> units;       // relative paths of objects to compare (bytes differ)
+  std::vector<std::string> recompiled;  // "obj (why)": compiled again here, not by the build
+  std::vector<std::string> notes;       // build noise left out
+};
+
+// After the patched build in work.tree(): the objects among `objects` (relative)
+// that the diff changed, compiling again what the build did not.
+ChangedObjects find_changed_objects(WorkTree& work, const BuildRecords& unpatched, const BuildRecords& patched,
+                                    const std::vector<std::string>& objects, const BuildNoise& noise);
+
+}  // namespace hotpatch::creator

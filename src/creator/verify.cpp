@@ -1,0 +1,215 @@
+#include "creator/verify.h"
+
+#include "creator/layout_check.h"
+#include "creator/run_pre.h"
+
+#include <elf.h>
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+namespace hotpatch::creator {
+
+namespace {
+
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+class Verifier {
+ public:
+  Verifier(const Program& p, const Correlation& c, const Changes& changes, const Plan& plan)
+      : p_(p), c_(c), changes_(changes), plan_(plan) {}
+
+  std::vector<std::string> run() {
+    for (const auto& u : p_.units)
+      if (!u->unchanged) constructors(*u);
+    for (SymRef f : plan_.startup)
+      if (!constructors_.count(f))
+        refuse(f, "changed, but it is start-up code (or main, which never returns): a running process will not run "
+                  "it again");
+    for (const auto& [d, what] : changes_.changed_data) changed_data(d, what);
+    for (SymRef f : plan_.too_short)
+      refuse(f, fmt::format("changed, but it is {} bytes in the program, too short for a jump, and other files may call "
+                            "it", plan_.size_in_binary.at(f)));
+    for (SymRef f : plan_.included) references_of_function(f);
+    for (SymRef d : plan_.carried_data) references_of_data(d);
+    for (const auto& ref : plan_.constants_pointed_to) {
+      if (ref.from && plan_.carried_data.count(*ref.from)) continue;  // its copy points to the new one
+      refuse(ref.constant, fmt::format("a changed constant whose address is stored in {}: code reading it through "
+                                       "that pointer would keep the old contents; change the code that uses it "
+                                       "instead of the table, or restart the program",
+                                       ref.from ? where(*ref.from) : ref.from_section));
+    }
+    absolute_references_to_the_patch();
+    for (auto& r : check_type_layouts(p_, c_, plan_)) refusals_.push_back(std::move(r));
+    for (auto& r : match_running_program(p_, c_, plan_)) refusals_.push_back(std::move(r));
+    return std::move(refusals_);
+  }
+
+ private:
+  void refuse(SymRef s, const std::string& why) { refusals_.push_back(fmt::format("{}: {}", where(s), why)); }
+  std::string where(SymRef s) const { return p_.unit(s.unit).where(p_.sym(s)); }
+
+  void changed_data(SymRef d, const std::string& what) {
+    if (what.starts_with("its size"))
+      refuse(d, what + " (data layout); existing data cannot be resized in a running process");
+    else
+      refuse(d, what + "; a running process already has its own value, which a patch does not re-initialise");
+  }
+
+  // Code registered to run at program start that is new or changed. A patch is
+  // not a program start: nothing would run it, and the new code may rely on what it
+  // sets up. A C++ dynamic initialiser of a file initialises all of the file's
+  // globals that need it: running it again would also reset existing ones.
+  void constructors(const Unit& u) {
+    std::set<uint32_t> before = constructors_of(u.orig);
+    for (uint32_t f : constructors_of(u.patched)) {
+      SymRef ref{u.number, f};
+      constructors_.insert(ref);
+      auto twin = c_.twin_of(ref);
+      bool changed = !twin || !before.count(*twin) || changes_.changed.count(ref);
+      if (!changed) continue;
+      const ObjSymbol& s = p_.sym(ref);
+      if (!s.name.starts_with("_GLOBAL__sub_I_")) {
+        refuse(ref, fmt::format("a {} constructor (it runs once, at program start): a patch's constructors are not run "
+                                "when it is applied, and the code that relies on it would see what it never set up; "
+                                "initialise on first use in the new code, or restart the program",
+                                twin ? "changed" : "new"));
+        continue;
+      }
+      std::vector<std::string> existing, added;
+      for (SymRef d : initialised_by(ref))
+        (c_.is_new(d) ? added : existing).push_back(readable_name(p_.sym(d).name));
+      if (!existing.empty())
+        refuse(ref, fmt::format("the C++ dynamic initialiser of {} changed: running it would also re-run the "
+                                "initialisers of existing globals ({}), which hold the running program's state; give "
+                                "a new global a constant initialiser or initialise it on first use",
+                                u.file, join(existing)));
+      else
+        refuse(ref, fmt::format("the C++ dynamic initialiser of {} is new (for {}): a patch's initialisers are not run "
+                                "when it is applied; give the new global a constant initialiser or initialise it on "
+                                "first use", u.file, added.empty() ? std::string("no global") : join(added)));
+    }
+  }
+
+  // The variables of its unit that initialiser `f` writes or reads, following calls
+  // into functions of the same unit (__static_initialization_and_destruction_0).
+  std::set<SymRef> initialised_by(SymRef f) {
+    std::set<SymRef> data, seen{f};
+    std::vector<SymRef> work{f};
+    const Unit& u = p_.unit(f.unit);
+    while (!work.empty()) {
+      SymRef g = work.back();
+      work.pop_back();
+      const ObjSymbol& gs = p_.sym(g);
+      CodeContext code = code_of(u.patched, gs);
+      for (const auto& r : relocations_in(u.patched, gs.section, gs.value, gs.size)) {
+        Target t = target_of(u.patched, r, code);
+        if (t.kind != Target::Symbol) continue;
+        SymRef to{f.unit, t.index};
+        const ObjSymbol& ts = p_.sym(to);
+        if (ts.type == STT_OBJECT && !is_indirection_cell(ts.name) && !ts.name.starts_with("__dso_handle")) data.insert(to);
+        if (ts.type == STT_FUNC && seen.insert(to).second) work.push_back(to);
+      }
+    }
+    return data;
+  }
+
+  // Non-PIE code addresses data with 32-bit absolute values (`mov $str, %edi`).
+  // Pointing those at the patch's own code or data needs the patch mapped below
+  // 2 GiB, which the loader does next to a program linked there (0x400000 by
+  // default); a program linked higher cannot get such a patch.
+  void absolute_references_to_the_patch() {
+    if (!p_.binary || p_.binary->is_pie_or_shared()) return;
+    uint64_t highest = 0;
+    for (const auto& seg : p_.binary->load_segments()) highest = std::max(highest, seg.vaddr + seg.memsz);
+    constexpr uint64_t kLowEnough = (uint64_t{1} << 31) - (uint64_t{256} << 20);  // 2 GiB, with room for the patch
+    if (highest < kLowEnough) return;
+    for (SymRef f : plan_.included) {
+      const Unit& u = p_.unit(f.unit);
+      const ObjSymbol& fs = p_.sym(f);
+      CodeContext code = code_of(u.patched, fs);
+      for (const auto& r : relocations_in(u.patched, fs.section, fs.value, fs.size)) {
+        if (!is_absolute32(r.type)) continue;
+        Target t = target_of(u.patched, r, code);
+        auto def = c_.definition(p_, f.unit, t);
+        bool to_the_patch = t.kind == Target::Section ? plan_.carried_sections.count({f.unit, t.index}) > 0
+                                                      : def && (plan_.included.count(*def) || plan_.carried_data.count(*def));
+        if (!to_the_patch) continue;
+        refuse(f, fmt::format("non-PIE code that refers to the patch's own code or data by 32-bit absolute address, "
+                              "but the program is linked up to {:#x}, too high for the patch to be mapped below 2 GiB "
+                              "next to it; build the program as PIE (-fPIE -pie) or link it lower", highest));
+        return;
+      }
+    }
+  }
+
+  // A static the patch uses must be the program's own, known for sure.
+  void used_symbol(SymRef from, uint32_t unit, const Target& t) {
+    auto def = c_.definition(p_, unit, t);
+    if (!def) return;
+    auto it = c_.ambiguous[def->unit].find(def->index);
+    if (it != c_.ambiguous[def->unit].end() && used_statics_.insert(*def).second)
+      refuse(from, fmt::format("uses the function-local static '{}': {}", p_.sym(*def).name, it->second));
+  }
+
+  void references_of_function(SymRef f) {
+    const Unit& u = p_.unit(f.unit);
+    const ObjSymbol& fs = p_.sym(f);
+    CodeContext code = code_of(u.patched, fs);
+    for (const auto& r : relocations_in(u.patched, fs.section, fs.value, fs.size)) {
+      if (is_tls(r.type)) {
+        refuse(f, fmt::format("uses thread-local storage ('{}'), which patches cannot reach yet",
+                              u.syms()[r.symbol].name));
+        continue;
+      }
+      Target t = target_of(u.patched, r, code);
+      if (t.kind == Target::Section) {
+        const ObjSection& sec = u.patched.sections()[t.index];
+        if (sec.is_writable() || sec.is_code())
+          refuse(f, fmt::format("refers to unnamed {} data at {}+{:#x}; cannot tell which variable",
+                                sec.is_code() ? "code" : "writable", sec.name, t.delta));
+        continue;
+      }
+      used_symbol(f, f.unit, t);
+    }
+  }
+
+  void references_of_data(SymRef d) {
+    const Unit& u = p_.unit(d.unit);
+    const ObjSymbol& ds = p_.sym(d);
+    for (const auto& r : relocations_in(u.patched, ds.section, ds.value, ds.size)) {
+      Target t = target_of(u.patched, r, std::nullopt);
+      if (t.kind == Target::Section) {
+        const ObjSection& sec = u.patched.sections()[t.index];
+        if (sec.is_writable() || sec.is_code())
+          refuse(d, fmt::format("points to unnamed {} data at {}+{:#x}; cannot tell which variable",
+                                sec.is_code() ? "code" : "writable", sec.name, t.delta));
+        continue;
+      }
+      used_symbol(d, d.unit, t);
+    }
+  }
+
+  const Program& p_;
+  const Correlation& c_;
+  const Changes& changes_;
+  const Plan& plan_;
+  std::set<SymRef> used_statics_;
+  std::set<SymRef> constructors_;
+  std::vector<std::string> refusals_;
+};
+
+}  // namespace
+
+std::vector<std::string> verify(const Program& program, const Correlation& correlation, const Changes& changes,
+                                const Plan& plan) {
+  return Verifier(program, correlation, changes, plan).run();
+}
+
+}  // namespace hotpatch::creator

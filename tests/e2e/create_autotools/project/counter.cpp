@@ -1,0 +1,5 @@
+#include "counter.h"
+namespace counter {
+static int value;
+int next() { return ++value; }
+}  // namespace counter

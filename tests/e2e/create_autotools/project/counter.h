@@ -1,0 +1,3 @@
+namespace counter {
+int next();
+}

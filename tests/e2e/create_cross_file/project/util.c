@@ -1,0 +1,5 @@
+#include "calc.h"
+
+int util_version(void) {
+  return 1;
+}

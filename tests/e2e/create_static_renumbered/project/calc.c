@@ -1,0 +1,10 @@
+int ticks(void) {
+  static int n;
+  return ++n;
+}
+
+int hundreds(void) {
+  static int n;
+  n += 100;
+  return n;
+}

@@ -1,0 +1,6 @@
+#include "conn.h"
+
+long account(struct conn *c, long n) {
+  c->bytes += n;
+  return c->bytes;
+}

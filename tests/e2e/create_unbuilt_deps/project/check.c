@@ -1,0 +1,5 @@
+#include "policy.h"
+
+int over_limit(int x) {
+  return x > LIMIT;
+}

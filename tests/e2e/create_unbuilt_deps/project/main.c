@@ -1,0 +1,11 @@
+#include <stdio.h>
+#include <unistd.h>
+int v_step(int x);
+int over_limit(int x);
+int main(void) {
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  for (;;) {
+    printf("v_step(3)=%d over_limit(7)=%d\n", v_step(3), over_limit(7));
+    usleep(50000);
+  }
+}

@@ -18,9 +18,10 @@ int pending_termination_signal();
 // pending.
 void throw_if_interrupted(const std::string& what);
 
-// A remote call was left running when the CLI was interrupted (RemoteCall): the
-// clean-ups that would run more calls (unloading the patch) are skipped; what they
-// would undo is harmless (code that nothing jumps to).
+// A remote call was left running when the CLI was interrupted, or abandoned after
+// it faulted (RemoteCall): no more calls are made, and the clean-ups that would run
+// them (unloading the patch) are skipped; what they would undo is harmless (code
+// that nothing jumps to).
 void note_call_abandoned();
 bool call_abandoned();
 

@@ -130,6 +130,9 @@ int pick_notice_signal(pid_t pid, pid_t tid, uint64_t blocked) {
 
 RemoteCall::RemoteCall(Process& process, Thread& thread, const TargetObjects& objects)
     : process_(process), thread_(thread) {
+  if (call_abandoned())
+    throw Error(ErrorKind::Internal, fmt::format("process {}: an earlier remote call of this command was abandoned; "
+                                                 "running no more", process.pid()));
   restorer_ = find_signal_restorer(process_, objects);
   const LoadedObject* libc = &objects.libc("run code in it");
   mmap_ = objects.resolve("mmap", libc, true).address;
@@ -315,15 +318,23 @@ uint64_t RemoteCall::run(RemoteAddr function, const std::vector<uint64_t>& args,
       // Otherwise it is the program's own (a signal it ignores): delivered below.
     }
     siginfo_t info{};
-    ::ptrace(PTRACE_GETSIGINFO, tid, nullptr, &info);
+    if (::ptrace(PTRACE_GETSIGINFO, tid, nullptr, &info) != 0)
+      throw Error(ErrorKind::Target, errno_message(fmt::format("process {} thread {}: PTRACE_GETSIGINFO during {}", pid,
+                                                               tid, what), errno));
     if (is_synchronous_fault(sig, info)) {
       // The call crashed. Delivering the signal would kill the process; instead the
-      // thread goes back to what it was doing.
+      // thread goes back to what it was doing. Whatever lock the call held stays
+      // held (a dlopen holds the dynamic loader's): nothing more is run in the
+      // process by this command, and the user is told.
       RemoteAddr pc = thread_.read_registers().pc();
       put_thread_back();
-      throw Error(ErrorKind::Internal, fmt::format("process {} thread {}: {} faulted (signal {}) at pc {}; the thread "
-                                                   "was restored, the call abandoned",
-                                                   pid, tid, what, strsignal(sig), pc));
+      note_call_abandoned();
+      throw Error(ErrorKind::Internal,
+                  fmt::format("process {} thread {}: {} faulted (signal {}) at pc {}; the thread was put back to what it "
+                              "was doing and nothing more is run in the process. A lock the call held (the dynamic "
+                              "loader's, malloc's) may stay held: its next dlopen or malloc may hang; restart the "
+                              "process when you can",
+                              pid, tid, what, strsignal(sig), pc));
     }
     // A signal for the program: deliver it now, as it would be at any other point
     // of the program's own code; its handler returns into the call.
@@ -455,6 +466,51 @@ std::string unsafe_reason(const Thread& t, const TargetObjects& objects, const s
   return "";
 }
 
+// Stack a remote call needs below the thread's stack pointer: the red zone (128
+// bytes), our scratch strings (kScratchSize), the signal frame with the XSAVE image
+// (up to ~11 KiB with AVX-512), and the called function's own frames: dlopen, the
+// constructors it runs, malloc (a few KiB each; the margin is deliberate).
+constexpr uint64_t kCallStackRoom = 64 * 1024;
+// What the kernel keeps free below a growing [stack] (stack_guard_gap: 256 pages).
+constexpr uint64_t kStackGuardGap = 256 * 4096;
+
+const Mapping* mapping_below(const AddressSpace& space, const Mapping& m) {
+  const Mapping* below = nullptr;
+  for (const Mapping& other : space.mappings())
+    if (other.range.end <= m.range.start) below = &other;
+  return below;
+}
+
+// Why a call would not fit on this thread's stack, or "" if it does. A thread stack
+// is the process's [stack], which the kernel grows down to the mapping below it, or
+// an anonymous writable mapping with an inaccessible guard right below it, as
+// pthread_create makes them. Anything else (the heap, a mapping without a guard)
+// may be a signal stack in allocated memory whose real end we cannot see: a call
+// there could overwrite the program's data without a fault.
+std::string stack_room_problem(const arch::Registers& regs, const AddressSpace& space) {
+  const RemoteAddr sp = regs.sp();
+  const Mapping* m = space.find(sp);
+  if (!m) return fmt::format("its stack pointer {} is in no mapping", sp);
+  const Mapping* below = mapping_below(space, *m);
+  uint64_t room = 0;
+  if (m->path == "[stack]") {
+    const uint64_t floor = below ? below->range.end.value() + kStackGuardGap : 0;
+    room = sp.value() > floor ? sp.value() - floor : 0;
+  } else {
+    const bool anonymous = m->path.empty() || m->path.rfind("[anon:", 0) == 0;
+    const bool guarded = below && below->range.end == m->range.start && !below->readable && !below->writable &&
+                         !below->executable;
+    if (!anonymous || !m->writable || !guarded)
+      return fmt::format("its stack pointer {} is in {} with no guard page below it (a signal stack in allocated "
+                         "memory?): the end of its stack is unknown", sp,
+                         m->path.empty() ? std::string("an anonymous mapping") : m->path);
+    room = sp - m->range.start;
+  }
+  if (room < kCallStackRoom)
+    return fmt::format("it has {} bytes of stack left below {}, and a remote call needs {}", room, sp, kCallStackRoom);
+  return "";
+}
+
 }  // namespace
 
 std::unique_ptr<Thread> acquire_thread_for_calls(Process& process, const TargetObjects& objects,
@@ -482,8 +538,9 @@ std::unique_ptr<Thread> acquire_thread_for_calls(Process& process, const TargetO
       std::string reason = unsafe_reason(*t, objects, libc_lock_code);
       if (reason.empty()) {
         if (!space || !space->find(t->registers().sp())) space = process.address_space();
-        reason = locking.inside(process, *t, *space);
+        reason = stack_room_problem(t->registers(), *space);
       }
+      if (reason.empty()) reason = locking.inside(process, *t, *space);
       if (reason.empty()) {
         test_steps::reached(control && tid == *control ? "borrowed-control-thread" : "borrowed-program-thread");
         return t;

@@ -58,7 +58,8 @@ class RemoteCall {
   // errors ("dlopen(/x/fix.so)"). Waits as long as it takes (a call cannot be
   // abandoned half way: on SIGINT/SIGTERM it is left to finish on its own and
   // Error(Interrupted) thrown), and says so on stderr after `warn_after`. A fault inside
-  // the call is not delivered: the thread is put back and Error(Internal) thrown.
+  // the call is not delivered: the thread is put back, Error(Internal) thrown, and
+  // no further call is made by this command (a lock the call held may stay held).
   uint64_t call(RemoteAddr function, std::initializer_list<uint64_t> args, const std::string& what,
                 std::chrono::milliseconds warn_after = std::chrono::milliseconds(5000));
 
@@ -97,7 +98,9 @@ class RemoteCall {
 // one that fork() makes while it holds malloc's locks, and not in libc's own lock
 // code (waiting for or waking an internal lock); or running code outside libc
 // and the dynamic loader; and in either case with neither its pc nor any word of its
-// stack in an interposed allocator or the unwinder (locking_code.h). Tries each
+// stack in an interposed allocator or the unwinder (locking_code.h), and with room
+// for the call on its stack (64 KiB below its stack pointer, in the process's
+// [stack] or in a thread stack with a guard page). Tries each
 // thread, then waits a little and tries again, until `deadline`; throws Error(Busy)
 // after that, Error(Interrupted) on SIGINT/SIGTERM (interruption.h).
 std::unique_ptr<Thread> acquire_thread_for_calls(Process& process, const TargetObjects& objects,

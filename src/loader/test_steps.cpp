@@ -13,6 +13,10 @@ namespace hotpatch::test_steps {
 
 namespace {
 
+std::string g_phase = "run";
+int g_calls = 0;
+
+#ifdef HOTPATCH_TEST_HOOKS
 struct Settings {
   bool list = false;
   std::string stop_at;
@@ -29,12 +33,11 @@ const Settings& settings() {
   }();
   return s;
 }
-
-std::string g_phase = "run";
-int g_calls = 0;
+#endif
 
 }  // namespace
 
+#ifdef HOTPATCH_TEST_HOOKS
 void reached(const std::string& what) {
   const Settings& s = settings();
   if (!s.list && s.stop_at.empty() && s.fail_at.empty()) return;
@@ -48,6 +51,10 @@ void reached(const std::string& what) {
     ::raise(SIGSTOP);
   }
 }
+#else
+// The installed CLI: the switches do not exist (hotpatch-test has them, for tests).
+void reached(const std::string&) {}
+#endif
 
 Phase::Phase(const char* name) : previous_(g_phase), previous_calls_(g_calls) {
   g_phase = name;

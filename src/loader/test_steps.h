@@ -1,4 +1,6 @@
-// Test-only stop points in apply and revert (docs/cli.md, "Test-only switches"), so
+// Test-only stop points in apply and revert (docs/cli.md, "Test-only switches"),
+// compiled into the hotpatch-test CLI only (HOTPATCH_TEST_HOOKS; the installed
+// hotpatch ignores the variables below), so
 // a test can SIGKILL the CLI at exactly one of them (tests/e2e/kill_every_step), or
 // make it fail there (tests/e2e/hostile_commit_failure). Without the environment
 // variables below every call here does nothing.

@@ -12,7 +12,7 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=$(cd "${1:-$ROOT/build}" && pwd) || { echo "stress: no build directory ${1:-$ROOT/build}" >&2; exit 2; }
-export HOTPATCH=$BUILD/hotpatch HOTPATCH_RUNTIME=$BUILD/libhotpatch.so HOTPATCH_INCLUDE=$ROOT/include
+export HOTPATCH=$BUILD/hotpatch HOTPATCH_TEST_CLI=$BUILD/hotpatch-test HOTPATCH_RUNTIME=$BUILD/libhotpatch.so HOTPATCH_INCLUDE=$ROOT/include
 [ -x "$HOTPATCH" ] || { echo "stress: $HOTPATCH is missing; run make build first" >&2; exit 2; }
 LOGS=$BUILD/stress-logs
 mkdir -p "$LOGS"

@@ -55,4 +55,11 @@ apply_ok "$pid" patch.so two
 behaves 2
 revert_ok "$pid" two
 behaves 1
+
+step "the installed CLI has no test-only switches (issue 11, item 9)"
+grep -q HOTPATCH_TEST_ "$HOTPATCH" && fail "$HOTPATCH contains HOTPATCH_TEST_ strings"
+HOTPATCH_TEST_FAIL_AT=apply:journal-written run_cmd timeout 60 "$HOTPATCH" -p "$pid" apply patch.so
+[ "$LAST_RC" -eq 0 ] || { _show_run "$HOTPATCH" -p "$pid" apply patch.so; fail "the installed CLI obeyed HOTPATCH_TEST_FAIL_AT"; }
+behaves 2
+revert_ok "$pid" two
 finish_target t

@@ -145,7 +145,11 @@ void PatchLoad::load(ApplyPlan& plan, Clock::time_point deadline) {
     auto thread = acquire_thread_for_calls(process, objects_, deadline);
     test_steps::reached("thread-seized");
     RemoteCall rc(process, *thread, objects_);
-    if (!plan.runtime) remote_dlopen(process, rc, libc, plan.runtime_path);
+    if (!plan.runtime) {
+      const auto started = Clock::now();
+      remote_dlopen(process, rc, libc, plan.runtime_path);
+      runtime_load_ = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+    }
     if (plan.near_linker) {
       RemoteAddr base = map_near(process, rc, libc, RemoteAddr(plan.redirects.front().record.patch_site),
                                  plan.near_linker->span(), PROT_READ, "patch " + patch.id);

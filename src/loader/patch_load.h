@@ -60,6 +60,8 @@ class PatchLoad {
   // The record the commit adds: redirects without saved bytes (read in the stop).
   PatchRecord record(const ApplyPlan& plan) const;
   const std::vector<std::string>& notes() const { return notes_; }
+  // How long the runtime's dlopen took, when load() loaded it (else 0).
+  std::chrono::microseconds runtime_load() const { return runtime_load_; }
 
   // The commit succeeded: the registry owns the loaded code now.
   void keep() { kept_ = true; }
@@ -72,6 +74,7 @@ class PatchLoad {
   std::optional<RuntimeRegistry> runtime_;
   RegistrySnapshot before_;
   std::vector<std::string> notes_;
+  std::chrono::microseconds runtime_load_{0};
   bool kept_ = false;
 };
 

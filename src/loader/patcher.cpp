@@ -110,6 +110,7 @@ ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds
     report.functions = plan.redirects.size();
     report.record = commit.applied().front();
     report.notes = load.notes();
+    report.runtime_load = load.runtime_load();
     return report;
   } catch (...) {
     if (!process.alive())

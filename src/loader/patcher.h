@@ -27,6 +27,9 @@
 namespace hotpatch {
 
 struct ApplyReport : StopReport {
+  // The first apply into a process also loads the runtime: how long that dlopen
+  // took in the target (0 when the runtime was there already).
+  std::chrono::microseconds runtime_load{0};
   PatchRecord record;
   std::vector<std::string> notes;  // applied, but something worth knowing (e.g. no unwinder)
 };

@@ -31,6 +31,7 @@ struct Targets {
 struct ApplyOptions {
   std::string patch_path;
   int timeout_ms = 5000;
+  std::string replace;  // --replace OLD_ID: revert it in the same stop
 };
 struct RevertOptions {
   std::string id;  // empty with all=true
@@ -62,6 +63,7 @@ int cmd_status(Output& out);
 struct CreateCommand {
   std::string source_dir, build = "make", binary, output, id, description, work;
   std::vector<std::string> diffs;  // --diff, repeatable: applied in order
+  std::string hooks, hooks_cflags;  // --hooks FILE.c, --hooks-cflags FLAGS
 };
 int cmd_create(const CreateCommand& opts, Output& out);
 

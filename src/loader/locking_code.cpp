@@ -124,6 +124,11 @@ const LockingCode::Part* LockingCode::part_containing(RemoteAddr addr) const {
   return nullptr;
 }
 
+std::string LockingCode::code_at(RemoteAddr addr) const {
+  const Part* p = part_containing(addr);
+  return p ? p->what : std::string();
+}
+
 std::string LockingCode::inside(const Process& process, const Thread& thread, const AddressSpace& space) const {
   if (parts_.empty()) return "";
   const arch::Registers& regs = thread.registers();

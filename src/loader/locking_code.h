@@ -51,6 +51,8 @@ class LockingCode {
   // Why `thread` (stopped) may be inside locking code, or "" if it is not: its pc,
   // or a word of its stack from sp to the end of sp's mapping in `space`.
   std::string inside(const Process& process, const Thread& thread, const AddressSpace& space) const;
+  // What locking code `addr` is in ("the allocator (PATH)"), or "".
+  std::string code_at(RemoteAddr addr) const;
 
  private:
   struct Part {

@@ -129,7 +129,7 @@ int pick_notice_signal(pid_t pid, pid_t tid, uint64_t blocked) {
 }  // namespace
 
 RemoteCall::RemoteCall(Process& process, Thread& thread, const TargetObjects& objects)
-    : process_(process), thread_(thread) {
+    : process_(process), thread_(thread), objects_(objects) {
   if (call_abandoned())
     throw Error(ErrorKind::Internal, fmt::format("process {}: an earlier remote call of this command was abandoned; "
                                                  "running no more", process.pid()));
@@ -323,18 +323,24 @@ uint64_t RemoteCall::run(RemoteAddr function, const std::vector<uint64_t>& args,
                                                                tid, what), errno));
     if (is_synchronous_fault(sig, info)) {
       // The call crashed. Delivering the signal would kill the process; instead the
-      // thread goes back to what it was doing. Whatever lock the call held stays
-      // held (a dlopen holds the dynamic loader's): nothing more is run in the
-      // process by this command, and the user is told.
-      RemoteAddr pc = thread_.read_registers().pc();
+      // thread goes back to what it was doing. A lock the call held stays held (a
+      // dlopen holds the dynamic loader's): when the fault's stack shows code that
+      // takes such locks, nothing more is run in the process by this command, and
+      // the user is told. A fault in the patch's own code (a callback) leaves none.
+      const arch::Registers at_fault = thread_.read_registers();
+      const std::string risk = fault_lock_risk(at_fault, frame.start);
       put_thread_back();
+      if (risk.empty())
+        throw Error(ErrorKind::Internal, fmt::format("process {} thread {}: {} faulted (signal {}) at pc {}; the thread "
+                                                     "was put back to what it was doing",
+                                                     pid, tid, what, strsignal(sig), at_fault.pc()));
       note_call_abandoned();
       throw Error(ErrorKind::Internal,
-                  fmt::format("process {} thread {}: {} faulted (signal {}) at pc {}; the thread was put back to what it "
-                              "was doing and nothing more is run in the process. A lock the call held (the dynamic "
-                              "loader's, malloc's) may stay held: its next dlopen or malloc may hang; restart the "
-                              "process when you can",
-                              pid, tid, what, strsignal(sig), pc));
+                  fmt::format("process {} thread {}: {} faulted (signal {}) at pc {} ({}); the thread was put back to "
+                              "what it was doing and nothing more is run in the process. A lock the call held (the "
+                              "dynamic loader's, malloc's) may stay held: its next dlopen or malloc may hang; restart "
+                              "the process when you can",
+                              pid, tid, what, strsignal(sig), at_fault.pc(), risk));
     }
     // A signal for the program: deliver it now, as it would be at any other point
     // of the program's own code; its handler returns into the call.
@@ -554,6 +560,26 @@ std::unique_ptr<Thread> acquire_thread_for_calls(Process& process, const TargetO
                                                "({})", process.pid(), last_reason));
     std::this_thread::sleep_for(std::chrono::microseconds(round < 10 ? 200 : 2000));
   }
+}
+
+std::string RemoteCall::fault_lock_risk(const arch::Registers& at_fault, RemoteAddr frame_start) const {
+  const LockingCode locking = LockingCode::find(objects_);
+  auto locking_at = [&](RemoteAddr addr) -> std::string {
+    if (const LoadedObject* o = objects_.object_containing(addr); o && is_runtime_library(*o)) return o->path;
+    return locking.code_at(addr);
+  };
+  if (std::string where = locking_at(at_fault.pc()); !where.empty()) return "in " + where;
+  // The call's own frames: from the fault's stack pointer up to our signal frame.
+  const RemoteAddr sp = at_fault.sp();
+  constexpr int64_t kMaxScan = 1024 * 1024;
+  if (!(sp < frame_start) || frame_start - sp > kMaxScan)
+    return fmt::format("its stack pointer {} is outside the call's stack", sp);
+  std::vector<uint64_t> words(static_cast<size_t>(frame_start - sp) / 8);
+  const size_t got = process_.read_partial(sp, words.data(), words.size() * 8) / 8;
+  for (size_t i = 0; i < got; ++i)
+    if (std::string where = locking_at(RemoteAddr(words[i])); !where.empty())
+      return fmt::format("called from {}", where);
+  return "";
 }
 
 }  // namespace hotpatch

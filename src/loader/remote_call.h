@@ -58,8 +58,9 @@ class RemoteCall {
   // errors ("dlopen(/x/fix.so)"). Waits as long as it takes (a call cannot be
   // abandoned half way: on SIGINT/SIGTERM it is left to finish on its own and
   // Error(Interrupted) thrown), and says so on stderr after `warn_after`. A fault inside
-  // the call is not delivered: the thread is put back, Error(Internal) thrown, and
-  // no further call is made by this command (a lock the call held may stay held).
+  // the call is not delivered: the thread is put back and Error(Internal) thrown; when
+  // the call may hold a lock (a fault under libc, the dynamic loader, the unwinder or
+  // an interposed allocator) no further call is made by this command.
   uint64_t call(RemoteAddr function, std::initializer_list<uint64_t> args, const std::string& what,
                 std::chrono::milliseconds warn_after = std::chrono::milliseconds(5000));
 
@@ -76,10 +77,15 @@ class RemoteCall {
   void finish_sigreturn(const std::string& what);
   // After a fault inside a call: the thread's own registers and state, by ptrace.
   void put_thread_back();
+  // Why the faulted call may hold a lock (its pc, or a word of its frames below our
+  // signal frame at `frame_start`, in libc, the dynamic loader, the unwinder or an
+  // interposed allocator), or "" (a fault in the patch's own code).
+  std::string fault_lock_risk(const arch::Registers& at_fault, RemoteAddr frame_start) const;
   void map_return_pad();
 
   Process& process_;
   Thread& thread_;
+  const TargetObjects& objects_;
   arch::Registers context_;        // what the thread resumes with (arch::settle_interrupted_syscall)
   std::vector<uint8_t> extended_;  // its x87/SSE/AVX state
   uint64_t blocked_signals_ = 0;

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "loader/patch_load.h"
 #include "loader/process.h"
 #include "loader/remote_call.h"
 #include "loader/target_objects.h"
@@ -54,6 +55,7 @@ bool uses_runtime_api(const ElfImage& patch_image, const PatchFile& patch) {
 void load_runtime_globally(Process& process, const TargetObjects& objects, const std::string& runtime_path,
                            Clock::time_point deadline) {
   RemoteAddr dlopen = objects.resolve("dlopen", &objects.libc("load code into it"), true).address;
+  check_same_file_in_target(process, runtime_path);
   auto thread = acquire_thread_for_calls(process, objects, deadline);
   RemoteCall rc(process, *thread, objects);
   RemoteAddr path = rc.push_string(runtime_path);

@@ -2,6 +2,10 @@
 
 #include <dlfcn.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <cerrno>
 
 #include <ctime>
 #include <utility>
@@ -54,6 +58,7 @@ std::string remote_dlerror(Process& process, RemoteCall& rc, const LibcEntryPoin
 }
 
 uint64_t remote_dlopen(Process& process, RemoteCall& rc, const LibcEntryPoints& libc, const std::string& path) {
+  check_same_file_in_target(process, path);
   RemoteAddr path_in_target = rc.push_string(path);
   // RTLD_NOW: every undefined symbol of the patch must resolve now, not crash later.
   uint64_t handle = rc.call(libc.dlopen, {path_in_target.value(), RTLD_NOW | RTLD_LOCAL}, "dlopen(" + path + ")");
@@ -84,6 +89,24 @@ RemoteAddr map_near(Process& process, RemoteCall& rc, const LibcEntryPoints& lib
 }
 
 }  // namespace
+
+void check_same_file_in_target(const Process& process, const std::string& path) {
+  struct stat ours{}, theirs{};
+  if (::stat(path.c_str(), &ours) != 0)
+    throw Error(ErrorKind::BadPatchFile, errno_message(fmt::format("cannot stat {}", path), errno));
+  const std::string there = fmt::format("/proc/{}/root{}", process.pid(), path);
+  if (::stat(there.c_str(), &theirs) != 0)
+    throw Error(ErrorKind::DoesNotFit,
+                errno_message(fmt::format("process {}: {} is not there in its mount namespace (a container?): {}",
+                                          process.pid(), path, there), errno));
+  if (ours.st_dev != theirs.st_dev || ours.st_ino != theirs.st_ino)
+    throw Error(ErrorKind::DoesNotFit,
+                fmt::format("process {}: {} names another file in its mount namespace (a container, or a mount over "
+                            "it) than the one checked here (device {}:{} inode {} there, {}:{} inode {} here); "
+                            "refusing to load it",
+                            process.pid(), path, major(theirs.st_dev), minor(theirs.st_dev), theirs.st_ino,
+                            major(ours.st_dev), minor(ours.st_dev), ours.st_ino));
+}
 
 void unload_code(Process& process, const TargetObjects& objects, const LoadedCode& code) {
   if (code.empty()) return;

@@ -55,8 +55,8 @@ bool uses_runtime_api(const ElfImage& patch_image, const PatchFile& patch) {
 void load_runtime_globally(Process& process, const TargetObjects& objects, const std::string& runtime_path,
                            Clock::time_point deadline) {
   RemoteAddr dlopen = objects.resolve("dlopen", &objects.libc("load code into it"), true).address;
-  check_same_file_in_target(process, runtime_path);
   auto thread = acquire_thread_for_calls(process, objects, deadline);
+  check_same_file_in_target(process, thread->tid(), runtime_path);
   RemoteCall rc(process, *thread, objects);
   RemoteAddr path = rc.push_string(runtime_path);
   if (rc.call(dlopen, {path.value(), RTLD_NOW | RTLD_GLOBAL}, "dlopen(" + runtime_path + ", RTLD_GLOBAL)") == 0)

@@ -58,7 +58,7 @@ std::string remote_dlerror(Process& process, RemoteCall& rc, const LibcEntryPoin
 }
 
 uint64_t remote_dlopen(Process& process, RemoteCall& rc, const LibcEntryPoints& libc, const std::string& path) {
-  check_same_file_in_target(process, path);
+  check_same_file_in_target(process, rc.thread().tid(), path);
   RemoteAddr path_in_target = rc.push_string(path);
   // RTLD_NOW: every undefined symbol of the patch must resolve now, not crash later.
   uint64_t handle = rc.call(libc.dlopen, {path_in_target.value(), RTLD_NOW | RTLD_LOCAL}, "dlopen(" + path + ")");
@@ -90,11 +90,12 @@ RemoteAddr map_near(Process& process, RemoteCall& rc, const LibcEntryPoints& lib
 
 }  // namespace
 
-void check_same_file_in_target(const Process& process, const std::string& path) {
+void check_same_file_in_target(const Process& process, pid_t tid, const std::string& path) {
   struct stat ours{}, theirs{};
   if (::stat(path.c_str(), &ours) != 0)
     throw Error(ErrorKind::BadPatchFile, errno_message(fmt::format("cannot stat {}", path), errno));
-  const std::string there = fmt::format("/proc/{}/root{}", process.pid(), path);
+  // The thread's root: /proc/PID/root is gone once the thread-group leader has exited.
+  const std::string there = fmt::format("/proc/{}/task/{}/root{}", process.pid(), tid, path);
   if (::stat(there.c_str(), &theirs) != 0)
     throw Error(ErrorKind::DoesNotFit,
                 errno_message(fmt::format("process {}: {} is not there in its mount namespace (a container?): {}",

@@ -7,6 +7,8 @@
 // nothing in the target, with no catch block to forget.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -32,12 +34,12 @@ struct LoadedCode {
   bool empty() const { return handle == 0 && stubs.empty(); }
 };
 
-// Before a dlopen(path) inside the target: `path` must name, in the target's mount
-// namespace (/proc/PID/root), the very file (device and inode) the CLI checked here;
+// Before a dlopen(path) on thread `tid` of the target: `path` must name, in its mount
+// namespace (/proc/PID/task/TID/root), the very file (device and inode) the CLI checked here;
 // else Error(DoesNotFit): a container's file of the same name, or a mount over it, is
 // never loaded in its place. (The file may still be swapped between this check and
 // the dlopen: check_file_is_trusted made sure only root or its owner could.)
-void check_same_file_in_target(const Process& process, const std::string& path);
+void check_same_file_in_target(const Process& process, pid_t tid, const std::string& path);
 
 // Deregisters the unwind tables, unmaps the pages and dlcloses the handle, on a
 // borrowed thread. Throws Error; what was undone before the failure stays undone.

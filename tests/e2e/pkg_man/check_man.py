@@ -144,8 +144,10 @@ def main():
 
     # hotpatch-patch(5)
     header = re.sub(r"\\\n", " ", open(patch_h).read())
+    # Record macros: those that expand to an internal one (a trailing underscore), which
+    # themselves are not for patches.
     macros = sorted({m.group(1) for m in re.finditer(r"^#define (HOTPATCH_\w+)\(.*", header, re.M)
-                     if "HOTPATCH_RECORD_(" in m.group(0) and m.group(1) != "HOTPATCH_RECORD_"})
+                     if re.search(r"HOTPATCH_(RECORD|RECORD_WITH|CALLBACK)_\(", m.group(0)) and not m.group(1).endswith("_")})
     if len(macros) < 5:
         sys.exit(f"{patch_h}: found only {macros}: has the header's form changed?")
     patch_page = sections(render(os.path.join(man_dir, "hotpatch-patch.5")))

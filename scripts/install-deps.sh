@@ -21,6 +21,7 @@ packages=(
   libgoogle-glog-dev    # examples/ and coop tests only: likewise glog
   clang libclang-rt-14-dev  # libFuzzer for the control protocol fuzz test; e2e/create_compiler_paths builds with clang
   autoconf automake libtool  # e2e/create_autotools: an autotools + libtool project, made with autoreconf at test time
+  libjemalloc2 libjemalloc-dev  # e2e/hostile_jemalloc: an interposed allocator, preloaded and linked in
 )
 
 # `install-deps.sh deb` (make deb): what building and checking the packages needs on

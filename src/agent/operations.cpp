@@ -91,6 +91,10 @@ ApplyOutcome apply_once(pid_t pid, const PatchFile& patch, std::chrono::millisec
   patcher.finish_interrupted(timeout);
   ApplyOutcome outcome;
   const Registry reg = patcher.applied();
+  if (!replace.empty() && replace == patch.id && reg.find(patch.id))
+    throw Error(ErrorKind::Conflict, fmt::format("process {}: a patch with id '{}' is already applied; --replace {} would "
+                                                 "replace it with itself (give the new one another HOTPATCH_ID)",
+                                                 pid, patch.id, replace));
   if (const PatchRecord* p = already_applied(pid, reg, patch)) {
     outcome.already_applied = true;
     outcome.existing = *p;

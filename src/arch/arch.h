@@ -213,6 +213,11 @@ struct CodeSource {
 // answer, under which no caller can have relied on anything.
 RegisterSet clobbered_registers(uint64_t entry, uint64_t size, const CodeSource& code);
 
+// The destinations of every direct call and jump (conditional or not) in `code`,
+// which starts at link-time address `vaddr` with an instruction; nullopt if some of
+// it cannot be decoded (then what it reaches is unknown).
+std::optional<std::vector<uint64_t>> direct_branch_targets(std::span<const uint8_t> code, uint64_t vaddr);
+
 // Offset just past the instruction that contains byte `offset` of `code` (decoded
 // from the start, which must be an instruction boundary), or nullopt if `offset`
 // is not inside a decodable instruction. PC-relative operands are relative to it.

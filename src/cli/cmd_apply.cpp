@@ -29,8 +29,12 @@ int cmd_apply(const Targets& targets, const ApplyOptions& opts, Output& out) {
     const std::string& replaced = o.report.replaced;
     r.lines.push_back(fmt::format("applied {}{}: {}", patch.id, replaced.empty() ? "" : " in place of " + replaced,
                                   stop_summary(o.report)));
+    if (o.report.runtime_load.count())
+      r.lines.push_back(fmt::format("loaded the runtime in {} us (the first apply into this process)",
+                                    o.report.runtime_load.count()));
     for (const auto& note : o.report.notes) r.lines.push_back("note: " + note);
     r.json = stop_json(o.report);
+    r.json["load_us"] = o.report.runtime_load.count();
     r.json["applied"] = patch_json(o.report.record);
     r.json["notes"] = o.report.notes;
     if (!replaced.empty()) r.json["replaced"] = replaced;

@@ -173,7 +173,8 @@ int main(int argc, char** argv) {
 
   // Ctrl-C or a hang-up while a target thread runs one of our remote calls, or while
   // every thread is stopped, must not leave the target half-changed: such signals
-  // wait until the command is over (they then take effect as usual).
+  // are held, and the waits that can last look for them and give up cleanly
+  // (loader/interruption.h: exit 10); otherwise they take effect when the command ends.
   sigset_t deferred;
   sigemptyset(&deferred);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE}) sigaddset(&deferred, sig);

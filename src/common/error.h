@@ -20,6 +20,7 @@ enum class ErrorKind : int {
   Conflict = 7,       // duplicate id, unknown id, revert order, registry state
   Refused = 8,        // the process's runtime answered ERR (control socket commands)
   NoControlServer = 9,  // no control socket: the process runs no control server
+  Interrupted = 10,     // SIGINT/SIGTERM/SIGHUP/SIGQUIT while waiting on the process
 };
 
 class Error : public std::runtime_error {

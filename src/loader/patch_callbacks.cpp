@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "loader/patch_load.h"
 #include "loader/process.h"
 #include "loader/remote_call.h"
 #include "loader/target_objects.h"
@@ -55,6 +56,7 @@ void load_runtime_globally(Process& process, const TargetObjects& objects, const
                            Clock::time_point deadline) {
   RemoteAddr dlopen = objects.resolve("dlopen", &objects.libc("load code into it"), true).address;
   auto thread = acquire_thread_for_calls(process, objects, deadline);
+  check_same_file_in_target(process, thread->tid(), runtime_path);
   RemoteCall rc(process, *thread, objects);
   RemoteAddr path = rc.push_string(runtime_path);
   if (rc.call(dlopen, {path.value(), RTLD_NOW | RTLD_GLOBAL}, "dlopen(" + runtime_path + ", RTLD_GLOBAL)") == 0)

@@ -2,6 +2,10 @@
 
 #include <dlfcn.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <cerrno>
 
 #include <ctime>
 #include <utility>
@@ -11,6 +15,7 @@
 #include "arch/arch.h"
 #include "common/error.h"
 #include "loader/address_space.h"
+#include "loader/interruption.h"
 #include "loader/near_linker.h"
 #include "loader/patch_plan.h"
 #include "loader/process.h"
@@ -53,6 +58,7 @@ std::string remote_dlerror(Process& process, RemoteCall& rc, const LibcEntryPoin
 }
 
 uint64_t remote_dlopen(Process& process, RemoteCall& rc, const LibcEntryPoints& libc, const std::string& path) {
+  check_same_file_in_target(process, rc.thread().tid(), path);
   RemoteAddr path_in_target = rc.push_string(path);
   // RTLD_NOW: every undefined symbol of the patch must resolve now, not crash later.
   uint64_t handle = rc.call(libc.dlopen, {path_in_target.value(), RTLD_NOW | RTLD_LOCAL}, "dlopen(" + path + ")");
@@ -84,6 +90,25 @@ RemoteAddr map_near(Process& process, RemoteCall& rc, const LibcEntryPoints& lib
 
 }  // namespace
 
+void check_same_file_in_target(const Process& process, pid_t tid, const std::string& path) {
+  struct stat ours{}, theirs{};
+  if (::stat(path.c_str(), &ours) != 0)
+    throw Error(ErrorKind::BadPatchFile, errno_message(fmt::format("cannot stat {}", path), errno));
+  // The thread's root: /proc/PID/root is gone once the thread-group leader has exited.
+  const std::string there = fmt::format("/proc/{}/task/{}/root{}", process.pid(), tid, path);
+  if (::stat(there.c_str(), &theirs) != 0)
+    throw Error(ErrorKind::DoesNotFit,
+                errno_message(fmt::format("process {}: {} is not there in its mount namespace (a container?): {}",
+                                          process.pid(), path, there), errno));
+  if (ours.st_dev != theirs.st_dev || ours.st_ino != theirs.st_ino)
+    throw Error(ErrorKind::DoesNotFit,
+                fmt::format("process {}: {} names another file in its mount namespace (a container, or a mount over "
+                            "it) than the one checked here (device {}:{} inode {} there, {}:{} inode {} here); "
+                            "refusing to load it",
+                            process.pid(), path, major(theirs.st_dev), minor(theirs.st_dev), theirs.st_ino,
+                            major(ours.st_dev), minor(ours.st_dev), ours.st_ino));
+}
+
 void unload_code(Process& process, const TargetObjects& objects, const LoadedCode& code) {
   if (code.empty()) return;
   const LibcEntryPoints libc = find_libc_entry_points(objects);
@@ -106,6 +131,11 @@ PatchLoad::PatchLoad(Process& process, const TargetObjects& objects) : process_(
 
 PatchLoad::~PatchLoad() {
   if (kept_ || code_.empty() || !process_.alive()) return;
+  if (call_abandoned()) {
+    fmt::print(stderr, "hotpatch: note: process {}: interrupted: the patch's code stays loaded, unused (nothing jumps "
+                       "to it)\n", process_.pid());
+    return;
+  }
   try {
     unload_code(process_, objects_, code_);
   } catch (const std::exception& e) {
@@ -139,7 +169,11 @@ void PatchLoad::load(ApplyPlan& plan, Clock::time_point deadline) {
     auto thread = acquire_thread_for_calls(process, objects_, deadline);
     test_steps::reached("thread-seized");
     RemoteCall rc(process, *thread, objects_);
-    if (!plan.runtime) remote_dlopen(process, rc, libc, plan.runtime_path);
+    if (!plan.runtime) {
+      const auto started = Clock::now();
+      remote_dlopen(process, rc, libc, plan.runtime_path);
+      runtime_load_ = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+    }
     if (plan.near_linker) {
       RemoteAddr base = map_near(process, rc, libc, RemoteAddr(plan.redirects.front().record.patch_site),
                                  plan.near_linker->span(), PROT_READ, "patch " + patch.id);

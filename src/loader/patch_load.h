@@ -7,6 +7,8 @@
 // nothing in the target, with no catch block to forget.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -31,6 +33,13 @@ struct LoadedCode {
   std::vector<uint64_t> unwind_tables;  // registered with the target's unwinder
   bool empty() const { return handle == 0 && stubs.empty(); }
 };
+
+// Before a dlopen(path) on thread `tid` of the target: `path` must name, in its mount
+// namespace (/proc/PID/task/TID/root), the very file (device and inode) the CLI checked here;
+// else Error(DoesNotFit): a container's file of the same name, or a mount over it, is
+// never loaded in its place. (The file may still be swapped between this check and
+// the dlopen: check_file_is_trusted made sure only root or its owner could.)
+void check_same_file_in_target(const Process& process, pid_t tid, const std::string& path);
 
 // Deregisters the unwind tables, unmaps the pages and dlcloses the handle, on a
 // borrowed thread. Throws Error; what was undone before the failure stays undone.
@@ -60,6 +69,8 @@ class PatchLoad {
   // The record the commit adds: redirects without saved bytes (read in the stop).
   PatchRecord record(const ApplyPlan& plan) const;
   const std::vector<std::string>& notes() const { return notes_; }
+  // How long the runtime's dlopen took, when load() loaded it (else 0).
+  std::chrono::microseconds runtime_load() const { return runtime_load_; }
 
   // The commit succeeded: the registry owns the loaded code now.
   void keep() { kept_ = true; }
@@ -72,6 +83,7 @@ class PatchLoad {
   std::optional<RuntimeRegistry> runtime_;
   RegistrySnapshot before_;
   std::vector<std::string> notes_;
+  std::chrono::microseconds runtime_load_{0};
   bool kept_ = false;
 };
 

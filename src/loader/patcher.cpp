@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/verbose.h"
+#include "loader/address_space.h"
 #include "loader/patch_callbacks.h"
 #include "loader/patch_load.h"
 #include "loader/patch_plan.h"
@@ -21,6 +22,24 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kLoadPhaseTimeout(30000);
+
+// Why the code an interrupted apply's jumps lead to is not (all) in the process any
+// more, or "" if it is: each jump's destination (its stub, or the replacement) and
+// the patch's code must lie in executable mappings.
+std::string code_missing(const PatchRecord& record, const AddressSpace& space) {
+  auto executable = [&](uint64_t at) {
+    const Mapping* m = space.find(RemoteAddr(at));
+    return m && m->executable;
+  };
+  if (record.code.length && !executable(record.code.start))
+    return fmt::format("its code at {} is not mapped", RemoteAddr(record.code.start));
+  for (const auto& r : record.redirects) {
+    uint64_t destination = r.stub ? r.stub : r.replacement;
+    if (!executable(destination))
+      return fmt::format("the jump of '{}' leads to {}, which is not mapped", r.symbol, RemoteAddr(destination));
+  }
+  return "";
+}
 
 }  // namespace
 
@@ -61,16 +80,19 @@ Registry Patcher::applied() {
 
 ShadowStats Patcher::shadow_stats() { return read_shadow_stats(impl_->process, impl_->objects()); }
 
-void Patcher::prepare_runtime(const PatchFile& patch, Clock::time_point deadline) {
-  if (patch.shadow_ids.empty() && !uses_runtime_api(ElfImage::open(patch.path), patch)) return;
+std::chrono::microseconds Patcher::prepare_runtime(const PatchFile& patch, Clock::time_point deadline) {
+  if (patch.shadow_ids.empty() && !uses_runtime_api(ElfImage::open(patch.path), patch)) return {};
   auto runtime = RuntimeRegistry::find(impl_->objects());
   // A near-linked patch only needs the runtime there (its references are bound by
   // the near linker); a dlopen()ed one needs it global.
-  if (runtime && patch.link_near) return;
+  if (runtime && patch.link_near) return {};
   std::string path = runtime ? runtime->runtime_path() : locate_runtime_library();
   if (!runtime) check_file_is_trusted(path);
+  const auto started = Clock::now();
   load_runtime_globally(impl_->process, impl_->objects(), path, deadline);
   impl_->forget_objects();  // the plan must see it
+  if (runtime) return {};
+  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
 }
 
 void Patcher::dispose(const PatchRecord& patch) {
@@ -107,7 +129,7 @@ ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds
   if (!replace.empty() && replace == patch.id)
     throw Error(ErrorKind::Conflict, fmt::format("process {}: the new patch has the id '{}' of the patch it replaces; give "
                                                  "it another (HOTPATCH_ID, create --id)", pid, patch.id));
-  prepare_runtime(patch, load_deadline);
+  const auto runtime_loaded = prepare_runtime(patch, load_deadline);
   const TargetObjects& objects = impl_->objects();
 
   ApplyPlan plan = plan_apply(process, objects, patch);  // 1. plan: the target untouched
@@ -167,6 +189,7 @@ ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds
     report.functions = plan.redirects.size();
     report.record = commit.applied().front();
     report.notes = load.notes();
+    report.runtime_load = runtime_loaded + load.runtime_load();
     if (old) {
       dispose(old->patch);  // its shadow ids the new patch does not declare are freed
       report.replaced = replace;
@@ -275,13 +298,19 @@ void Patcher::finish_interrupted(std::chrono::milliseconds timeout) {
         if (it->state == PatchState::Applying) replacing = &*it;
     if (replacing) {
       const std::string new_id = replacing->id;
-      complete_replace(id, new_id, timeout);
-      fmt::print(stderr, "hotpatch: note: process {}: finished replacing '{}' with '{}', which an interrupted hotpatch had "
-                         "left half done\n", process.pid(), id, new_id);
+      if (std::string missing = complete_replace(id, new_id, timeout); missing.empty())
+        fmt::print(stderr, "hotpatch: note: process {}: finished replacing '{}' with '{}', which an interrupted hotpatch "
+                           "had left half done\n", process.pid(), id, new_id);
+      else
+        fmt::print(stderr, "hotpatch: note: process {}: dropped '{}', which an interrupted hotpatch had left half applied "
+                           "in place of '{}': {}\n", process.pid(), new_id, id, missing);
     } else if (pending->state == PatchState::Applying) {
-      complete_apply(id, timeout);
-      fmt::print(stderr, "hotpatch: note: process {}: finished applying '{}', which an interrupted hotpatch had left "
-                         "half done\n", process.pid(), id);
+      if (std::string missing = complete_apply(id, timeout); missing.empty())
+        fmt::print(stderr, "hotpatch: note: process {}: finished applying '{}', which an interrupted hotpatch had left "
+                           "half done\n", process.pid(), id);
+      else
+        fmt::print(stderr, "hotpatch: note: process {}: dropped '{}', which an interrupted hotpatch had left half "
+                           "applied: {}; its functions are back to what they were\n", process.pid(), id, missing);
     } else {
       revert_one(id, timeout, true);
       fmt::print(stderr, "hotpatch: note: process {}: finished reverting '{}', which an interrupted hotpatch had left "
@@ -290,33 +319,47 @@ void Patcher::finish_interrupted(std::chrono::milliseconds timeout) {
   }
 }
 
-void Patcher::complete_apply(const std::string& id, std::chrono::milliseconds timeout) {
+std::string Patcher::complete_apply(const std::string& id, std::chrono::milliseconds timeout) {
   Process& process = impl_->process;
   const TargetObjects& objects = impl_->objects();
   auto runtime = RuntimeRegistry::find(objects);
-  if (!runtime) return;
+  if (!runtime) return "";
   RegistrySnapshot before = runtime->read(process);
   const PatchRecord* found = before.registry.find(id);
-  if (!found || found->state != PatchState::Applying) return;
+  if (!found || found->state != PatchState::Applying) return "";
   // What the apply guarded: each replaced function, and what stood in for it below.
   std::vector<GuardedRange> guarded = guarded_for_apply(found->redirects, before.registry, id);
   RegistryCommit commit;
-  commit.finish_apply(id);
-  commit_in_stop(process, &*runtime, before, guarded, Clock::now() + timeout, fmt::format("finish applying '{}'", id),
-                 commit);
+  const std::string missing = code_missing(*found, process.address_space());
+  if (missing.empty())
+    commit.finish_apply(id);
+  else
+    commit.abandon(id);  // never a jump into code that is gone
+  commit_in_stop(process, &*runtime, before, guarded, Clock::now() + timeout,
+                 fmt::format("{} '{}'", missing.empty() ? "finish applying" : "drop", id), commit);
+  return missing;
 }
 
-void Patcher::complete_replace(const std::string& old_id, const std::string& new_id, std::chrono::milliseconds timeout) {
+std::string Patcher::complete_replace(const std::string& old_id, const std::string& new_id, std::chrono::milliseconds timeout) {
   Process& process = impl_->process;
   ForgetObjectsAtEnd forget{impl_};
   const TargetObjects& objects = impl_->objects();
   auto runtime = RuntimeRegistry::find(objects);
-  if (!runtime) return;
+  if (!runtime) return "";
   RegistrySnapshot before = runtime->read(process);
   const PatchRecord* old_record = before.registry.find(old_id);
   const PatchRecord* new_record = before.registry.find(new_id);
-  if (!old_record || !new_record) return;
+  if (!old_record || !new_record) return "";
   const PatchRecord old_patch = *old_record;
+  if (std::string missing = code_missing(*new_record, process.address_space()); !missing.empty()) {
+    // Never a jump into code that is gone: the new record is dropped (its sites get
+    // their saved bytes back) and the old one's revert is finished next, on its own.
+    RegistryCommit drop;
+    drop.abandon(new_id);
+    commit_in_stop(process, &*runtime, before, guarded_for_apply(new_record->redirects, before.registry, new_id),
+                   Clock::now() + timeout, fmt::format("drop '{}'", new_id), drop);
+    return missing;
+  }
   std::vector<GuardedRange> guarded = guarded_for_revert(old_patch);
   auto applying = guarded_for_apply(new_record->redirects, before.registry, new_id);
   guarded.insert(guarded.end(), applying.begin(), applying.end());
@@ -326,6 +369,7 @@ void Patcher::complete_replace(const std::string& old_id, const std::string& new
   commit_in_stop(process, &*runtime, before, guarded, Clock::now() + timeout,
                  fmt::format("finish replacing '{}' with '{}'", old_id, new_id), commit);
   dispose(old_patch);
+  return "";
 }
 
 }  // namespace hotpatch

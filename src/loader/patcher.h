@@ -28,6 +28,9 @@
 namespace hotpatch {
 
 struct ApplyReport : StopReport {
+  // The first apply into a process also loads the runtime: how long that dlopen
+  // took in the target (0 when the runtime was there already).
+  std::chrono::microseconds runtime_load{0};
   PatchRecord record;
   std::vector<std::string> notes;  // applied, but something worth knowing (e.g. no unwinder)
   std::string replaced;            // apply --replace: the patch reverted in the same stop
@@ -61,9 +64,10 @@ class Patcher {
 
   // A CLI killed inside the stop leaves a record that is not Applied (see
   // PatchState). This rolls each one forward: an interrupted apply gets its missing
-  // jumps (with the world stopped and the functions inactive, as any apply), an
-  // interrupted revert its missing original bytes, and is then unloaded. Says what
-  // it did on stderr. Throws like apply/revert (Busy, Conflict...).
+  // jumps (with the world stopped and the functions inactive, as any apply) if its
+  // code is still mapped, else its saved bytes back and its record dropped; an
+  // interrupted revert gets its missing original bytes, and is then unloaded. Says
+  // what it did on stderr. Throws like apply/revert (Busy, Conflict...).
   void finish_interrupted(std::chrono::milliseconds timeout);
 
   struct Impl;  // named by helpers in patcher.cpp
@@ -73,13 +77,18 @@ class Patcher {
   // `finishing`: completing what a killed CLI left "reverting": its callbacks ran
   // (or not) in that CLI, none runs again.
   RevertReport revert_one(const std::string& id, std::chrono::milliseconds timeout, bool finishing = false);
-  void complete_apply(const std::string& id, std::chrono::milliseconds timeout);
+  // Rolls an interrupted apply forward, or back when its code is gone (then returns
+  // why; "" when it was finished).
+  std::string complete_apply(const std::string& id, std::chrono::milliseconds timeout);
   // A replace a killed CLI left half done: the old record "reverting", the new one
-  // "applying"; both finished in one stop, as the replace would have.
-  void complete_replace(const std::string& old_id, const std::string& new_id, std::chrono::milliseconds timeout);
+  // "applying"; both finished in one stop, as the replace would have. When the new
+  // one's code is gone, only its record is dropped (its saved bytes back) and the
+  // old one's revert is finished next; returns why ("" when finished).
+  std::string complete_replace(const std::string& old_id, const std::string& new_id, std::chrono::milliseconds timeout);
   // The runtime, loaded (globally, so a dlopen()ed patch binds to it) before the plan
-  // when the patch calls it or declares shadow variable ids.
-  void prepare_runtime(const PatchFile& patch, std::chrono::steady_clock::time_point deadline);
+  // when the patch calls it or declares shadow variable ids; returns how long loading
+  // it took when it was not there (else 0).
+  std::chrono::microseconds prepare_runtime(const PatchFile& patch, std::chrono::steady_clock::time_point deadline);
   // After the stop that reverted `patch` (or replaced it): its shadow ids released,
   // its code unloaded; failures are warnings (the revert is done).
   void dispose(const PatchRecord& patch);

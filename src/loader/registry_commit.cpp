@@ -218,7 +218,7 @@ void RegistryCommit::run(const Process& process, const RuntimeRegistry& runtime,
     registry_written = true;
     runtime.write(process, snap);
     test_steps::reached("committed");
-  } catch (const std::exception& failure) {
+  } catch (...) {
     applied_.clear();
     try {
       for (size_t i = sites_written; i-- > 0;) {
@@ -256,7 +256,14 @@ StopReport commit_in_stop(Process& process, const RuntimeRegistry* runtime, cons
         throw Error(ErrorKind::Conflict, fmt::format("process {}: its patches changed while {} was prepared (another "
                                                      "hotpatch?); nothing was changed, try again",
                                                      process.pid(), action));
-      if (snap.lock_holder != 0) return fmt::format("the registry is being updated by thread {}", snap.lock_holder);
+      if (snap.lock_holder != 0) {
+        // Every thread is stopped: a holder that is not one of them died holding the
+        // lock (or the process forked while another thread held it). Our write of
+        // the registry clears it.
+        const bool holder_lives = std::any_of(world.threads().begin(), world.threads().end(),
+                                              [&](const auto& t) { return t->tid() == static_cast<pid_t>(snap.lock_holder); });
+        if (holder_lives) return fmt::format("the registry is being updated by thread {}", snap.lock_holder);
+      }
     }
     if (auto active = ThreadActivity(process, world, space).find_active(guarded)) return active;
     if (runtime) commit.run(process, *runtime, snap);

@@ -18,6 +18,8 @@
 
 #include "arch/arch.h"
 #include "common/error.h"
+#include "loader/interruption.h"
+#include "loader/locking_code.h"
 #include "loader/process.h"
 #include "loader/runtime_registry.h"
 #include "loader/target_objects.h"
@@ -28,6 +30,8 @@ namespace hotpatch {
 namespace {
 
 constexpr size_t kScratchSize = 8192;
+// How often a remote call that takes long looks for a termination signal.
+constexpr std::chrono::milliseconds kInterruptCheck(50);
 constexpr uint64_t kPage = 4096;
 // Where the pad may go when nothing is free near libc: anywhere.
 constexpr int64_t kAnywhere = int64_t{1} << 47;
@@ -125,7 +129,10 @@ int pick_notice_signal(pid_t pid, pid_t tid, uint64_t blocked) {
 }  // namespace
 
 RemoteCall::RemoteCall(Process& process, Thread& thread, const TargetObjects& objects)
-    : process_(process), thread_(thread) {
+    : process_(process), thread_(thread), objects_(objects) {
+  if (call_abandoned())
+    throw Error(ErrorKind::Internal, fmt::format("process {}: an earlier remote call of this command was abandoned; "
+                                                 "running no more", process.pid()));
   restorer_ = find_signal_restorer(process_, objects);
   const LoadedObject* libc = &objects.libc("run code in it");
   mmap_ = objects.resolve("mmap", libc, true).address;
@@ -148,6 +155,7 @@ RemoteCall::RemoteCall(Process& process, Thread& thread, const TargetObjects& ob
 }
 
 RemoteCall::~RemoteCall() {
+  if (abandoned_) return;  // the thread is still in the call: the pad and the frame are its way back
   if (pad_) {
     try {
       // Returns through libc's restorer: the pad is what goes away.
@@ -243,8 +251,17 @@ uint64_t RemoteCall::run(RemoteAddr function, const std::vector<uint64_t>& args,
   auto started = std::chrono::steady_clock::now();
   auto next_warning = started + warn_after;
   for (;;) {
-    auto status = thread_.wait_status(next_warning);
+    auto status = thread_.wait_status(std::min(next_warning, std::chrono::steady_clock::now() + kInterruptCheck));
     if (!status) {
+      if (pending_termination_signal()) {
+        // The call cannot be abandoned half way; the thread finishes it on its own
+        // and returns through the signal frame, as after a SIGKILL of the CLI. The
+        // kernel detaches it when we exit.
+        abandoned_ = true;
+        note_call_abandoned();
+        throw_if_interrupted(fmt::format("thread {} runs {} (left to finish it on its own)", tid, what));
+      }
+      if (std::chrono::steady_clock::now() < next_warning) continue;
       auto waited = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
       fmt::print(stderr, "hotpatch: warning: process {} thread {}: {} has not returned after {} s; still waiting\n", pid,
                  tid, what, waited.count());
@@ -301,15 +318,29 @@ uint64_t RemoteCall::run(RemoteAddr function, const std::vector<uint64_t>& args,
       // Otherwise it is the program's own (a signal it ignores): delivered below.
     }
     siginfo_t info{};
-    ::ptrace(PTRACE_GETSIGINFO, tid, nullptr, &info);
+    if (::ptrace(PTRACE_GETSIGINFO, tid, nullptr, &info) != 0)
+      throw Error(ErrorKind::Target, errno_message(fmt::format("process {} thread {}: PTRACE_GETSIGINFO during {}", pid,
+                                                               tid, what), errno));
     if (is_synchronous_fault(sig, info)) {
       // The call crashed. Delivering the signal would kill the process; instead the
-      // thread goes back to what it was doing.
-      RemoteAddr pc = thread_.read_registers().pc();
+      // thread goes back to what it was doing. A lock the call held stays held (a
+      // dlopen holds the dynamic loader's): when the fault's stack shows code that
+      // takes such locks, nothing more is run in the process by this command, and
+      // the user is told. A fault in the patch's own code (a callback) leaves none.
+      const arch::Registers at_fault = thread_.read_registers();
+      const std::string risk = fault_lock_risk(at_fault, frame.start);
       put_thread_back();
-      throw Error(ErrorKind::Internal, fmt::format("process {} thread {}: {} faulted (signal {}) at pc {}; the thread "
-                                                   "was restored, the call abandoned",
-                                                   pid, tid, what, strsignal(sig), pc));
+      if (risk.empty())
+        throw Error(ErrorKind::Internal, fmt::format("process {} thread {}: {} faulted (signal {}) at pc {}; the thread "
+                                                     "was put back to what it was doing",
+                                                     pid, tid, what, strsignal(sig), at_fault.pc()));
+      note_call_abandoned();
+      throw Error(ErrorKind::Internal,
+                  fmt::format("process {} thread {}: {} faulted (signal {}) at pc {} ({}); the thread was put back to "
+                              "what it was doing and nothing more is run in the process. A lock the call held (the "
+                              "dynamic loader's, malloc's) may stay held: its next dlopen or malloc may hang; restart "
+                              "the process when you can",
+                              pid, tid, what, strsignal(sig), at_fault.pc(), risk));
     }
     // A signal for the program: deliver it now, as it would be at any other point
     // of the program's own code; its handler returns into the call.
@@ -318,6 +349,20 @@ uint64_t RemoteCall::run(RemoteAddr function, const std::vector<uint64_t>& args,
 }
 
 void RemoteCall::finish_sigreturn(const std::string& what) {
+  // The kernel's rt_sigreturn would put the thread back from the frame, but it also
+  // resets the thread's restart block (restore_sigcontext), and a sleep we stopped
+  // with -ERESTART_RESTARTBLOCK (nanosleep, clock_nanosleep, poll, a futex wait with
+  // a timeout: sem_timedwait, pthread_cond_timedwait) would then fail with EINTR when
+  // it restarts. So, with us alive, the thread is put back by ptrace instead, and the
+  // rt_sigreturn skipped: extended state and signal mask first, the registers last,
+  // with orig_rax = -1 (context_ is settled), which makes the kernel skip the
+  // syscall. Killed before that last write, the kernel's rt_sigreturn does it all.
+  thread_.write_extended_state(extended_);
+  uint64_t mask = blocked_signals_;
+  if (::ptrace(PTRACE_SETSIGMASK, thread_.tid(), reinterpret_cast<void*>(sizeof mask), &mask) != 0)
+    throw Error(ErrorKind::Target, errno_message(fmt::format("process {} thread {}: PTRACE_SETSIGMASK", process_.pid(),
+                                                             thread_.tid()), errno));
+  thread_.set_registers(context_);
   thread_.resume_to_syscall(0);
   for (;;) {
     auto status = thread_.wait_status(std::chrono::steady_clock::now() + std::chrono::seconds(30));
@@ -338,8 +383,8 @@ void RemoteCall::finish_sigreturn(const std::string& what) {
   }
   arch::Registers now = thread_.read_registers();
   if (now.pc() != context_.pc() || now.sp() != context_.sp()) {
-    // rt_sigreturn did not restore the frame as built: say so, and put the thread
-    // back by ptrace so that it is whole in any case.
+    // The skipped rt_sigreturn did not leave the registers as written: say so, and
+    // put the thread back by ptrace so that it is whole in any case.
     put_thread_back();
     throw Error(ErrorKind::Internal, fmt::format("process {} thread {}: after {}, rt_sigreturn left pc {} sp {} instead of "
                                                  "pc {} sp {}", process_.pid(), thread_.tid(), what, now.pc(), now.sp(),
@@ -427,12 +472,59 @@ std::string unsafe_reason(const Thread& t, const TargetObjects& objects, const s
   return "";
 }
 
+// Stack a remote call needs below the thread's stack pointer: the red zone (128
+// bytes), our scratch strings (kScratchSize), the signal frame with the XSAVE image
+// (up to ~11 KiB with AVX-512), and the called function's own frames: dlopen, the
+// constructors it runs, malloc (a few KiB each; the margin is deliberate).
+constexpr uint64_t kCallStackRoom = 64 * 1024;
+// What the kernel keeps free below a growing [stack] (stack_guard_gap: 256 pages).
+constexpr uint64_t kStackGuardGap = 256 * 4096;
+
+const Mapping* mapping_below(const AddressSpace& space, const Mapping& m) {
+  const Mapping* below = nullptr;
+  for (const Mapping& other : space.mappings())
+    if (other.range.end <= m.range.start) below = &other;
+  return below;
+}
+
+// Why a call would not fit on this thread's stack, or "" if it does. A thread stack
+// is the process's [stack], which the kernel grows down to the mapping below it, or
+// an anonymous writable mapping with an inaccessible guard right below it, as
+// pthread_create makes them. Anything else (the heap, a mapping without a guard)
+// may be a signal stack in allocated memory whose real end we cannot see: a call
+// there could overwrite the program's data without a fault.
+std::string stack_room_problem(const arch::Registers& regs, const AddressSpace& space) {
+  const RemoteAddr sp = regs.sp();
+  const Mapping* m = space.find(sp);
+  if (!m) return fmt::format("its stack pointer {} is in no mapping", sp);
+  const Mapping* below = mapping_below(space, *m);
+  uint64_t room = 0;
+  if (m->path == "[stack]") {
+    const uint64_t floor = below ? below->range.end.value() + kStackGuardGap : 0;
+    room = sp.value() > floor ? sp.value() - floor : 0;
+  } else {
+    const bool anonymous = m->path.empty() || m->path.rfind("[anon:", 0) == 0;
+    const bool guarded = below && below->range.end == m->range.start && !below->readable && !below->writable &&
+                         !below->executable;
+    if (!anonymous || !m->writable || !guarded)
+      return fmt::format("its stack pointer {} is in {} with no guard page below it (a signal stack in allocated "
+                         "memory?): the end of its stack is unknown", sp,
+                         m->path.empty() ? std::string("an anonymous mapping") : m->path);
+    room = sp - m->range.start;
+  }
+  if (room < kCallStackRoom)
+    return fmt::format("it has {} bytes of stack left below {}, and a remote call needs {}", room, sp, kCallStackRoom);
+  return "";
+}
+
 }  // namespace
 
 std::unique_ptr<Thread> acquire_thread_for_calls(Process& process, const TargetObjects& objects,
                                                  std::chrono::steady_clock::time_point deadline) {
   std::string last_reason;
   const std::vector<RemoteRange> libc_lock_code = libc_internal_lock_code(objects);
+  const LockingCode locking = LockingCode::find(objects);
+  std::optional<AddressSpace> space;  // read again when a thread's stack is not in it (a thread born since)
   // The runtime's control thread first, when it runs one: it exists to serve us, and
   // while it runs our calls every thread of the program goes on with its own work.
   const std::optional<pid_t> control = runtime_control_thread(process, objects);
@@ -451,17 +543,43 @@ std::unique_ptr<Thread> acquire_thread_for_calls(Process& process, const TargetO
       if (!t->wait_for_stop()) continue;
       std::string reason = unsafe_reason(*t, objects, libc_lock_code);
       if (reason.empty()) {
+        if (!space || !space->find(t->registers().sp())) space = process.address_space();
+        reason = stack_room_problem(t->registers(), *space);
+      }
+      if (reason.empty()) reason = locking.inside(process, *t, *space);
+      if (reason.empty()) {
         test_steps::reached(control && tid == *control ? "borrowed-control-thread" : "borrowed-program-thread");
         return t;
       }
       last_reason = fmt::format("thread {}: {}", tid, reason);
       t->release();
     }
+    throw_if_interrupted("looking for a thread that can run code safely; nothing was changed");
     if (std::chrono::steady_clock::now() >= deadline)
       throw Error(ErrorKind::Busy, fmt::format("process {}: no thread reached a point where code can be loaded safely "
                                                "({})", process.pid(), last_reason));
     std::this_thread::sleep_for(std::chrono::microseconds(round < 10 ? 200 : 2000));
   }
+}
+
+std::string RemoteCall::fault_lock_risk(const arch::Registers& at_fault, RemoteAddr frame_start) const {
+  const LockingCode locking = LockingCode::find(objects_);
+  auto locking_at = [&](RemoteAddr addr) -> std::string {
+    if (const LoadedObject* o = objects_.object_containing(addr); o && is_runtime_library(*o)) return o->path;
+    return locking.code_at(addr);
+  };
+  if (std::string where = locking_at(at_fault.pc()); !where.empty()) return "in " + where;
+  // The call's own frames: from the fault's stack pointer up to our signal frame.
+  const RemoteAddr sp = at_fault.sp();
+  constexpr int64_t kMaxScan = 1024 * 1024;
+  if (!(sp < frame_start) || frame_start - sp > kMaxScan)
+    return fmt::format("its stack pointer {} is outside the call's stack", sp);
+  std::vector<uint64_t> words(static_cast<size_t>(frame_start - sp) / 8);
+  const size_t got = process_.read_partial(sp, words.data(), words.size() * 8) / 8;
+  for (size_t i = 0; i < got; ++i)
+    if (std::string where = locking_at(RemoteAddr(words[i])); !where.empty())
+      return fmt::format("called from {}", where);
+  return "";
 }
 
 }  // namespace hotpatch

@@ -5,8 +5,9 @@
 // (arch::build_signal_frame): the called function's return address is code that
 // does rt_sigreturn, and the frame holds the thread's registers, extended state and
 // signal mask. With the CLI alive, the call is over at the rt_sigreturn syscall-entry
-// stop: the result is read there, and the kernel's rt_sigreturn then puts the thread
-// back. To get there without stopping at every syscall of the call, the pad first
+// stop: the result is read there, and the thread is put back by ptrace, the
+// rt_sigreturn skipped (it would reset the restart block of a sleep the thread was
+// stopped in, which would then fail with EINTR). To get there without stopping at every syscall of the call, the pad first
 // sends its thread a notice signal the program ignores (pick_notice_signal): the
 // thread runs under PTRACE_CONT and stops at the notice, which is swallowed, and
 // only then under PTRACE_SYSCALL. Without such a signal, PTRACE_SYSCALL throughout. If the CLI dies (SIGKILL, OOM),
@@ -55,8 +56,11 @@ class RemoteCall {
   RemoteAddr push_string(const std::string& s);
   // Calls function(args...) and returns its integer result. `what` names the call in
   // errors ("dlopen(/x/fix.so)"). Waits as long as it takes (a call cannot be
-  // abandoned half way), and says so on stderr after `warn_after`. A fault inside
-  // the call is not delivered: the thread is put back and Error(Internal) thrown.
+  // abandoned half way: on SIGINT/SIGTERM it is left to finish on its own and
+  // Error(Interrupted) thrown), and says so on stderr after `warn_after`. A fault inside
+  // the call is not delivered: the thread is put back and Error(Internal) thrown; when
+  // the call may hold a lock (a fault under libc, the dynamic loader, the unwinder or
+  // an interposed allocator) no further call is made by this command.
   uint64_t call(RemoteAddr function, std::initializer_list<uint64_t> args, const std::string& what,
                 std::chrono::milliseconds warn_after = std::chrono::milliseconds(5000));
 
@@ -67,14 +71,21 @@ class RemoteCall {
   // `wants_result` is false), whose rt_sigreturn syscall ends at `sigreturn_pc`.
   uint64_t run(RemoteAddr function, const std::vector<uint64_t>& args, const std::string& what, RemoteAddr return_to,
                RemoteAddr sigreturn_pc, bool wants_result, std::chrono::milliseconds warn_after);
-  // From the rt_sigreturn entry stop to its exit stop: the thread holds context_ again.
+  // From the rt_sigreturn entry stop to its exit stop: the thread holds context_ again,
+  // put back by ptrace, the rt_sigreturn itself skipped (it would reset the restart
+  // block of a sleep the thread was stopped in).
   void finish_sigreturn(const std::string& what);
   // After a fault inside a call: the thread's own registers and state, by ptrace.
   void put_thread_back();
+  // Why the faulted call may hold a lock (its pc, or a word of its frames below our
+  // signal frame at `frame_start`, in libc, the dynamic loader, the unwinder or an
+  // interposed allocator), or "" (a fault in the patch's own code).
+  std::string fault_lock_risk(const arch::Registers& at_fault, RemoteAddr frame_start) const;
   void map_return_pad();
 
   Process& process_;
   Thread& thread_;
+  const TargetObjects& objects_;
   arch::Registers context_;        // what the thread resumes with (arch::settle_interrupted_syscall)
   std::vector<uint8_t> extended_;  // its x87/SSE/AVX state
   uint64_t blocked_signals_ = 0;
@@ -83,6 +94,7 @@ class RemoteCall {
   RemoteAddr mmap_, munmap_;       // libc's, for the pad
   std::optional<RemoteAddr> pad_;
   bool thread_moved_ = false;      // a call ran: the thread's registers are context_
+  bool abandoned_ = false;         // interrupted during a call: the thread finishes it alone
   RemoteAddr scratch_top_;         // below the red zone of the interrupted frame
   RemoteAddr scratch_next_;        // next free byte, growing down
 };
@@ -91,8 +103,12 @@ class RemoteCall {
 // Safe: stopped in a blocking syscall that is not part of memory management, not
 // one that fork() makes while it holds malloc's locks, and not in libc's own lock
 // code (waiting for or waking an internal lock); or running code outside libc
-// and the dynamic loader. Tries each thread, then waits a
-// little and tries again, until `deadline`; throws Error(Busy) after that.
+// and the dynamic loader; and in either case with neither its pc nor any word of its
+// stack in an interposed allocator or the unwinder (locking_code.h), and with room
+// for the call on its stack (64 KiB below its stack pointer, in the process's
+// [stack] or in a thread stack with a guard page). Tries each
+// thread, then waits a little and tries again, until `deadline`; throws Error(Busy)
+// after that, Error(Interrupted) on SIGINT/SIGTERM (interruption.h).
 std::unique_ptr<Thread> acquire_thread_for_calls(Process& process, const TargetObjects& objects,
                                                  std::chrono::steady_clock::time_point deadline);
 

@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "loader/activity.h"
 #include "loader/address_space.h"
+#include "loader/interruption.h"
 #include "loader/process.h"
 #include "loader/thread.h"
 
@@ -70,6 +71,7 @@ int stop_until_idle(Process& process, std::chrono::steady_clock::time_point dead
         *stop_wait *= 2;
       }
     }
+    throw_if_interrupted(fmt::format("waiting to {} ({}); nothing was changed", action, *busy));
     if (Clock::now() + backoff >= deadline)
       throw Error(ErrorKind::Busy, fmt::format("process {}: cannot {}: {} until the timeout ({} attempt{}); nothing "
                                                "was changed",

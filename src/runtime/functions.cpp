@@ -178,6 +178,21 @@ void FunctionTable::upgrade(const std::string& lib, const std::string& func, con
   CodeChange change{site, saved, rec.written, {entry_window(func, site, rec.written.size())}, {}};
   CodeChangeReport written;
   if (!LiveCodeWriter::replace(change, kWriteTimeoutMs, written, error)) {
+    // The helper may have failed, or been killed, after it wrote the jump (it writes
+    // with every thread stopped, then reports): the entry decides. Never an
+    // unrecorded jump, nor one into a stub unmapped here.
+    const std::vector<uint8_t> now = read_code(site, rec.written.size());
+    if (now == rec.written) {
+      std::string commit_error;
+      if (!tx->commit(commit_error))
+        return reply.fail("'" + func + "': " + error + "; the jump was written but cannot be recorded (" + commit_error +
+                          "); its stub stays mapped");
+      return reply.fail("'" + func + "': " + error + "; the helper had written the jump: the upgrade is in place, "
+                        "recorded as " + record.id + " (func rollback " + func + " undoes it)");
+    }
+    if (now != saved)
+      return reply.fail("'" + func + "': " + error + "; its entry holds neither the old bytes nor the jump; the stub "
+                        "stays mapped");
     if (rec.stub) StubPages::unmap(rec.stub);
     return reply.fail("'" + func + "': " + error);
   }
@@ -225,7 +240,16 @@ void FunctionTable::rollback(const std::string& func, Reply& reply) {
   // stub calls the replacement, so a thread inside the replacement has it on its stack).
   if (rec->stub) change.probes.push_back({rec->stub, rec->stub + StubPages::kPageSize, ""});
   CodeChangeReport written;
-  if (!LiveCodeWriter::replace(change, kWriteTimeoutMs, written, error)) return reply.fail("'" + func + "': " + error);
+  if (!LiveCodeWriter::replace(change, kWriteTimeoutMs, written, error)) {
+    // As in upgrade: the helper may have restored the entry before it failed. Then
+    // the record goes (its stub stays mapped: a thread may still be in it).
+    if (read_code(rec->patch_site, rec->saved.size()) != rec->saved) return reply.fail("'" + func + "': " + error);
+    std::erase_if(tx->registry.patches, [&](const PatchRecord& p) { return p.id == record.id; });
+    std::string commit_error;
+    if (!tx->commit(commit_error)) return reply.fail("'" + func + "': " + error + "; " + commit_error);
+    return reply.fail("'" + func + "': " + error + "; the helper had restored the entry: " + record.id +
+                      " is rolled back (its stub stays mapped)");
+  }
   const uintptr_t stub = rec->stub;
   std::erase_if(tx->registry.patches, [&](const PatchRecord& p) { return p.id == record.id; });
   if (!tx->commit(error)) return reply.fail(error);

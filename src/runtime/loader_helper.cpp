@@ -27,15 +27,30 @@ namespace {
 
 constexpr const char* kErrorPrefix = "hotpatch: error: ";
 
-// The helper must not inherit what would load code into it: our preload library
-// would start a second control server in it, an audit module could do anything.
+// The helper (the hotpatch CLI, run with the right to trace this process) gets a
+// few variables of ours, not the program's environment: what the program was
+// started with (LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT, GCONV_PATH, MALLOC_*...)
+// could load code into it or change what it does. Names only; values as ours.
+bool helper_may_inherit(const std::string& entry) {
+  static const char* const kAllowed[] = {
+      "PATH", "HOME", "LANG", "LC_ALL", "LC_MESSAGES", "TZ", "TMPDIR",
+      // hotpatch's own knobs (docs/cli.md)
+      "HOTPATCH_RUNTIME", "HOTPATCH_STOP_PRIORITY", "HOTPATCH_REMOTE_CALLS",
+      // the marker the e2e tests find their processes by (tests/e2e/run-case.sh)
+      "HOTPATCH_E2E_TAG",
+  };
+  const auto eq = entry.find('=');
+  if (eq == std::string::npos) return false;
+  const std::string name = entry.substr(0, eq);
+  for (const char* allowed : kAllowed)
+    if (name == allowed) return true;
+  return false;
+}
+
 std::vector<std::string> helper_environment() {
   std::vector<std::string> env;
-  for (char** e = environ; e && *e; ++e) {
-    std::string entry = *e;
-    if (entry.rfind("LD_PRELOAD=", 0) == 0 || entry.rfind("LD_AUDIT=", 0) == 0) continue;
-    env.push_back(std::move(entry));
-  }
+  for (char** e = environ; e && *e; ++e)
+    if (helper_may_inherit(*e)) env.push_back(*e);
   return env;
 }
 

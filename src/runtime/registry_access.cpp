@@ -3,6 +3,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 
@@ -21,6 +22,12 @@ std::optional<RegistryTransaction> RegistryTransaction::begin(std::string& error
   for (int waited = 0;; ++waited) {
     uint32_t expected = 0;
     if (__atomic_compare_exchange_n(&hotpatch_registry.lock, &expected, tid, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+      break;
+    // A holder that is no thread of ours any more (it died holding it, or we are the
+    // child of a fork made while another thread held it) never gives it back: take
+    // it over, unless someone else just did.
+    if (expected != 0 && ::syscall(SYS_tgkill, ::getpid(), expected, 0) != 0 && errno == ESRCH &&
+        __atomic_compare_exchange_n(&hotpatch_registry.lock, &expected, tid, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
       break;
     if (waited >= kLockWaitMs) {
       error = "the patch registry stays locked by thread " + std::to_string(expected) + "; try again";

@@ -14,8 +14,9 @@ namespace hotpatch::runtime {
 
 class RegistryTransaction {
  public:
-  // Waits (a few seconds at most) for the lock; nullopt with `error` if it stays
-  // held, or if the registry is corrupt or of another layout.
+  // Waits (a few seconds at most) for the lock, taking it over from a holder that is
+  // no thread of this process any more; nullopt with `error` if it stays held, or if
+  // the registry is corrupt or of another layout.
   static std::optional<RegistryTransaction> begin(std::string& error);
   RegistryTransaction(RegistryTransaction&& other) noexcept : registry(std::move(other.registry)), generation_(other.generation_), held_(other.held_) {
     other.held_ = false;

@@ -178,8 +178,18 @@ finish_target() {
 
 # --- the CLI -----------------------------------------------------------------------
 
+# _cli: the CLI to run: $HOTPATCH, or $HOTPATCH_TEST_CLI (the same with the
+# test-only switches compiled in) when one of them (HOTPATCH_TEST_*) is set.
+_cli() {
+  if [ -n "${HOTPATCH_TEST_STEPS:-}${HOTPATCH_TEST_STOP_AT:-}${HOTPATCH_TEST_FAIL_AT:-}" ]; then
+    echo "${HOTPATCH_TEST_CLI:?HOTPATCH_TEST_CLI is not set (run through ctest)}"
+  else
+    echo "$HOTPATCH"
+  fi
+}
+
 # hp ARGS...: the hotpatch CLI. A CLI that hangs is a failure, not a stuck test.
-hp() { timeout -k 5 "${HP_TIMEOUT:-60}" "$HOTPATCH" "$@"; }
+hp() { timeout -k 5 "${HP_TIMEOUT:-60}" "$(_cli)" "$@"; }
 
 # _slurp VAR FILE: VAR = contents of FILE without trailing newlines.
 _slurp() {
@@ -240,7 +250,7 @@ stop_cli_at() {
   local stop_step=$1 line='' end rc
   shift
   : >"$WORK/cli.err"
-  HOTPATCH_TEST_STOP_AT=$stop_step "$HOTPATCH" "$@" >"$WORK/cli.out" 2>"$WORK/cli.err" </dev/null &
+  HOTPATCH_TEST_STOP_AT=$stop_step "${HOTPATCH_TEST_CLI:?}" "$@" >"$WORK/cli.out" 2>"$WORK/cli.err" </dev/null &
   CLI_PID=$!
   _deadline 30
   end=$_DEADLINE

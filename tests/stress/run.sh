@@ -6,12 +6,13 @@
 #
 # Usage: bash tests/stress/run.sh [BUILD_DIR=build]
 # Knobs: STRESS_CYCLES (10000), LOCKS_APPLIES (200), FORK_ROUNDS (100),
-#        EXEC_ROUNDS (100), KILL_ROUNDS (20); STRESS_ONLY="case ..." runs a subset.
+#        EXEC_ROUNDS (100), KILL_ROUNDS (20), JEMALLOC_CYCLES (200);
+#        STRESS_ONLY="case ..." runs a subset.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=$(cd "${1:-$ROOT/build}" && pwd) || { echo "stress: no build directory ${1:-$ROOT/build}" >&2; exit 2; }
-export HOTPATCH=$BUILD/hotpatch HOTPATCH_RUNTIME=$BUILD/libhotpatch.so HOTPATCH_INCLUDE=$ROOT/include
+export HOTPATCH=$BUILD/hotpatch HOTPATCH_TEST_CLI=$BUILD/hotpatch-test HOTPATCH_RUNTIME=$BUILD/libhotpatch.so HOTPATCH_INCLUDE=$ROOT/include
 [ -x "$HOTPATCH" ] || { echo "stress: $HOTPATCH is missing; run make build first" >&2; exit 2; }
 LOGS=$BUILD/stress-logs
 mkdir -p "$LOGS"
@@ -46,6 +47,8 @@ run stress_cycles 3600 STRESS_CYCLES="${STRESS_CYCLES:-10000}"
 run locks_malloc_dlopen 1800 LOCKS_APPLIES="${LOCKS_APPLIES:-200}"
 run fork_during_apply 900 FORK_ROUNDS="${FORK_ROUNDS:-100}"
 run exec_during_apply 900 EXEC_ROUNDS="${EXEC_ROUNDS:-100}"
+# Interposed jemalloc (preloaded and static), every thread allocating (issue 11).
+run hostile_jemalloc 3600 JEMALLOC_CYCLES="${JEMALLOC_CYCLES:-200}"
 # Built by another engineer (SIGKILL of the CLI at every step); runs once it exists.
 run kill_every_step 1800 KILL_ROUNDS="${KILL_ROUNDS:-20}"
 

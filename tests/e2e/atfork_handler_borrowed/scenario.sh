@@ -23,7 +23,7 @@ for cmd in "apply patch.so" "revert fix-compute"; do
   step "$cmd borrows the thread inside fork() and completes"
   # Stop the CLI right after it picked its thread: the main thread must be the one.
   # shellcheck disable=SC2086
-  HOTPATCH_TEST_STOP_AT="${cmd%% *}:borrowed-program-thread" "$HOTPATCH" -p "$pid" $cmd >"$WORK/cli.out" 2>"$WORK/cli.err" &
+  HOTPATCH_TEST_STOP_AT="${cmd%% *}:borrowed-program-thread" "$HOTPATCH_TEST_CLI" -p "$pid" $cmd >"$WORK/cli.out" 2>"$WORK/cli.err" &
   cli=$!
   expect_state "$cli" T 10
   _tracer "$pid"

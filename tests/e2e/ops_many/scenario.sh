@@ -24,7 +24,8 @@ wait_for_log b '^pid=[0-9]+ compute\(7\)=70$' 2
 step "--exe: every process of ./svc, one line each; b already had it"
 expect_success hp --exe "$WORK/svc" apply patch.so
 assert_eq "$(sorted "$a" "$b" "$c")" "$(pids_in "$LAST_OUT")" "processes --exe selected"
-assert_eq 3 "$(grep -cE '^process [0-9]+: (applied|already applied) ' <<<"$LAST_OUT")" "result lines (one per process)"
+assert_eq 3 "$(grep -cE '^process [0-9]+: (applied|already applied) ' <<<"$LAST_OUT")" "result lines (besides: the runtime's load time where it was loaded)"
+assert_eq 0 "$(grep -vcE '^process [0-9]+: ((applied|already applied) |loaded the runtime in [0-9]+ us )' <<<"$LAST_OUT")" "other lines"
 for p in "$a" "$c"; do
   assert_match "^process $p: applied fix-compute: 1 function, [0-9]+ attempts?, paused [0-9]+ us \([0-9]+ threads?, longest thread [0-9]+\)$" "$LAST_OUT" "apply of $p"
 done
@@ -130,7 +131,7 @@ step "SIGTERM (or Ctrl-C) during a run over several processes: the current one i
 # The CLI stops itself (SIGSTOP) once the first process is released; SIGTERM then
 # waits, deferred, until that process is done. (SIGTERM: a background job of a
 # script ignores SIGINT.)
-HOTPATCH_TEST_STOP_AT=apply:released "$HOTPATCH" -p "$a,$b,$c" apply patch.so --json >int.out 2>int.err &
+HOTPATCH_TEST_STOP_AT=apply:released "$HOTPATCH_TEST_CLI" -p "$a,$b,$c" apply patch.so --json >int.out 2>int.err &
 cli=$!
 for _ in $(seq 1500); do grep -q 'stopped at step apply:released' int.err && break; nap 0.02; done
 grep -q 'stopped at step apply:released' int.err || fail "the CLI did not stop at apply:released: $(cat int.err)"

@@ -1,0 +1,2 @@
+int compute(int x);
+const char *label(void);

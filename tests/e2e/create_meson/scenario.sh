@@ -3,9 +3,11 @@
 # version, as a fix release does): ninja regenerates the build directory, and the
 # copied one names the user's tree in its regenerate rule, so without re-pointing
 # it at the copy ninja regenerated the USER's build directory and then looped
-# ("manifest 'build.ninja' still dirty"). create_basic's sources and fix.
+# ("manifest 'build.ninja' still dirty"). create_basic's sources and fix, then
+# version.diff.
 command -v meson >/dev/null || fail "meson is missing (scripts/install-deps.sh installs it)"
-cp -r "$CASE_DIR/project" src
+mkdir src
+cp "$CASE_DIR/../create_basic/project/"{calc.c,calc.h,main.c} "$CASE_DIR/meson.build" src/
 { CC="$(realpath "$(command -v gcc)")" meson setup src/build src && ninja -C src/build; } >meson.log 2>&1 ||
   { cat meson.log >&2; fail "configuring and building the Meson project failed"; }
 # The user's build directory as files: names, sizes, modification times.
@@ -13,8 +15,8 @@ build_dir_state() { (cd src/build && find . -type f -printf '%p %s %T@\n' | sort
 before=$(build_dir_state)
 
 step "create"
-expect_success hp create --src src --diff "$CASE_DIR/fix.diff" --build "ninja -C build" --binary build/app \
-  -o fix.so --id fix-meson
+expect_success hp create --src src --diff "$CASE_DIR/../create_basic/fix.diff" --diff "$CASE_DIR/version.diff" \
+  --build "ninja -C build" --binary build/app -o fix.so --id fix-meson
 assert_match '^changed: compute \(calc\.c\)$' "$LAST_OUT" "report names the changed function"
 assert_eq "$before" "$(build_dir_state)" "the user's Meson build directory (create must not write into it)"
 

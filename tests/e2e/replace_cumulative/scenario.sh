@@ -30,7 +30,7 @@ beta1=$(count beta1)
 
 step "replace series-1 with series-2, in one stop"
 expect_success hp -p "$pid" apply --replace series-1 patch2.so
-assert_match '^applied series-2 in place of series-1: 2 functions, 1 attempt, paused [0-9]+ us \([0-9]+ threads\)$' \
+assert_match '^applied series-2 in place of series-1: 2 functions, 1 attempt, paused [0-9]+ us \([0-9]+ threads, longest thread [0-9]+\)$' \
   "$LAST_OUT" "apply --replace output"
 settled '^now alpha=2 beta=0 gamma=2 '
 assert_eq "$alpha0" "$(count alpha0)" "calls of alpha that got the original code since series-1 was applied"

@@ -22,6 +22,7 @@ packages=(
   clang libclang-rt-14-dev  # libFuzzer for the control protocol fuzz test; e2e/create_compiler_paths builds with clang
   autoconf automake libtool  # e2e/create_autotools: an autotools + libtool project, made with autoreconf at test time
   libjemalloc2 libjemalloc-dev  # e2e/hostile_jemalloc: an interposed allocator, preloaded and linked in
+  meson                      # e2e/create_meson: a Meson build directory in the tree, re-pointed at the copy
 )
 
 # `install-deps.sh deb` (make deb): what building and checking the packages needs on

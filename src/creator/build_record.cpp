@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <set>
 
 #include <fmt/format.h>
@@ -18,7 +19,9 @@ namespace {
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::ostringstream out;  // (whole buffers: a warm create reads every object's dependency file)
+  out << in.rdbuf();
+  return out.str();
 }
 
 std::vector<uint8_t> read_bytes(const std::string& path) {

@@ -27,6 +27,20 @@ bool same_content(const std::string& a, const std::string& b) {
   }
 }
 
+// An object `a` in the base and `b` in the tree. The tree is put back from the
+// base with the base's modification times (WorkTree::restore, which tells files
+// apart the same way), and a compiler writing an object gives it a new time: the
+// same size and time is the same object, without reading every object of the
+// program on each create. (Not for inputs: a build may set a generated file's
+// time, e.g. to SOURCE_DATE_EPOCH.)
+bool same_object(const std::string& a, const std::string& b) {
+  std::error_code ea, eb;
+  if (fs::is_regular_file(a, ea) && fs::is_regular_file(b, eb) && fs::file_size(a, ea) == fs::file_size(b, eb) &&
+      !ea && !eb && fs::last_write_time(a, ea) == fs::last_write_time(b, eb) && !ea && !eb)
+    return true;
+  return same_content(a, b);
+}
+
 // `path` relative to `root`, or "" when it is outside (a system header).
 std::string relative_inside(const std::string& path, const std::string& root) {
   if (path.size() <= root.size() || path.compare(0, root.size(), root) != 0 || path[root.size()] != '/') return "";
@@ -97,7 +111,7 @@ BuildNoise find_build_noise(const WorkTree& work, const BuildRecords& first, con
         explained = true;
       }
     }
-    if (!explained && !same_content(work.base() + "/" + rel, path)) noise.unexplained.insert(rel);
+    if (!explained && !same_object(work.base() + "/" + rel, path)) noise.unexplained.insert(rel);
   }
   return noise;
 }
@@ -154,7 +168,7 @@ ChangedObjects find_changed_objects(WorkTree& work, const BuildRecords& unpatche
       for (const auto& f : o.real_inputs)
         if (!diff_files.count(f)) why = fmt::format("{} changed, and no diff touches it", f);
       if (o.real_argv) why = fmt::format("the command that compiles {} changed", rel);
-      if (o.real_inputs.empty() && !o.real_argv && !same_content(work.base() + "/" + rel, path))
+      if (o.real_inputs.empty() && !o.real_argv && !same_object(work.base() + "/" + rel, path))
         why = fmt::format("{} changed, and none of its inputs did", rel);
       if (!why.empty()) {
         if (out.needs_noise.empty()) out.needs_noise = why;
@@ -172,7 +186,7 @@ ChangedObjects find_changed_objects(WorkTree& work, const BuildRecords& unpatche
     const CompileRecord *a = o.a, *p = o.p;
     if (!a) {
       // No record of how the unpatched build made it: compare it if it changed.
-      if (!same_content(work.base() + "/" + rel, path)) out.units.push_back(rel);
+      if (!same_object(work.base() + "/" + rel, path)) out.units.push_back(rel);
       continue;
     }
     const auto& real_inputs = o.real_inputs;
@@ -180,7 +194,7 @@ ChangedObjects find_changed_objects(WorkTree& work, const BuildRecords& unpatche
     const bool real_argv = o.real_argv, noisy_argv = o.noisy_argv;
     const bool known_noisy = !noisy_inputs.empty() || noisy_argv || noise.unexplained.count(rel);
     if (real_inputs.empty() && !real_argv) {
-      if (same_content(work.base() + "/" + rel, path)) continue;
+      if (same_object(work.base() + "/" + rel, path)) continue;
       if (known_noisy) {
         out.notes.push_back(fmt::format("{}: left out: it differs, but none of its inputs does{} (build noise)", rel,
                                         noisy_inputs.empty() ? "" : " except " + join(noisy_inputs)));
@@ -222,7 +236,7 @@ ChangedObjects find_changed_objects(WorkTree& work, const BuildRecords& unpatche
         out.recompiled.push_back(fmt::format("{} (with {} as in the unpatched build: build noise)", rel,
                                              noisy_inputs.empty() ? std::string("its command line") : join(noisy_inputs)));
     }
-    if (!same_content(work.base() + "/" + rel, path)) {
+    if (!same_object(work.base() + "/" + rel, path)) {
       out.units.push_back(rel);
       if (noise.unexplained.count(rel))
         out.notes.push_back(fmt::format("{}: it also differed between two builds of the unchanged tree with the same "

@@ -91,6 +91,22 @@ const LinkRecord* link_of_binary(const BuildRecords& records, const std::string&
   return nullptr;
 }
 
+// Where a create spends its time, on stderr when HOTPATCH_CREATE_TIMING is set
+// (make bench, and anyone asking why a create is slow).
+class PhaseTimer {
+ public:
+  PhaseTimer() : enabled_(std::getenv("HOTPATCH_CREATE_TIMING") != nullptr), last_(std::chrono::steady_clock::now()) {}
+  void operator()(const char* phase) {
+    auto now = std::chrono::steady_clock::now();
+    if (enabled_) fmt::print(stderr, "create: {:<28} {:8.3f} s\n", phase, std::chrono::duration<double>(now - last_).count());
+    last_ = now;
+  }
+
+ private:
+  bool enabled_;
+  std::chrono::steady_clock::time_point last_;
+};
+
 // The objects --binary is made of, from the link the unpatched build recorded.
 nlohmann::json binary_objects(const WorkTree& work, const BuildRecords& records, const std::string& binary,
                               const std::string& build_command) {
@@ -124,14 +140,17 @@ nlohmann::json binary_objects(const WorkTree& work, const BuildRecords& records,
 
 // Builds the unpatched tree into the cache: the build (recorded) and a snapshot of
 // it. The state is written last.
-nlohmann::json make_cache(WorkTree& work, const CacheKey& key) {
+nlohmann::json make_cache(WorkTree& work, const CacheKey& key, PhaseTimer& phase) {
   work.copy_source(key.binary);
+  phase("copy the tree");
   work.fresh_records("unpatched");
   work.build(key.build_command, "the unpatched tree", "unpatched");
+  phase("the build of the tree");
   BuildRecords unpatched = BuildRecords::read(work.records("unpatched"));
   nlohmann::json state = binary_objects(work, unpatched, key.binary, key.build_command);
   work.snapshot();
   work.commit_cache(key, state);
+  phase("snapshot of the build");
   return state;
 }
 
@@ -228,22 +247,6 @@ void check_object(const ObjectFile& obj, const std::string& rel, const CompileRe
                                 "puts them together", rel, *shared, command));
 }
 
-// Where a create spends its time, on stderr when HOTPATCH_CREATE_TIMING is set
-// (make bench, and anyone asking why a create is slow).
-class PhaseTimer {
- public:
-  PhaseTimer() : enabled_(std::getenv("HOTPATCH_CREATE_TIMING") != nullptr), last_(std::chrono::steady_clock::now()) {}
-  void operator()(const char* phase) {
-    auto now = std::chrono::steady_clock::now();
-    if (enabled_) fmt::print(stderr, "create: {:<28} {:8.3f} s\n", phase, std::chrono::duration<double>(now - last_).count());
-    last_ = now;
-  }
-
- private:
-  bool enabled_;
-  std::chrono::steady_clock::time_point last_;
-};
-
 }  // namespace
 
 CreateResult create_patch(const CreateOptions& options) {
@@ -293,8 +296,7 @@ CreateResult create_patch(const CreateOptions& options) {
       result.notes.push_back(fmt::format("the work directory was made for another state of the tree or another build "
                                          "of {}; made again", binary_rel));
     work.set_source_date_epoch(source_date_epoch(binary_path));
-    state = make_cache(work, key);
-    phase("make the cache (the build)");
+    state = make_cache(work, key, phase);
     result.rebuilt_from_scratch = true;
   }
   const auto objects = (*state)["objects"].get<std::vector<std::string>>();

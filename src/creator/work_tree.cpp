@@ -330,7 +330,7 @@ void WorkTree::copy_source(const std::string& binary) {
   }
   fs::remove(tree_ + "/" + binary, ec);
   touch_sources();
-  adapt_cmake_build_dirs();
+  adapt_build_dirs();
 }
 
 void WorkTree::touch(const std::vector<std::string>& paths) {
@@ -388,13 +388,41 @@ void WorkTree::restore() {
   }
 }
 
-void WorkTree::adapt_cmake_build_dirs() {
+// A Meson build directory names the trees in its private state and in the rule
+// that regenerates it (`meson --internal regenerate SRC BUILD`): once the build
+// files change, ninja would regenerate the user's own build directory. Reconfigured
+// in the copy for the copy's source directory (what SRC is in the copy).
+void WorkTree::adapt_meson_build_dir(const std::string& dir) {
+  std::ifstream in(dir + "/build.ninja");
+  std::string line, meson, src;
+  while (std::getline(in, line)) {
+    size_t at = line.find(" --internal regenerate ");
+    if (line.rfind(" command = ", 0) != 0 || at == std::string::npos) continue;
+    meson = line.substr(11, at - 11);
+    std::string rest = line.substr(at + 23);
+    src = rest.substr(0, rest.find(' '));
+    break;
+  }
+  if (src != source_ && src.rfind(source_ + "/", 0) != 0) return;  // not made for the user's tree
+  std::string copy_src = tree_ + src.substr(source_.size());
+  std::string log = dir_ + "/build.log";
+  std::ofstream(log, std::ios::app) << "\n==== re-configuring the copied Meson build directory " << dir << "\n";
+  if (run_shell(fmt::format("{} setup --reconfigure . {}", meson, shell_quote(copy_src)), dir, log) != 0)
+    throw Error(ErrorKind::Usage, fmt::format("re-configuring the copied Meson build directory {} failed; last lines of "
+                                              "{}:\n{}", dir, log, tail_of_file(log, 15)));
+}
+
+void WorkTree::adapt_build_dirs() {
   std::error_code ec;
-  std::vector<fs::path> caches;
+  std::vector<fs::path> caches, meson_dirs;
   for (auto it = fs::recursive_directory_iterator(tree_, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) break;
     if (it->is_regular_file() && it->path().filename() == "CMakeCache.txt") caches.push_back(it->path());
+    if (it->is_regular_file() && it->path().filename() == "coredata.dat" &&
+        it->path().parent_path().filename() == "meson-private")
+      meson_dirs.push_back(it->path().parent_path().parent_path());
   }
+  for (const auto& dir : meson_dirs) adapt_meson_build_dir(dir.string());
   for (const auto& cache : caches) {
     // The copied cache names the original tree: point it at the copy (a whole path
     // or a path prefix only, so /src does not touch /src2) and let CMake regenerate.

@@ -87,7 +87,8 @@ class WorkTree {
   void apply_diff(const std::string& diff_path);
 
  private:
-  void adapt_cmake_build_dirs();
+  void adapt_build_dirs();
+  void adapt_meson_build_dir(const std::string& dir);
   std::map<std::string, std::string> build_environment(const std::string& records_name) const;
   std::string source_;
   std::string dir_;

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -112,5 +113,26 @@ TEST(SourceState, ContentAndNamesOfSourcesAndBuildFilesOnly) {
   write(dir + "/Makefile", "all:\n");
   fs::create_symlink("calc.c", dir + "/link.c");
   EXPECT_NE(source_state(dir), first) << "a source's name, even a link's";
+  fs::remove_all(dir);
+}
+
+// The noise build makes only the sources of the objects it asks about newer.
+TEST(WorkTree, TouchMakesOnlyTheNamedTreeFilesNewer) {
+  std::string dir = scratch_dir();
+  ASSERT_FALSE(dir.empty());
+  {
+    WorkTree work(dir + "/src", dir + "/work");
+    write(work.tree() + "/a.c", "int a;\n");
+    write(work.tree() + "/b.c", "int b;\n");
+    write(dir + "/outside.c", "int o;\n");
+    const auto old = fs::file_time_type::clock::now() - std::chrono::hours(1);
+    for (const char* f : {"/a.c", "/b.c"}) fs::last_write_time(work.tree() + f, old);
+    fs::last_write_time(dir + "/outside.c", old);
+    work.touch({work.tree() + "/a.c", dir + "/outside.c", work.tree() + "/missing.c"});
+    EXPECT_GT(fs::last_write_time(work.tree() + "/a.c"), old);
+    EXPECT_EQ(fs::last_write_time(work.tree() + "/b.c"), old);
+    EXPECT_EQ(fs::last_write_time(dir + "/outside.c"), old);  // not the work tree's
+    EXPECT_FALSE(fs::exists(work.tree() + "/missing.c"));
+  }
   fs::remove_all(dir);
 }

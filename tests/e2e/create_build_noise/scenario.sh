@@ -5,7 +5,8 @@
 # (only version.h changed) is left out with a note, not refused for changing main.
 # The second build of the unchanged tree compiles only the objects it is asked
 # about (calc.o, main.o), not util.o; a warm create on the same --work knows the
-# noise and builds the unchanged tree no more.
+# noise and builds the unchanged tree no more; a later fix of util.c (stamped too)
+# asks about util.o alone.
 cp -r "$CASE_DIR/project" src
 (cd src && make -s) >build.log 2>&1 || { cat build.log >&2; fail "building the project failed"; }
 
@@ -33,6 +34,18 @@ assert_no_match 'banner|main \(|refused|built once more' "$LAST_OUT" "no noise i
 assert_match '^recompiled: calc\.o \(with its command line as in the unpatched build: build noise\)$' "$LAST_OUT" \
   "calc.o compiled again with the unpatched build's stamp"
 [ "$(grep -c 'to find build noise' w/build.log)" = 1 ] || fail "the unchanged tree was built for noise more than once"
+
+step "a fix of util.c on the same --work: a second noise build, for util.o only"
+expect_success hp create --src src --diff "$CASE_DIR/util.diff" --binary app -o util.so --id util --work w
+assert_match '^changed: offset \(util\.c\)$' "$LAST_OUT" "offset is changed"
+assert_match '^note: the command that compiles util\.o changed: the unchanged tree was built once more to tell build noise from the fix, for util\.o \(kept with --work\)$' \
+  "$LAST_OUT" "a noise build for util.o alone"
+assert_match '^recompiled: util\.o \(with its command line as in the unpatched build: build noise\)$' "$LAST_OUT" \
+  "util.o compiled again with the unpatched build's stamp"
+assert_no_match 'banner|compute|main \(|refused' "$LAST_OUT" "nothing else in the patch"
+noise_log=$(awk '/^==== /{n += /to find build noise/; on = /to find build noise/ && n == 2} on' w/build.log)
+assert_match 'util\.c' "$noise_log" "the second noise build compiled util.c"
+assert_no_match 'calc\.c' "$noise_log" "the second noise build left calc.c alone (known already)"
 
 start_target t ./src/app
 pid=$LAST_PID

@@ -1,3 +1,6 @@
 #include "calc.h"
-/* No noise here: the second build of the unchanged tree need not compile it. */
-int offset(void) { return 0; }
+/* Stamped too, but no fix touches it until util.diff: the first noise build need
+   not compile it. */
+static const char stamp[] = BUILD_STAMP;
+static volatile int zero;
+int offset(void) { return zero + (stamp[0] == 0); }

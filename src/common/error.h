@@ -20,6 +20,7 @@ enum class ErrorKind : int {
   Conflict = 7,       // duplicate id, unknown id, revert order, registry state
   Refused = 8,        // the process's runtime answered ERR (control socket commands)
   NoControlServer = 9,  // no control socket: the process runs no control server
+  Untrusted = 10,     // the trust policy refuses it: signature bad, missing or untrusted; code loading not allowed
 };
 
 class Error : public std::runtime_error {

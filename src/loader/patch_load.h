@@ -32,6 +32,14 @@ struct LoadedCode {
   bool empty() const { return handle == 0 && stubs.empty(); }
 };
 
+// How /proc/PID/maps names a patch loaded with dlopen: its bytes are mapped from a
+// memfd ("hotpatch:ID"), never from the file (docs/security.md); the runtime's
+// `lib load` does the same ("hotpatch-lib:NAME").
+std::string patch_mapping_name(const std::string& id);
+// Whether a mapping's path is such a memfd: code we loaded, never a place to
+// resolve the target's symbols in.
+bool is_loaded_code_mapping(const std::string& path);
+
 // Deregisters the unwind tables, unmaps the pages and dlcloses the handle, on a
 // borrowed thread. Throws Error; what was undone before the failure stays undone.
 void unload_code(Process& process, const TargetObjects& objects, const LoadedCode& code);

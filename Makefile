@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
 CMAKE_BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: all deps build test unit e2e demo install deb bench test-real stress clean
+.PHONY: all deps build test unit e2e demo install deb bench test-real stress fuzz clean
 
 all: build
 
@@ -64,3 +64,8 @@ test-real: build
 # during applies. Under an hour; not part of `make test`. Results: docs/reliability.md.
 stress: build
 	bash tests/stress/run.sh $(BUILD)
+
+# Fuzzing, time-boxed: every libFuzzer target for FUZZ_SECONDS (60) each; what it
+# finds is kept in build/fuzz/NAME.corpus and replayed by `make test`.
+fuzz: build
+	bash tests/fuzz/run.sh $(BUILD)

@@ -173,9 +173,14 @@ awk -v cycle_failures="$cycle_failures" '
            $3, p - d, verdict(p - d <= 0.5), r - d
   }
   $1 == "P2" {
-    t = kv("threads") + 0; f = kv("floor_us"); p = kv("pause_us"); g = kv("target_gap_us")
-    if (t >= 1000) printf "  P2 threads=%-5d pause %6d us              (goal <= 50000 us)    %s;  floor %d us, gap seen by target %d us\n", t, p, verdict(p <= 50000), f, g
-    else printf "  P2 threads=%-5d pause %6d us = %4.2f x floor (goal <= 1.3 x floor) %s;  floor %d us, gap seen by target %d us\n", t, p, (f > 0 ? p / f : 0), verdict(p <= 1.3 * f), f, g
+    # Judged as the target sees it: its longest gap during apply against its longest
+    # gap during a bare stop of all threads, in the same run.
+    t = kv("threads") + 0; f = kv("floor_us"); p = kv("pause_us"); g = kv("target_gap_us"); fg = kv("floor_gap_us")
+    r = fg > 0 ? g / fg : 0
+    ok = g <= 1.3 * fg
+    if (t >= 1000) ok = ok && g <= 50000
+    printf "  P2 threads=%-5d target gap %6d us = %4.2f x floor gap %d us (goal <= 1.3 x%s) %s;  held %d us, bare stop %d us\n",
+           t, g, r, fg, (t >= 1000 ? ", <= 50000 us" : ""), verdict(ok), p, f
   }
   $1 == "P3" {
     printf "  P3 failed=%d, patch_max - base_max = %d us  (goal failed=0, <= 2000 us) %s;  p99 %d -> %d us, %d apply/revert errors\n",

@@ -6,7 +6,17 @@
 // /proc/PID/task, seize + interrupt every thread, wait for each stop (which reads its
 // registers), list the threads again, read the registry-sized block and every
 // thread's stack through /proc/PID/mem, then release everyone. Prints the median
-// microseconds of each step.
+// microseconds of each step, as the tracer times them.
+//
+//   stop_profile SPIN_TARGET THREADS TRIALS
+//
+// The same seen from the target: bench/spin_target.c with THREADS workers, stopped
+// TRIALS times in each of three ways, interleaved: "stop" (AllThreadsStopped,
+// released at once: the floor), "scan" (and the busy-code scan of every stack for
+// bench_patch_me, as apply does it), "write" (and its 5 entry bytes written back as
+// they are, as the commit writes a jump). Prints, per way, the median longest hold
+// of one thread (as the tracer timed it) and the median longest gap the workers saw;
+// the differences are what the scan and the write cost the program.
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -19,17 +29,66 @@
 #include <string>
 #include <vector>
 
+#include "loader/activity.h"
 #include "loader/address_space.h"
 #include "loader/process.h"
+#include "loader/target_objects.h"
 #include "loader/thread.h"
+#include "spin_target.h"
 
 namespace {
 using Clock = std::chrono::steady_clock;
 }
 
+long median_of(std::vector<long> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+int seen_from_target(const char* program, int threads, int trials) {
+  bench::SpinTarget target(program, threads);
+  hotpatch::Process process(target.pid());
+  const hotpatch::TargetObjects objects(process, process.address_space());
+  const auto f = objects.resolve("bench_patch_me", nullptr, true);
+  const std::vector<hotpatch::GuardedRange> guarded = {
+      {{f.address, f.address + static_cast<int64_t>(f.symbol.size)}, "function 'bench_patch_me'"}};
+  const std::vector<uint8_t> entry = process.read_bytes(f.address, 5);
+  const char* ways[] = {"stop", "scan", "write"};
+  std::map<std::string, std::vector<long>> held, gap;
+  for (int t = 0; t < trials; ++t) {
+    for (int way = 0; way < 3; ++way) {
+      std::optional<hotpatch::AddressSpace> space = process.address_space();
+      hotpatch::ThreadActivity::prepare(process, *space);
+      target.reset_gaps();
+      {
+        hotpatch::AllThreadsStopped world(process);
+        if (way >= 1 && hotpatch::ThreadActivity(process, world, space).find_active(guarded)) {
+          world.release();
+          continue;  // the main thread happened to be in it: not a fair trial
+        }
+        if (way >= 2) process.write_bytes(f.address, entry);
+        held[ways[way]].push_back(world.release().count());
+      }
+      gap[ways[way]].push_back(target.longest_gap_since_reset().count());
+    }
+  }
+  std::printf("threads=%d trials=%d; median longest hold (tracer) / longest gap (target), us:", threads, trials);
+  for (const char* way : ways) std::printf("  %s=%ld/%ld", way, median_of(held[way]), median_of(gap[way]));
+  std::printf("\n");
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc == 4) {
+    try {
+      return seen_from_target(argv[1], std::atoi(argv[2]), std::atoi(argv[3]));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "stop_profile: %s\n", e.what());
+      return 1;
+    }
+  }
   if (argc < 3) {
-    std::fprintf(stderr, "usage: stop_profile PID TRIALS\n");
+    std::fprintf(stderr, "usage: stop_profile PID TRIALS | stop_profile SPIN_TARGET THREADS TRIALS\n");
     return 2;
   }
   pid_t pid = std::atoi(argv[1]);

@@ -51,24 +51,3 @@ foreach(patch add_func_patch1 add_func_patch2)
   set_target_properties(${patch} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/examples)
 endforeach()
 
-# Fuzzing the protocol parser with libFuzzer: needs clang and libclang-rt-14-dev.
-find_program(CLANGXX_FOR_FUZZ NAMES clang++ clang++-14)
-if(CLANGXX_FOR_FUZZ)
-  set(FUZZ_BIN ${CMAKE_BINARY_DIR}/fuzz/control_protocol_fuzz)
-  set(FUZZ_SOURCES ${CMAKE_SOURCE_DIR}/tests/fuzz/control_protocol_fuzz.cpp
-                   ${CMAKE_SOURCE_DIR}/src/common/control_protocol.cpp)
-  add_custom_command(OUTPUT ${FUZZ_BIN}
-    COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/fuzz/corpus
-    COMMAND ${CLANGXX_FOR_FUZZ} -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined
-            -fno-sanitize-recover=undefined -I${CMAKE_SOURCE_DIR}/src ${FUZZ_SOURCES} -o ${FUZZ_BIN}
-    DEPENDS ${FUZZ_SOURCES} ${CMAKE_SOURCE_DIR}/src/common/control_protocol.h
-    COMMENT "Building the control protocol fuzzer (clang, libFuzzer)")
-  add_custom_target(control_protocol_fuzz ALL DEPENDS ${FUZZ_BIN})
-  add_test(NAME fuzz/control_protocol
-    COMMAND ${FUZZ_BIN} -max_total_time=20 -max_len=4096 -timeout=5
-            ${CMAKE_BINARY_DIR}/fuzz/corpus ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus)
-  # (new inputs go to the first directory, in the build tree; the second is the seed corpus)
-  set_tests_properties(fuzz/control_protocol PROPERTIES LABELS fuzz TIMEOUT 120)
-else()
-  message(WARNING "clang++ not found: the control protocol fuzz test is skipped")
-endif()

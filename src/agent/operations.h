@@ -30,11 +30,15 @@ struct ApplyOutcome {
 };
 
 // Applies `patch` to process `pid`, unless the process already has a patch with its
-// id applied from the same file (same path, not modified since it was applied):
-// then nothing is done and already_applied is set. The same id from another file
-// (or from this file changed since) is Error(Conflict), as for any duplicate id.
+// id applied from the same file (not modified since it was applied), or from a file
+// with the same bytes (a copy, e.g. the one installed for the agent): then nothing is
+// done and already_applied is set. The same id from another file (or from this file
+// changed since) is Error(Conflict), as for any duplicate id.
+// With `replace` (apply --replace), patch `replace` is reverted in the same stop
+// (Patcher::apply); an already-applied patch leaves it alone.
 // Every call leaves an audit record (docs/security.md): ok, already-applied or failed.
-ApplyOutcome apply_once(pid_t pid, const PatchFile& patch, std::chrono::milliseconds timeout);
+ApplyOutcome apply_once(pid_t pid, const PatchFile& patch, std::chrono::milliseconds timeout,
+                        const std::string& replace = "");
 
 // A dry run of apply_once (`hotpatch check`): everything but the writes. The
 // patch's plan (every replaced symbol and reference resolved, sizes, build-id,

@@ -52,6 +52,8 @@ int cmd_install_patch(const std::string& patch_dir, const std::string& file, Out
     out.doc["replaced"] = replaced;
   } else if (!out.quiet) {
     fmt::print("installed {}{}: {}\n", p.id, replaced ? " (replacing the one installed)" : "", p.path);
+    fmt::print("note: the agent applies it to the processes that start from now on; to those running: hotpatch -p all "
+               "apply {}\n", p.path);
   }
   return 0;
 }

@@ -15,7 +15,7 @@ int cmd_apply(const Targets& targets, const ApplyOptions& opts, Output& out) {
   verbose::step(fmt::format("{} selected", plural(pids.size(), "process")));
   const auto timeout = std::chrono::milliseconds(opts.timeout_ms);
   return run_on_processes(targets.selection, pids, {"apply", targets.keep_going}, out, [&](pid_t pid) {
-    ops::ApplyOutcome o = ops::apply_once(pid, patch, timeout);
+    ops::ApplyOutcome o = ops::apply_once(pid, patch, timeout, opts.replace);
     ProcessResult r;
     if (o.already_applied) {
       r.status = "already-applied";
@@ -25,11 +25,15 @@ int cmd_apply(const Targets& targets, const ApplyOptions& opts, Output& out) {
       return r;
     }
     r.status = "applied";
-    r.lines.push_back(fmt::format("applied {}: {}", patch.id, stop_summary(o.report)));
+    // --replace: the patch it superseded in the same stop (docs/creator.md#cumulative-patches-and-replace).
+    const std::string& replaced = o.report.replaced;
+    r.lines.push_back(fmt::format("applied {}{}: {}", patch.id, replaced.empty() ? "" : " in place of " + replaced,
+                                  stop_summary(o.report)));
     for (const auto& note : o.report.notes) r.lines.push_back("note: " + note);
     r.json = stop_json(o.report);
     r.json["applied"] = patch_json(o.report.record);
     r.json["notes"] = o.report.notes;
+    if (!replaced.empty()) r.json["replaced"] = replaced;
     return r;
   });
 }

@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "creator/creator.h"
 #include "creator/work_tree.h"
+#include "elf/patch_file.h"
 
 namespace hotpatch::cli {
 
@@ -21,6 +22,8 @@ int cmd_create(const CreateCommand& opts, Output& out) {
   o.description = opts.description;
   if (!opts.work.empty()) o.work_dir = opts.work;
   if (!opts.sign_key.empty()) check_signing_key(opts.sign_key);  // before the build, not after
+  if (!opts.hooks.empty()) o.hooks = opts.hooks;
+  o.hooks_cflags = opts.hooks_cflags;
   creator::CreateResult r;
   try {
     r = creator::create_patch(o);
@@ -62,6 +65,18 @@ int cmd_create(const CreateCommand& opts, Output& out) {
   std::string signer;
   if (!opts.sign_key.empty() && !r.output.empty()) signer = sign_file(r.output, opts.sign_key).key_id;
   if (out.json && !opts.sign_key.empty()) out.doc["signed_by"] = signer;
+  // What the hook file put into the patch, as apply will see it.
+  nlohmann::json hooks = nlohmann::json::array();
+  if (!opts.hooks.empty()) {
+    PatchFile patch = read_patch_file(r.output);
+    for (auto [when, cb] : {std::pair{"pre-apply", &patch.pre_apply}, {"post-apply", &patch.post_apply},
+                            {"pre-revert", &patch.pre_revert}, {"post-revert", &patch.post_revert}})
+      if (*cb) hooks.push_back(fmt::format("{} callback {}", when, (*cb)->name));
+    for (const auto& s : patch.shadow_ids) hooks.push_back(fmt::format("shadow variables {:#x} ({})", s.id, s.name));
+  }
+  if (out.json) out.doc["hooks"] = hooks;
+  else
+    for (const auto& h : hooks) fmt::print("hook: {}\n", h.get<std::string>());
   if (!out.json)
     fmt::print("wrote {}: {} function{} for build-id {}{}{} in {:.1f} s\n", r.output, rep.changed.size(),
                rep.changed.size() == 1 ? "" : "s", r.build_id.empty() ? "none" : r.build_id,

@@ -34,10 +34,13 @@ ProcessResult list_one(pid_t pid) {
     fmt::print(stderr, "hotpatch: warning: {}\n", e.what());
   }
   Registry reg = patcher.applied();
+  const ShadowStats shadows = patcher.shadow_stats();
   ProcessResult r;
   r.status = "listed";
   r.json["patches"] = nlohmann::json::array();
   for (const auto& p : reg.patches) r.json["patches"].push_back(patch_json(p));
+  // docs/creator.md#shadow-variables: what patches attached to the program's objects.
+  r.json["shadow"] = {{"live", shadows.live}, {"bytes", shadows.bytes}};
   if (reg.patches.empty()) r.lines.push_back("no patches applied");
   for (const auto& p : reg.patches) {
     r.lines.push_back(fmt::format("{}  applied {}  {}{}", p.id, iso_time(p.applied_unix), p.path, state_note(p.state)));
@@ -51,6 +54,7 @@ ProcessResult list_one(pid_t pid) {
     for (uint64_t table : p.unwind_tables) r.lines.push_back(fmt::format("  unwind tables registered at {:#x}", table));
     if (!p.description.empty()) r.lines.push_back(fmt::format("  description: {}", p.description));
   }
+  if (shadows.live) r.lines.push_back(fmt::format("shadow variables: {} live ({} bytes)", shadows.live, shadows.bytes));
   return r;
 }
 

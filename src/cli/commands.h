@@ -32,6 +32,7 @@ struct Targets {
 struct ApplyOptions {
   std::string patch_path;
   int timeout_ms = 5000;
+  std::string replace;  // --replace OLD_ID: revert it in the same stop
 };
 struct RevertOptions {
   std::string id;  // empty with all=true
@@ -64,6 +65,7 @@ struct CreateCommand {
   std::string source_dir, build = "make", binary, output, id, description, work;
   std::string sign_key;            // --sign NAME.key: sign what it writes
   std::vector<std::string> diffs;  // --diff, repeatable: applied in order
+  std::string hooks, hooks_cflags;  // --hooks FILE.c, --hooks-cflags FLAGS
 };
 int cmd_create(const CreateCommand& opts, Output& out);
 

@@ -11,12 +11,12 @@ namespace hotpatch::cli {
 std::string plural(size_t n, const char* word) { return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s"); }
 
 std::string stop_summary(const StopReport& r) {
-  return fmt::format("{}, {}, paused {} us ({})", plural(r.functions, "function"), plural(r.attempts, "attempt"),
-                     r.pause.count(), plural(r.threads, "thread"));
+  return fmt::format("{}, {}, paused {} us ({}, longest thread {})", plural(r.functions, "function"),
+                     plural(r.attempts, "attempt"), r.pause.count(), plural(r.threads, "thread"), r.pause_thread);
 }
 
 nlohmann::json stop_json(const StopReport& r) {
-  return {{"functions", r.functions}, {"attempts", r.attempts}, {"pause_us", r.pause.count()}, {"threads", r.threads}};
+  return {{"functions", r.functions}, {"attempts", r.attempts}, {"pause_us", r.pause.count()}, {"pause_thread", r.pause_thread}, {"threads", r.threads}};
 }
 
 std::string iso_time(uint64_t unix_seconds) {

@@ -11,7 +11,7 @@
 namespace hotpatch::cli {
 
 std::string plural(size_t n, const char* word);  // "1 function", "2 functions"
-std::string stop_summary(const StopReport& r);    // "1 function, 1 attempt, paused 143 us (12 threads)"
+std::string stop_summary(const StopReport& r);    // "1 function, 1 attempt, paused 143 us (12 threads, longest thread 4242)"
 nlohmann::json stop_json(const StopReport& r);
 nlohmann::json patch_json(const PatchRecord& p);
 std::string iso_time(uint64_t unix_seconds);

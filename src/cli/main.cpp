@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   apply->add_option("patch", apply_opts.patch_path, "patch shared object")->required();
   apply->add_option("--timeout", apply_opts.timeout_ms, "ms to retry while a function is active")
       ->check(CLI::Range(0, 3600000));
+  apply->add_option("--replace", apply_opts.replace, "revert this applied patch in the same stop (cumulative patches)");
   apply->add_flag("--json", json);
 
   hotpatch::cli::RevertOptions revert_opts;
@@ -168,6 +169,8 @@ int main(int argc, char** argv) {
   create->add_option("--description", create_opts.description, "description (default: the diffs' file names)");
   create->add_option("--work", create_opts.work, "keep the unpatched build here, for reuse");
   create->add_option("--sign", create_opts.sign_key, "sign the patch with this secret key (NAME.key)");
+  create->add_option("--hooks", create_opts.hooks, "a C file of callbacks and shadow-variable ids to compile into the patch");
+  create->add_option("--hooks-cflags", create_opts.hooks_cflags, "compiler flags for the hook file (the project's -I/-D)");
   create->add_flag("--json", json);
 
   try {
@@ -190,6 +193,13 @@ int main(int argc, char** argv) {
   sigemptyset(&deferred);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE}) sigaddset(&deferred, sig);
   if (apply->parsed() || check->parsed() || revert->parsed() || inject->parsed() || write_code->parsed()) sigprocmask(SIG_BLOCK, &deferred, nullptr);
+  // Once everything is printed, a signal deferred meanwhile takes effect (a run over
+  // several processes stops before the next one when one is pending: targets.cpp).
+  auto deferred_signals_act = [&](int rc) {
+    std::fflush(stdout);
+    sigprocmask(SIG_UNBLOCK, &deferred, nullptr);
+    return rc;
+  };
 
   try {
     int rc = 0;
@@ -258,10 +268,10 @@ int main(int argc, char** argv) {
       out.doc["schema"] = hotpatch::cli::kJsonSchema;
       std::cout << out.doc.dump() << std::endl;
     }
-    return rc;
+    return deferred_signals_act(rc);
   } catch (const Error& e) {
-    return report_error(out, e.exit_code(), e.what());
+    return deferred_signals_act(report_error(out, e.exit_code(), e.what()));
   } catch (const std::exception& e) {
-    return report_error(out, static_cast<int>(ErrorKind::Internal), e.what());
+    return deferred_signals_act(report_error(out, static_cast<int>(ErrorKind::Internal), e.what()));
   }
 }

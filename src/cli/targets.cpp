@@ -1,8 +1,11 @@
 #include "cli/targets.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
+#include <optional>
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -36,6 +39,16 @@ bool maps_build_id(pid_t pid, const PatchFile& patch, ops::BuildIdCache& ids) {
   for (const auto& f : ops::mapped_files(pid))
     if (ids.of_mapped(pid, f) == patch.build_id) return true;
   return false;
+}
+
+// A signal main() deferred while we work (Ctrl-C, SIGTERM, a hang-up) is pending:
+// no next process is started; main() lets the signal act once the results are out.
+std::optional<int> stop_signal() {
+  sigset_t pending;
+  if (::sigpending(&pending) != 0) return std::nullopt;
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT})
+    if (::sigismember(&pending, sig) == 1) return sig;
+  return std::nullopt;
 }
 
 std::string failure_message(pid_t pid, const std::string& what) {
@@ -116,9 +129,11 @@ int run_on_processes(const Selection& sel, const std::vector<pid_t>& pids, const
   std::vector<ProcessResult> results;
   int exit_code = 0;
   std::string first_error;
+  std::optional<int> interrupted;
   for (size_t i = 0; i < pids.size(); ++i) {
     pid_t pid = pids[i];
-    if (exit_code != 0 && !opts.keep_going) {
+    if (!interrupted) interrupted = stop_signal();
+    if ((exit_code != 0 && !opts.keep_going) || interrupted) {
       ProcessResult skipped;
       skipped.pid = pid;
       skipped.status = "not-attempted";
@@ -163,7 +178,10 @@ int run_on_processes(const Selection& sel, const std::vector<pid_t>& pids, const
   std::vector<pid_t> not_attempted;
   for (const auto& r : results)
     if (r.status == "not-attempted") not_attempted.push_back(r.pid);
-  if (!not_attempted.empty())
+  if (!not_attempted.empty() && interrupted)
+    fmt::print(stderr, "hotpatch: error: interrupted ({}); not attempted: {}\n", ::strsignal(*interrupted),
+               fmt::join(not_attempted, ", "));
+  else if (!not_attempted.empty())
     fmt::print(stderr, "hotpatch: error: stopped at the first failure; not attempted: {} (--keep-going tries every "
                        "process)\n", fmt::join(not_attempted, ", "));
 
@@ -179,7 +197,8 @@ int run_on_processes(const Selection& sel, const std::vector<pid_t>& pids, const
       processes.push_back(std::move(j));
     }
     out.doc["command"] = opts.command;
-    out.doc["ok"] = exit_code == 0;
+    out.doc["ok"] = exit_code == 0 && not_attempted.empty();
+    if (interrupted) out.doc["interrupted"] = ::sigabbrev_np(*interrupted) ? fmt::format("SIG{}", ::sigabbrev_np(*interrupted)) : "?";
     out.doc["exit_code"] = exit_code;
     if (exit_code != 0) out.doc["error"] = first_error;
     out.doc["processes"] = std::move(processes);

@@ -62,7 +62,8 @@ struct RunOptions {
 
 // Runs `one` for each pid. A hotpatch::Error or other exception becomes a failed
 // result. Without keep_going, stops at the first failure; the rest are reported as
-// not attempted. Prints the results (text, or the JSON object with `processes`) and
+// not attempted. A deferred SIGINT/SIGTERM/SIGHUP/SIGQUIT (main blocks them while
+// processes are changed) stops it before the next process likewise. Prints the results (text, or the JSON object with `processes`) and
 // returns the exit status: 0 if every process succeeded, else the first failure's code.
 int run_on_processes(const Selection& sel, const std::vector<pid_t>& pids, const RunOptions& opts, Output& out,
                      const std::function<ProcessResult(pid_t)>& one);

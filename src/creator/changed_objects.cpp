@@ -89,8 +89,11 @@ BuildNoise find_build_noise(const WorkTree& work, const BuildRecords& first, con
 }
 
 ChangedObjects find_changed_objects(WorkTree& work, const BuildRecords& unpatched, const BuildRecords& patched,
-                                    const std::vector<std::string>& objects, const BuildNoise& noise) {
+                                    const std::vector<std::string>& objects, const BuildNoise* known_noise,
+                                    const std::set<std::string>& diff_files) {
   ChangedObjects out;
+  static const BuildNoise no_noise;
+  const BuildNoise& noise = known_noise ? *known_noise : no_noise;
   std::map<std::string, bool> file_changed;  // relative path -> differs from the base
   auto changed = [&](const std::string& rel) {
     auto it = file_changed.find(rel);
@@ -127,6 +130,15 @@ ChangedObjects find_changed_objects(WorkTree& work, const BuildRecords& unpatche
           if (p->argv[i] != a->argv[i]) (it != noise.args.end() && it->second.count(i) ? noisy_argv : real_argv) = true;
       }
     }
+    if (!known_noise) {
+      // Anything the diffs alone do not explain: ask a second build first.
+      for (const auto& f : real_inputs)
+        if (!diff_files.count(f)) out.needs_noise = fmt::format("{} changed, and no diff touches it", f);
+      if (real_argv) out.needs_noise = fmt::format("the command that compiles {} changed", rel);
+      if (real_inputs.empty() && !real_argv && !same_content(work.base() + "/" + rel, path))
+        out.needs_noise = fmt::format("{} changed, and none of its inputs did", rel);
+      if (!out.needs_noise.empty()) return out;
+    }
     const bool known_noisy = !noisy_inputs.empty() || noisy_argv || noise.unexplained.count(rel);
     if (real_inputs.empty() && !real_argv) {
       if (same_content(work.base() + "/" + rel, path)) continue;
@@ -148,7 +160,9 @@ ChangedObjects find_changed_objects(WorkTree& work, const BuildRecords& unpatche
       // them, and the command positions that are noise as it wrote them.
       for (const auto& f : noisy_inputs) {
         if (restored.insert(f).second) {
-          fs::copy_file(work.base() + "/" + f, work.tree() + "/" + f, fs::copy_options::overwrite_existing);
+          std::error_code ec;
+          fs::remove(work.tree() + "/" + f, ec);
+          fs::copy_file(work.base() + "/" + f, work.tree() + "/" + f);
           file_changed.erase(f);
         }
       }

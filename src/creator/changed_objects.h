@@ -42,11 +42,19 @@ struct ChangedObjects {
   std::vector<std::string> units;       // relative paths of objects to compare (bytes differ)
   std::vector<std::string> recompiled;  // "obj (why)": compiled again here, not by the build
   std::vector<std::string> notes;       // build noise left out
+  // (noise unknown) What changed goes beyond the diffs: a second build of the
+  // unchanged tree must say what is noise. Nothing else is filled in then.
+  std::string needs_noise;
 };
 
 // After the patched build in work.tree(): the objects among `objects` (relative)
-// that the diff changed, compiling again what the build did not.
+// that the diff changed, compiling again what the build did not. `noise`: what
+// two builds of the unchanged tree showed, or nullptr when that is not known yet;
+// then, if an input that no diff touches changed (`diff_files`: what the diffs
+// touch), a command line changed, or an object changed with none of its inputs,
+// the answer is only `needs_noise` (why).
 ChangedObjects find_changed_objects(WorkTree& work, const BuildRecords& unpatched, const BuildRecords& patched,
-                                    const std::vector<std::string>& objects, const BuildNoise& noise);
+                                    const std::vector<std::string>& objects, const BuildNoise* noise,
+                                    const std::set<std::string>& diff_files);
 
 }  // namespace hotpatch::creator

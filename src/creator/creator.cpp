@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "creator/build_record.h"
 #include "creator/changed_objects.h"
+#include "creator/hooks.h"
 #include "creator/object_file.h"
 #include "creator/work_tree.h"
 #include "elf/elf_image.h"
@@ -120,9 +121,8 @@ nlohmann::json binary_objects(const WorkTree& work, const BuildRecords& records,
   return out;
 }
 
-// Builds the unpatched tree into the cache: the build (recorded), a snapshot of
-// it, and one more build of the same sources to learn what varies from build to
-// build (build noise). The state is written last.
+// Builds the unpatched tree into the cache: the build (recorded) and a snapshot of
+// it. The state is written last.
 nlohmann::json make_cache(WorkTree& work, const CacheKey& key) {
   work.copy_source(key.binary);
   work.fresh_records("unpatched");
@@ -130,6 +130,14 @@ nlohmann::json make_cache(WorkTree& work, const CacheKey& key) {
   BuildRecords unpatched = BuildRecords::read(work.records("unpatched"));
   nlohmann::json state = binary_objects(work, unpatched, key.binary, key.build_command);
   work.snapshot();
+  work.commit_cache(key, state);
+  return state;
+}
+
+// One more build of the unchanged tree, to learn what varies from build to build
+// (build noise); kept in the cache's state. Leaves the tree as the cache.
+void find_noise(WorkTree& work, const CacheKey& key, nlohmann::json& state, const BuildRecords& unpatched) {
+  work.restore();
   work.touch_sources();
   work.fresh_records("noise");
   work.build(key.build_command, "the unpatched tree again (to find build noise)", "noise");
@@ -137,7 +145,6 @@ nlohmann::json make_cache(WorkTree& work, const CacheKey& key) {
   state["noise"] = find_build_noise(work, unpatched, again, state["objects"].get<std::vector<std::string>>()).to_json();
   work.restore();
   work.commit_cache(key, state);
-  return state;
 }
 
 // The files a diff touches, relative to the tree (patch -p1).
@@ -255,6 +262,12 @@ CreateResult create_patch(const CreateOptions& options) {
   result.build_id = binary.build_id().value_or("");
   result.object = library_name(binary, options.binary);
 
+  if (options.work_dir) {
+    // (the copy of the tree would copy the work directory into itself)
+    std::string work_abs = fs::weakly_canonical(*options.work_dir).string();
+    if (work_abs == source || work_abs.rfind(source + "/", 0) == 0)
+      throw Error(ErrorKind::Usage, fmt::format("--work {}: inside --src {}; put it elsewhere", *options.work_dir, source));
+  }
   InterruptGuard interrupts;  // declared before the work tree: it is put back first
   WorkTree work(source, options.work_dir);
   phase("checks, reading the program");
@@ -275,21 +288,36 @@ CreateResult create_patch(const CreateOptions& options) {
     result.rebuilt_from_scratch = true;
   }
   const auto objects = (*state)["objects"].get<std::vector<std::string>>();
-  const BuildNoise noise = BuildNoise::from_json(state->value("noise", nlohmann::json::object()));
   if (state->contains("note")) result.notes.push_back((*state)["note"].get<std::string>());
   if (objects.empty())
     throw Error(ErrorKind::Usage, fmt::format("the build '{}' compiled no object file of {} in the work tree",
                                               options.build_command, options.binary));
 
-  for (const auto& d : diffs) work.apply_diff(d);
-  phase("apply the diffs");
-  work.fresh_records("patched");
-  work.build(options.build_command, "the patched tree", "patched");
-  phase("patched build");
-  BuildRecords unpatched = BuildRecords::read(work.records("unpatched"));
-  BuildRecords patched = BuildRecords::read(work.records("patched"));
-  ChangedObjects changed = find_changed_objects(work, unpatched, patched, objects, noise);
-  phase("changed objects, recompiles");
+  std::set<std::string> diff_files;
+  for (const auto& d : diffs)
+    for (auto& f : files_of_diff(d)) diff_files.insert(std::move(f));
+  const BuildRecords unpatched = BuildRecords::read(work.records("unpatched"));
+  BuildRecords patched;
+  ChangedObjects changed;
+  for (int attempt = 0;; ++attempt) {
+    for (const auto& d : diffs) work.apply_diff(d);
+    phase("apply the diffs");
+    work.fresh_records("patched");
+    work.build(options.build_command, "the patched tree", "patched");
+    phase("patched build");
+    patched = BuildRecords::read(work.records("patched"));
+    std::optional<BuildNoise> noise;
+    if (state->contains("noise")) noise = BuildNoise::from_json((*state)["noise"]);
+    changed = find_changed_objects(work, unpatched, patched, objects, noise ? &*noise : nullptr, diff_files);
+    phase("changed objects, recompiles");
+    if (changed.needs_noise.empty() || attempt > 0) break;
+    // Something changed that the diffs do not explain: find out once what varies
+    // between two builds of the unchanged tree, then build the fix again.
+    result.notes.push_back(fmt::format("{}: the unchanged tree was built once more to tell build noise from the fix "
+                                       "(kept with --work)", changed.needs_noise));
+    find_noise(work, key, *state, unpatched);
+    phase("noise build");
+  }
   result.recompiled = changed.recompiled;
   for (const auto& n : changed.notes) result.notes.push_back(n);
 
@@ -346,11 +374,36 @@ CreateResult create_patch(const CreateOptions& options) {
   std::ofstream(asm_path) << builder.assembly(id, description, result.build_id, result.object);
   std::string out = fs::absolute(options.output).string();
   std::string log = work.dir() + "/link.log";
-  std::string cmd = fmt::format("cc -c -o {} {} && cc -shared -nostdlib -nostartfiles -Wl,-z,noexecstack -o {} {}",
-                                shell_quote(obj_path), shell_quote(asm_path), shell_quote(out), shell_quote(obj_path));
+  std::string hook_objects;
+  if (options.hooks) {
+    HookFile hooks{fs::absolute(*options.hooks).string(), options.hooks_cflags, {}, {}};
+    // The project's header flags, as the first changed object was compiled with them
+    // (docs/creator.md#hook-files).
+    const CompileRecord* how = patched.compile_of(work.tree() + "/" + changed.units.front());
+    if (!how) how = unpatched.compile_of(work.tree() + "/" + changed.units.front());
+    if (how) {
+      hooks.project_flags = header_flags(*how);
+      hooks.project_cwd = how->cwd;
+      result.notes.push_back(fmt::format("the hook file is compiled with the header flags of {}: {}", changed.units.front(),
+                                         hooks.project_flags.empty() ? "none" : fmt::format("{}", fmt::join(hooks.project_flags, " "))));
+    }
+    for (const auto& o : build_hook_objects(hooks, work.tree(), work.dir())) hook_objects += " " + shell_quote(o);
+  }
+  std::string cmd = fmt::format("cc -c -o {} {} && cc -shared -nostdlib -nostartfiles -Wl,-z,noexecstack -o {} {}{}",
+                                shell_quote(obj_path), shell_quote(asm_path), shell_quote(out), shell_quote(obj_path),
+                                hook_objects);
   if (run_shell(cmd, work.dir(), log) != 0)
-    throw Error(ErrorKind::Internal, fmt::format("assembling the patch failed:\n{}", tail_of_file(log, 15)));
-  read_patch_file(out);  // what we wrote must read back as a valid patch
+    throw Error(options.hooks ? ErrorKind::Usage : ErrorKind::Internal,
+                fmt::format("{} failed:\n{}", options.hooks ? "linking the patch with the hook file" : "assembling the patch",
+                            tail_of_file(log, 15)));
+  try {
+    read_patch_file(out);  // what we wrote must read back as a valid patch
+  } catch (const Error& e) {
+    if (!options.hooks) throw;
+    throw Error(ErrorKind::Usage, fmt::format("{} (with the hook file {}: it may hold callbacks, HOTPATCH_SHADOW_ID, "
+                                              "HOTPATCH_REF and helpers; the id, description, build-id and object are "
+                                              "the patch's, set by create)", e.what(), *options.hooks));
+  }
   phase("assemble and link the patch");
   result.output = out;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

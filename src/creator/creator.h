@@ -18,6 +18,10 @@ struct CreateOptions {
   std::string id;           // default: the output's base name
   std::string description;  // default: the diffs' file names
   std::optional<std::string> work_dir;
+  // create --hooks (docs/creator.md#hook-files): a C file of callbacks, shadow ids and
+  // helpers compiled into the patch; extra compiler flags for it (the project's -I/-D).
+  std::optional<std::string> hooks;
+  std::string hooks_cflags;
 };
 
 struct CreateResult {

@@ -18,6 +18,11 @@ bool parse_header(const std::string& line, Hunk& h, int64_t& new_start) {
         std::sscanf(line.c_str(), "@@ -%ld +%ld", &os, &ns) < 2)
       return false;
   }
+  // Line numbers and counts of a real file: none negative, none near the range of
+  // the arithmetic below (the fuzzer's "@@ -9223372036854775807 ..." overflowed it).
+  constexpr long kMaxLines = 1L << 40;
+  for (long v : {os, ol, ns, nl})
+    if (v < 0 || v > kMaxLines) return false;
   h = {os, ol, nl};
   new_start = ns;
   return true;

@@ -29,7 +29,9 @@ namespace fs = std::filesystem;
 
 namespace {
 constexpr const char* kStateFile = "state.json";
-constexpr int kCacheFormat = 2;  // bump when the cache layout or what goes into it changes
+// Bump when the cache layout or what goes into it changes (the wrapper's flags too):
+// a cache made by another hotpatch version is made again as well.
+constexpr int kCacheFormat = 3;
 
 bool has_extension(const fs::path& p, std::initializer_list<const char*> exts) {
   for (const char* e : exts)
@@ -89,7 +91,7 @@ std::map<std::string, Entry> list_tree(const std::string& root) {
       e.size = it->file_size(ec);
       e.mtime = it->last_write_time(ec);
     }
-    out[fs::relative(it->path(), root).string()] = e;
+    out[it->path().lexically_relative(root).string()] = e;
   }
   return out;
 }
@@ -193,7 +195,7 @@ std::string source_state(const std::string& dir) {
   uint64_t h = 0xcbf29ce484222325ULL;
   std::vector<char> buf(1 << 16);
   for (const auto& f : files) {
-    std::string rel = fs::relative(f, dir).string();
+    std::string rel = f.lexically_relative(dir).string();
     h = fnv1a(h, rel.c_str(), rel.size() + 1);
     std::ifstream in(f, std::ios::binary);
     while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0)
@@ -260,7 +262,9 @@ std::optional<nlohmann::json> WorkTree::valid_cache(const CacheKey& key) const {
   std::ifstream in(dir_ + "/" + kStateFile);
   if (!in) return std::nullopt;
   nlohmann::json state = nlohmann::json::parse(in, nullptr, false);
-  if (state.is_discarded() || !state.is_object() || state.value("format", 0) != kCacheFormat) return std::nullopt;
+  if (state.is_discarded() || !state.is_object() || state.value("format", 0) != kCacheFormat ||
+      state.value("hotpatch_version", "") != HOTPATCH_VERSION)
+    return std::nullopt;
   CacheKey saved{state.value("source", ""), state.value("build_command", ""), state.value("binary", ""),
                  state.value("build_id", ""), state.value("source_state", "")};
   if (!(saved == key) || !fs::is_directory(base_)) return std::nullopt;
@@ -270,6 +274,7 @@ std::optional<nlohmann::json> WorkTree::valid_cache(const CacheKey& key) const {
 void WorkTree::commit_cache(const CacheKey& key, const nlohmann::json& extra) {
   nlohmann::json state = extra;
   state["format"] = kCacheFormat;
+  state["hotpatch_version"] = HOTPATCH_VERSION;
   state["source"] = key.source;
   state["build_command"] = key.build_command;
   state["binary"] = key.binary;
@@ -368,7 +373,8 @@ void WorkTree::restore() {
       }
     } else if (e.type == fs::file_type::regular) {
       if (same_type && h->second.size == e.size && h->second.mtime == e.mtime) continue;
-      fs::copy_file(from, to, fs::copy_options::overwrite_existing);
+      fs::remove(to, ec);  // (a read-only file cannot be overwritten in place)
+      fs::copy_file(from, to);
       fs::permissions(to, fs::status(from).permissions());
       fs::last_write_time(to, e.mtime);
     }

@@ -526,6 +526,22 @@ std::optional<FileIdentity> ElfImage::file_identity() const {
 uint16_t ElfImage::elf_type() const { return impl_->type; }
 std::optional<std::string> ElfImage::build_id() const { return impl_->build_id; }
 std::vector<std::string> ElfImage::needed() const { return impl_->dynamic_strings(DT_NEEDED); }
+
+std::vector<std::string> ElfImage::undefined_symbols() const {
+  std::vector<std::string> out;
+  for (const SectionInfo& s : impl_->sections) {
+    if (s.type != SHT_DYNSYM) continue;
+    const SectionInfo* strings = impl_->section_by_index(s.link);
+    if (strings == nullptr || strings->type != SHT_STRTAB) continue;
+    std::span<const uint8_t> entries = impl_->contents(s);
+    for (uint64_t pos = sizeof(Elf64_Sym); range_fits(pos, sizeof(Elf64_Sym), entries.size()); pos += sizeof(Elf64_Sym)) {
+      auto raw = load<Elf64_Sym>(entries, pos);
+      if (raw.st_shndx != SHN_UNDEF || GELF_ST_BIND(raw.st_info) != STB_GLOBAL) continue;
+      if (auto name = string_at(impl_->contents(*strings), raw.st_name); name && !name->empty()) out.emplace_back(*name);
+    }
+  }
+  return out;
+}
 std::optional<std::string> ElfImage::soname() const { return impl_->soname; }
 std::optional<std::string> ElfImage::debuglink() const { return impl_->debuglink; }
 

@@ -59,6 +59,8 @@ class ElfImage {
   std::optional<std::string> build_id() const;  // lowercase hex of NT_GNU_BUILD_ID
   std::optional<std::string> soname() const;    // DT_SONAME
   std::vector<std::string> needed() const;      // DT_NEEDED, in order
+  // Global (not weak) undefined .dynsym entries: what dlopen(RTLD_NOW) must bind.
+  std::vector<std::string> undefined_symbols() const;
   std::optional<std::string> debuglink() const; // .gnu_debuglink file name
   bool has_symtab() const;                      // unstripped: .symtab present
 

@@ -201,7 +201,7 @@ std::vector<std::optional<std::string>> ThreadActivity::find_active_each(
         const uint64_t* words = static_cast<const uint64_t*>(reads[p].out);
         const size_t count = reads[p].got / 8;
         const Region& r = *pieces[p].region;
-        for (size_t w = 0; w < count && open; ++w) {
+        auto examine = [&](size_t w) {
           const uint64_t value = words[w];
           hit(value, [&](const GuardedRange& g) {
             return fmt::format("{} is on the stack of thread {} (return address {} at {}{})", g.what, r.thread->tid,
@@ -211,7 +211,19 @@ std::vector<std::optional<std::string>> ThreadActivity::find_active_each(
           if (value - sig_lo <= sig_span && frames_followed + frames.size() < kMaxSignalFrames &&
               std::binary_search(signal_returns_.begin(), signal_returns_.end(), RemoteAddr(value)))
             frames.push_back({r.thread, pieces[p].start + static_cast<int64_t>(w * 8)});
+        };
+        // Nearly every word is in neither hull: test 8 at a time, a loop without
+        // branches the compiler vectorises, and look closer only at a block that
+        // holds a candidate (1000 threads: 1.3 ms of the stop's scan was this loop).
+        const uint64_t span = hi - lo;
+        size_t w = 0;
+        for (; w + 8 <= count && open; w += 8) {
+          bool candidate = false;
+          for (size_t j = 0; j < 8; ++j) candidate |= (words[w + j] - lo < span) | (words[w + j] - sig_lo <= sig_span);
+          if (candidate)
+            for (size_t j = 0; j < 8 && open; ++j) examine(w + j);
         }
+        for (; w < count && open; ++w) examine(w);
       }
     }
     scanned.insert(scanned.end(), regions.begin(), regions.end());

@@ -42,6 +42,7 @@ AddressSpace AddressSpace::parse(const std::string& text) {
     if (std::sscanf(line.c_str(), "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %31s %" SCNu64 " %n", &start, &end, perms,
                     &offset, dev, &inode, &path_pos) < 6)
       continue;
+    if (end <= start) continue;  // the kernel never writes one; a line that does is not a mapping
     Mapping m;
     m.range = {RemoteAddr(start), RemoteAddr(end)};
     m.readable = perms[0] == 'r';
@@ -77,6 +78,9 @@ std::optional<RemoteAddr> AddressSpace::free_range_near(RemoteAddr near, uint64_
   uint64_t best_distance = UINT64_MAX;
   uint64_t gap_start = kLowestMappable;
   auto consider_gap = [&](uint64_t gs, uint64_t ge) {
+    // Only gaps inside user space (a mapping may end at the top of the address
+    // space, [vsyscall]; rounding past it would wrap around to 0).
+    if (gs >= kUserSpaceEnd || ge <= gs) return;
     // Leave a guard page on either side so a stub never abuts someone's mapping.
     gs = (gs + kPage + kPage - 1) & ~(kPage - 1);
     ge = ge > kPage ? (ge - kPage) & ~(kPage - 1) : 0;

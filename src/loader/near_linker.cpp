@@ -105,6 +105,9 @@ void NearLinker::resolve(const TargetObjects& objects, const LoadedObject* pinne
     // name, which is the program when it uses the variable (a copy relocation).
     if (sym && w.bound_globally && sym->symbol.dynamic && sym->symbol.bind != STB_LOCAL)
       if (auto global = objects.resolve_exported(w.name, excluded)) sym = global;
+    // The Core Runtime's shadow variable functions (<hotpatch/shadow.h>): the only
+    // names ever bound in the runtime, which lookups otherwise skip.
+    if (!sym && w.name.rfind("hotpatch_shadow_", 0) == 0) sym = objects.resolve_exported(w.name);
     if (sym) {
       e.address = sym->address.value();
       e.ifunc = sym->symbol.type == STT_GNU_IFUNC;

@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/verbose.h"
+#include "loader/patch_callbacks.h"
 #include "loader/patch_load.h"
 #include "loader/patch_plan.h"
 #include "loader/process.h"
@@ -12,6 +13,7 @@
 #include "loader/runtime_registry.h"
 #include "loader/target_objects.h"
 #include "loader/test_steps.h"
+#include "loader/thread.h"
 
 namespace hotpatch {
 
@@ -57,40 +59,130 @@ Registry Patcher::applied() {
   return runtime->read(impl_->process).registry;
 }
 
-ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds timeout) {
+ShadowStats Patcher::shadow_stats() { return read_shadow_stats(impl_->process, impl_->objects()); }
+
+void Patcher::prepare_runtime(const PatchFile& patch, Clock::time_point deadline) {
+  // The bytes read (and judged) once, never the path again (docs/security.md).
+  if (patch.shadow_ids.empty() &&
+      !uses_runtime_api(patch.bytes ? ElfImage::from_bytes(*patch.bytes, patch.path) : ElfImage::open(patch.path), patch))
+    return;
+  auto runtime = RuntimeRegistry::find(impl_->objects());
+  // A near-linked patch only needs the runtime there (its references are bound by
+  // the near linker); a dlopen()ed one needs it global.
+  if (runtime && patch.link_near) return;
+  std::string path = runtime ? runtime->runtime_path() : locate_runtime_library();
+  if (!runtime) check_file_is_trusted(path);
+  load_runtime_globally(impl_->process, impl_->objects(), path, deadline);
+  impl_->forget_objects();  // the plan must see it
+}
+
+void Patcher::dispose(const PatchRecord& patch) {
   Process& process = impl_->process;
+  const TargetObjects& objects = impl_->objects();
+  if (patch.shadow_ids) {
+    try {
+      release_shadow_ids(process, objects, patch.id, Clock::now() + std::chrono::seconds(30));
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "hotpatch: warning: process {}: the shadow variables of '{}' could not be freed: {}\n",
+                 process.pid(), patch.id, e.what());
+    }
+  }
+  // No thread is in the patch and nothing jumps to it any more.
+  try {
+    unload_code(process, objects, LoadedCode{patch.handle, patch.stubs, patch.unwind_tables});
+    test_steps::reached("unloaded");
+    verbose::step(fmt::format("process {}: unloaded '{}'", process.pid(), patch.id));
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "hotpatch: warning: process {}: patch '{}' is reverted but its code could not be unloaded: {}\n",
+               process.pid(), patch.id, e.what());
+  }
+}
+
+ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds timeout, const std::string& replace) {
+  Process& process = impl_->process;
+  const pid_t pid = process.pid();
   // --timeout bounds the wait for the functions to become inactive (the stop phase);
   // finding a thread that can load the patch gets its own, longer bound, since on a
   // loaded machine being scheduled alone can take a while.
   const auto load_deadline = Clock::now() + std::max<std::chrono::milliseconds>(timeout, kLoadPhaseTimeout);
   check_file_is_trusted(patch.path);
   ForgetObjectsAtEnd forget{impl_};
+  if (!replace.empty() && replace == patch.id)
+    throw Error(ErrorKind::Conflict, fmt::format("process {}: the new patch has the id '{}' of the patch it replaces; give "
+                                                 "it another (HOTPATCH_ID, create --id)", pid, patch.id));
+  prepare_runtime(patch, load_deadline);
   const TargetObjects& objects = impl_->objects();
 
   ApplyPlan plan = plan_apply(process, objects, patch);  // 1. plan: the target untouched
+  std::optional<RevertPlan> old;
+  if (!replace.empty()) {
+    // The patch it replaces must be removable too: applied, nothing on top of it, and
+    // none of its code running in the stop.
+    old = plan_revert(process, objects, replace);
+    plan.guarded.insert(plan.guarded.end(), old->guarded.begin(), old->guarded.end());
+  }
   verbose::step(fmt::format("process {}: planned '{}' ({} function{} resolved)", process.pid(), patch.id, plan.redirects.size(),
                             plan.redirects.size() == 1 ? "" : "s"));
+  HoldWatch holds;  // the pause the program sees: any thread's longest hold, the borrowed one's too
+  auto callback = [&](const std::optional<PatchCallback>& cb, int64_t bias, const char* point) {
+    return run_callback(process, objects, RemoteAddr(cb->vaddr + bias),
+                        fmt::format("{} callback {} of patch '{}'", point, cb->name, patch.id), load_deadline);
+  };
   try {
     PatchLoad load(process, objects);  // 2. load, while the other threads run; unloaded unless kept
     load.load(plan, load_deadline);
     verbose::step(fmt::format("process {}: loaded '{}' on a borrowed thread", process.pid(), patch.id));
-    RegistryCommit commit;             // 3. commit, with every thread stopped
-    commit.apply(load.record(plan));
+    PatchRecord record = load.record(plan);
+    const int64_t bias = static_cast<int64_t>(record.code.start - patch.text_vaddr_start);
+    if (patch.pre_revert) record.pre_revert = patch.pre_revert->vaddr + bias;
+    if (patch.post_revert) record.post_revert = patch.post_revert->vaddr + bias;
+    record.shadow_ids = !patch.shadow_ids.empty();
+    // Before any code of the patch runs, its shadow ids are usable; released if
+    // anything below fails.
+    ShadowClaim claim(process, objects, patch, load_deadline);
+    if (patch.pre_apply) {  // docs/creator.md#callbacks: outside the stop, may refuse
+      if (int r = callback(patch.pre_apply, bias, "pre-apply"); r != 0)
+        throw Error(ErrorKind::Refused, fmt::format("process {}: patch '{}' refused by its pre-apply callback {} (returned "
+                                                    "{}); nothing was changed", pid, patch.id, patch.pre_apply->name, r));
+      test_steps::reached("pre-apply-returned");
+    }
+    RegistryCommit commit;  // 3. commit, with every thread stopped
+    if (old) commit.revert(replace);
+    commit.apply(std::move(record));
     StopReport stop;
     try {
       stop = commit_in_stop(process, &load.runtime(), load.registry_before(), plan.guarded, Clock::now() + timeout,
-                            fmt::format("apply '{}'", patch.id), commit);  // 4. release (the stop's end)
+                            old ? fmt::format("apply '{}' in place of '{}'", patch.id, replace)
+                                : fmt::format("apply '{}'", patch.id),
+                            commit);  // 4. release (the stop's end)
     } catch (...) {
-      if (commit.undo_incomplete()) load.keep();  // the journal still names it: the next CLI finishes the apply
+      if (commit.undo_incomplete()) {  // the journal still names it: the next CLI finishes the apply
+        load.keep();
+        claim.keep();
+      }
       throw;
     }
     load.keep();
+    claim.keep();
     verbose::step(fmt::format("process {}: committed '{}' ({} us stopped)", process.pid(), patch.id, stop.pause.count()));
     ApplyReport report;
     static_cast<StopReport&>(report) = stop;
     report.functions = plan.redirects.size();
     report.record = commit.applied().front();
     report.notes = load.notes();
+    if (old) {
+      dispose(old->patch);  // its shadow ids the new patch does not declare are freed
+      report.replaced = replace;
+    }
+    if (patch.post_apply) {
+      try {
+        callback(patch.post_apply, bias, "post-apply");
+      } catch (const Error& e) {
+        throw Error(e.kind(), fmt::format("patch '{}' is applied, but {}", patch.id, e.what()));
+      }
+    }
+    report.pause = holds.longest().held;  // the post-apply callback's borrowed thread counts too
+    report.pause_thread = holds.longest().tid;
     return report;
   } catch (...) {
     if (!process.alive())
@@ -101,7 +193,7 @@ ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds
   }
 }
 
-RevertReport Patcher::revert_one(const std::string& id, std::chrono::milliseconds timeout) {
+RevertReport Patcher::revert_one(const std::string& id, std::chrono::milliseconds timeout, bool finishing) {
   Process& process = impl_->process;
   const auto deadline = Clock::now() + timeout;
   ForgetObjectsAtEnd forget{impl_};
@@ -109,32 +201,40 @@ RevertReport Patcher::revert_one(const std::string& id, std::chrono::millisecond
 
   RevertPlan plan = plan_revert(process, objects, id);  // 1. plan
   verbose::step(fmt::format("process {}: planned the revert of '{}'", process.pid(), id));
-  RegistryCommit commit;                                // 2. commit: the saved bytes back, in one stop
+  HoldWatch holds;  // the pause the program sees, the unload's borrowed thread included
+  auto callback = [&](uint64_t function, const char* point) {
+    if (function && !finishing)
+      run_callback(process, objects, RemoteAddr(function), fmt::format("{} callback of patch '{}'", point, id),
+                   Clock::now() + kLoadPhaseTimeout);
+  };
+  callback(plan.patch.pre_revert, "pre-revert");  // docs/creator.md#callbacks: outside the stop, cannot refuse
+  RegistryCommit commit;                           // 2. commit: the saved bytes back, in one stop
   commit.revert(id);
   StopReport stop = commit_in_stop(process, &plan.runtime, plan.before, plan.guarded, deadline,
                                    fmt::format("revert '{}'", id), commit);  // 3. release
   verbose::step(fmt::format("process {}: committed the revert of '{}' ({} us stopped)", process.pid(), id, stop.pause.count()));
-
-  // 4. Unload: no thread is in the patch and nothing jumps to it any more.
+  std::optional<Error> post_revert_failed;
   try {
-    unload_code(process, objects, LoadedCode{plan.patch.handle, plan.patch.stubs, plan.patch.unwind_tables});
-    test_steps::reached("unloaded");
-    verbose::step(fmt::format("process {}: unloaded '{}'", process.pid(), id));
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "hotpatch: warning: process {}: patch '{}' is reverted but its code could not be unloaded: {}\n",
-               process.pid(), id, e.what());
+    callback(plan.patch.post_revert, "post-revert");
+  } catch (const Error& e) {
+    post_revert_failed = Error(e.kind(), fmt::format("patch '{}' is reverted (its shadow variables freed, its code "
+                                                     "unloaded), but {}", id, e.what()));
   }
+  dispose(plan.patch);  // 4. shadow variables freed, code unloaded
+  if (post_revert_failed) throw *post_revert_failed;
   RevertReport report;
   static_cast<StopReport&>(report) = stop;
   report.functions = plan.patch.redirects.size();
   report.id = id;
+  report.pause = holds.longest().held;
+  report.pause_thread = holds.longest().tid;
   return report;
 }
 
-ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds timeout) {
+ApplyReport Patcher::apply(const PatchFile& patch, std::chrono::milliseconds timeout, const std::string& replace) {
   finish_interrupted(timeout);
   test_steps::Phase phase("apply");
-  return apply_one(patch, timeout);
+  return apply_one(patch, timeout, replace);
 }
 
 RevertReport Patcher::revert(const std::string& id, std::chrono::milliseconds timeout) {
@@ -169,12 +269,24 @@ void Patcher::finish_interrupted(std::chrono::milliseconds timeout) {
       if (it->state == PatchState::Applying) pending = &*it;
     if (!pending) return;
     const std::string id = pending->id;
-    if (pending->state == PatchState::Applying) {
+    // A replace (apply --replace) journals the old patch "reverting" and the new one
+    // "applying" after it: both are finished in one stop, so that no call runs the
+    // original code of a function both replace.
+    const PatchRecord* replacing = nullptr;
+    if (pending->state == PatchState::Reverting)
+      for (auto it = reg.patches.begin() + (pending - reg.patches.data()) + 1; !replacing && it != reg.patches.end(); ++it)
+        if (it->state == PatchState::Applying) replacing = &*it;
+    if (replacing) {
+      const std::string new_id = replacing->id;
+      complete_replace(id, new_id, timeout);
+      fmt::print(stderr, "hotpatch: note: process {}: finished replacing '{}' with '{}', which an interrupted hotpatch had "
+                         "left half done\n", process.pid(), id, new_id);
+    } else if (pending->state == PatchState::Applying) {
       complete_apply(id, timeout);
       fmt::print(stderr, "hotpatch: note: process {}: finished applying '{}', which an interrupted hotpatch had left "
                          "half done\n", process.pid(), id);
     } else {
-      revert_one(id, timeout);
+      revert_one(id, timeout, true);
       fmt::print(stderr, "hotpatch: note: process {}: finished reverting '{}', which an interrupted hotpatch had left "
                          "half done\n", process.pid(), id);
     }
@@ -195,6 +307,28 @@ void Patcher::complete_apply(const std::string& id, std::chrono::milliseconds ti
   commit.finish_apply(id);
   commit_in_stop(process, &*runtime, before, guarded, Clock::now() + timeout, fmt::format("finish applying '{}'", id),
                  commit);
+}
+
+void Patcher::complete_replace(const std::string& old_id, const std::string& new_id, std::chrono::milliseconds timeout) {
+  Process& process = impl_->process;
+  ForgetObjectsAtEnd forget{impl_};
+  const TargetObjects& objects = impl_->objects();
+  auto runtime = RuntimeRegistry::find(objects);
+  if (!runtime) return;
+  RegistrySnapshot before = runtime->read(process);
+  const PatchRecord* old_record = before.registry.find(old_id);
+  const PatchRecord* new_record = before.registry.find(new_id);
+  if (!old_record || !new_record) return;
+  const PatchRecord old_patch = *old_record;
+  std::vector<GuardedRange> guarded = guarded_for_revert(old_patch);
+  auto applying = guarded_for_apply(new_record->redirects, before.registry, new_id);
+  guarded.insert(guarded.end(), applying.begin(), applying.end());
+  RegistryCommit commit;
+  commit.revert(old_id);
+  commit.finish_apply(new_id);
+  commit_in_stop(process, &*runtime, before, guarded, Clock::now() + timeout,
+                 fmt::format("finish replacing '{}' with '{}'", old_id, new_id), commit);
+  dispose(old_patch);
 }
 
 }  // namespace hotpatch

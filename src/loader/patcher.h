@@ -22,6 +22,7 @@
 
 #include "common/registry.h"
 #include "elf/patch_file.h"
+#include "loader/patch_callbacks.h"
 #include "loader/registry_commit.h"
 
 namespace hotpatch {
@@ -29,6 +30,7 @@ namespace hotpatch {
 struct ApplyReport : StopReport {
   PatchRecord record;
   std::vector<std::string> notes;  // applied, but something worth knowing (e.g. no unwinder)
+  std::string replaced;            // apply --replace: the patch reverted in the same stop
 };
 
 struct RevertReport : StopReport {
@@ -42,12 +44,20 @@ class Patcher {
 
   // apply, revert and revert_all first finish what a killed CLI left half done
   // (finish_interrupted).
-  ApplyReport apply(const PatchFile& patch, std::chrono::milliseconds timeout);
+  // With `replace` (apply --replace OLD_ID, docs/creator.md#cumulative-patches-and-replace):
+  // applies `patch` and reverts patch `replace` in the same stop, so that no call
+  // runs the original code of a function both replace; the old patch is unloaded
+  // after the stop. Callbacks (docs/creator.md#callbacks) run around the stop: the
+  // new patch's pre-apply (a non-zero return: Error(Refused), nothing changed) and
+  // post-apply; the replaced patch's run none.
+  ApplyReport apply(const PatchFile& patch, std::chrono::milliseconds timeout, const std::string& replace = "");
   RevertReport revert(const std::string& id, std::chrono::milliseconds timeout);
   // Newest first; stops at the first failure (what was reverted stays reverted).
   std::vector<RevertReport> revert_all(std::chrono::milliseconds timeout);
   // The patches applied, oldest first (empty if the runtime was never loaded).
   Registry applied();
+  // The shadow variables that exist in the process (all zero without a runtime).
+  ShadowStats shadow_stats();
 
   // A CLI killed inside the stop leaves a record that is not Applied (see
   // PatchState). This rolls each one forward: an interrupted apply gets its missing
@@ -59,9 +69,20 @@ class Patcher {
   struct Impl;  // named by helpers in patcher.cpp
 
  private:
-  ApplyReport apply_one(const PatchFile& patch, std::chrono::milliseconds timeout);
-  RevertReport revert_one(const std::string& id, std::chrono::milliseconds timeout);
+  ApplyReport apply_one(const PatchFile& patch, std::chrono::milliseconds timeout, const std::string& replace);
+  // `finishing`: completing what a killed CLI left "reverting": its callbacks ran
+  // (or not) in that CLI, none runs again.
+  RevertReport revert_one(const std::string& id, std::chrono::milliseconds timeout, bool finishing = false);
   void complete_apply(const std::string& id, std::chrono::milliseconds timeout);
+  // A replace a killed CLI left half done: the old record "reverting", the new one
+  // "applying"; both finished in one stop, as the replace would have.
+  void complete_replace(const std::string& old_id, const std::string& new_id, std::chrono::milliseconds timeout);
+  // The runtime, loaded (globally, so a dlopen()ed patch binds to it) before the plan
+  // when the patch calls it or declares shadow variable ids.
+  void prepare_runtime(const PatchFile& patch, std::chrono::steady_clock::time_point deadline);
+  // After the stop that reverted `patch` (or replaced it): its shadow ids released,
+  // its code unloaded; failures are warnings (the revert is done).
+  void dispose(const PatchRecord& patch);
 
   Impl* impl_;
 };

@@ -22,6 +22,16 @@ PatchRecord* find_record(Registry& registry, const std::string& id) {
   return it == registry.patches.end() ? nullptr : &*it;
 }
 
+// The newest patch that redirects `target` and stays: one being reverted in the same
+// commit (a replace) is not below the patch being applied.
+const PatchRecord* top_staying(const Registry& registry, uint64_t target) {
+  for (auto it = registry.patches.rbegin(); it != registry.patches.rend(); ++it)
+    if (it->state != PatchState::Reverting)
+      for (const auto& r : it->redirects)
+        if (r.target == target) return &*it;
+  return nullptr;
+}
+
 // One change of an entry's bytes, with the test step named after it.
 struct SiteWrite {
   RemoteAddr at;
@@ -76,9 +86,25 @@ void RegistryCommit::run(const Process& process, const RuntimeRegistry& runtime,
     return std::vector<uint8_t>(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(r.written.size()));
   };
   std::vector<SiteWrite> writes;
-  auto write_site = [&](const RedirectRecord& r, const std::vector<uint8_t>& bytes, std::string step) {
+  auto write_site = [&](const RedirectRecord& r, const std::vector<uint8_t>& bytes, std::string step, bool physical = true) {
     std::copy(bytes.begin(), bytes.end(), now.at(r.patch_site).begin());
-    writes.push_back({RemoteAddr(r.patch_site), bytes, std::move(step)});
+    if (physical) writes.push_back({RemoteAddr(r.patch_site), bytes, std::move(step)});
+  };
+  // The functions a later operation of this commit redirects (apply, finish): a
+  // revert before it puts their original bytes back only in the model, so that a
+  // function goes from one patch's jump to the next one's in a single write and
+  // never runs its original code in between, not even after a CLI killed between
+  // two writes (apply --replace).
+  auto redirected_after = [&](size_t index, uint64_t target) {
+    for (size_t k = index + 1; k < ops_.size(); ++k) {
+      const Op& later = ops_[k];
+      const PatchRecord* p = later.kind == Kind::Apply ? &later.record
+                             : later.kind == Kind::FinishApply ? snap.registry.find(later.id) : nullptr;
+      if (p)
+        for (const auto& r : p->redirects)
+          if (r.target == target) return true;
+    }
+    return false;
   };
   auto pending_record = [&](const Op& op) -> PatchRecord& {
     PatchRecord* p = find_record(journal, op.id);
@@ -87,14 +113,15 @@ void RegistryCommit::run(const Process& process, const RuntimeRegistry& runtime,
     return *p;
   };
   bool needs_journal = false;
-  for (const Op& op : ops_) {
+  for (size_t index = 0; index < ops_.size(); ++index) {
+    const Op& op = ops_[index];
     switch (op.kind) {
       case Kind::Apply: {
         PatchRecord record = op.record;
         for (size_t i = 0; i < record.redirects.size(); ++i) {
           RedirectRecord& r = record.redirects[i];
           std::vector<uint8_t> cur = bytes_at(r);
-          if (const PatchRecord* below = journal.top_patch_for(r.target)) {
+          if (const PatchRecord* below = top_staying(journal, r.target)) {
             for (const auto& b : below->redirects)
               if (b.target == r.target && b.written != cur)
                 throw Error(ErrorKind::Conflict, fmt::format("process {}: the entry of '{}' at {} is not what patch '{}' "
@@ -119,14 +146,21 @@ void RegistryCommit::run(const Process& process, const RuntimeRegistry& runtime,
         for (size_t i = 0; i < p->redirects.size(); ++i) {
           const RedirectRecord& r = p->redirects[i];
           const PatchRecord* top = journal.top_patch_for(r.target);
-          if (top && top->id != op.id)
+          // Only a patch still being applied may sit on it: the new half of a replace
+          // a killed CLI left (Patcher::complete_replace), finished after this revert.
+          const RedirectRecord* pending_above = nullptr;
+          if (top && top->id != op.id && top->state == PatchState::Applying)
+            for (const auto& b : top->redirects)
+              if (b.target == r.target) pending_above = &b;
+          if (top && top->id != op.id && !pending_above)
             throw Error(ErrorKind::Conflict, fmt::format("process {}: patch '{}' is applied on top of '{}' (function '{}'); "
                                                          "revert '{}' first", pid, top->id, op.id, r.symbol, top->id));
           std::vector<uint8_t> cur = bytes_at(r);
+          if (pending_above && cur == pending_above->written) continue;  // already the new patch's jump
           if (cur != r.written && cur != r.saved)
             throw Error(ErrorKind::Conflict, fmt::format("process {}: the entry of '{}' at {} is not what patch '{}' wrote; "
                                                          "refusing to restore it", pid, r.symbol, RemoteAddr(r.patch_site), op.id));
-          write_site(r, r.saved, fmt::format("jump-{}-restored", i + 1));
+          write_site(r, r.saved, fmt::format("jump-{}-restored", i + 1), !redirected_after(index, r.target));
         }
         p->state = PatchState::Reverting;
         needs_journal = true;
@@ -228,6 +262,7 @@ StopReport commit_in_stop(Process& process, const RuntimeRegistry* runtime, cons
     if (runtime) commit.run(process, *runtime, snap);
     report.threads = world.threads().size();
     report.pause = world.release();
+    report.pause_thread = world.longest_hold().tid;
     test_steps::reached("released");
     return std::nullopt;
   });

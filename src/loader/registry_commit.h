@@ -16,6 +16,8 @@
 // was at step 1 and the registry as it was, then rethrows: nothing is left behind.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -32,7 +34,10 @@ class Process;
 struct StopReport {
   size_t functions = 0;
   int attempts = 0;
-  std::chrono::microseconds pause{0};  // first thread stopped to last resumed, successful attempt
+  // The longest any thread of the program was held, from its interrupt to its
+  // detach, and which (a borrowed thread's remote calls count: HoldWatch).
+  std::chrono::microseconds pause{0};
+  pid_t pause_thread = 0;
   size_t threads = 0;
 };
 

@@ -18,11 +18,12 @@
 
 namespace hotpatch {
 
-// How long one attempt waits for every thread to reach its stop before it lets
-// them all go again: a normal stop takes ~30 us per thread on a loaded machine; a
-// thread that takes much longer is in uninterruptible sleep, and the others should
-// not be held waiting for it. Doubled after each attempt that ran out of it (a
-// loaded machine, not a stuck thread), never past the command's deadline.
+// How long one attempt waits for a thread in uninterruptible sleep to reach its
+// stop before it lets every thread go again: a normal stop takes ~30 us per thread
+// on a loaded machine; a thread in D that takes much longer may take seconds, and
+// the others should not be held waiting for it (a running one is waited for until
+// the deadline: it stops once it gets a CPU). Doubled after each attempt that ran
+// out of it, never past the command's deadline.
 inline std::chrono::milliseconds first_stop_wait(size_t threads) {
   return std::chrono::milliseconds(20 + threads / 20);
 }
@@ -59,7 +60,7 @@ int stop_until_idle(Process& process, std::chrono::steady_clock::time_point dead
         // The deadline bounds the wait, but even a last attempt gets a few ms.
         const auto now = Clock::now();
         const auto left = std::max<Clock::duration>(deadline - now, std::chrono::milliseconds(5));
-        AllThreadsStopped world(process, now + std::min<Clock::duration>(*stop_wait, left));
+        AllThreadsStopped world(process, now + std::min<Clock::duration>(*stop_wait, left), now + left);
         busy = attempt(world, space);
         if (!busy) return attempts;
         code_busy = busy;

@@ -97,6 +97,22 @@ std::string tracer_hint(pid_t pid, pid_t tid) {
 
 }  // namespace
 
+namespace {
+std::vector<HoldWatch*>& hold_watches() {
+  static std::vector<HoldWatch*> watches;
+  return watches;
+}
+}  // namespace
+
+HoldWatch::HoldWatch() { hold_watches().push_back(this); }
+HoldWatch::~HoldWatch() { std::erase(hold_watches(), this); }
+
+void HoldWatch::note(pid_t tid, std::chrono::steady_clock::duration held) {
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(held);
+  for (HoldWatch* w : hold_watches())
+    if (us >= w->longest_.held) w->longest_ = {us, tid};
+}
+
 Thread::~Thread() {
   try {
     release();
@@ -110,6 +126,7 @@ bool Thread::seize_and_interrupt() {
     // Still ours from a wait that gave up on it, its interrupt still pending.
     late_threads().erase(late);
     seized_ = true;
+    interrupted_at_ = std::chrono::steady_clock::now();
     return true;
   }
   if (::ptrace(PTRACE_SEIZE, tid_, nullptr, nullptr) != 0) {
@@ -130,6 +147,7 @@ bool Thread::seize_and_interrupt() {
   // tid outside the thread group.
   if (::syscall(SYS_tgkill, pid_, tid_, 0) != 0 && errno == ESRCH) {
     // Not ours: stop it only to let it go (a seized thread is detached from a stop).
+    stranger_ = true;
     if (::ptrace(PTRACE_INTERRUPT, tid_, nullptr, nullptr) == 0)
       wait_for_stop(std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
     release();
@@ -142,6 +160,7 @@ bool Thread::seize_and_interrupt() {
     }
     throw Error(ErrorKind::Target, errno_message(fmt::format("process {} thread {}: PTRACE_INTERRUPT", pid_, tid_), errno));
   }
+  interrupted_at_ = std::chrono::steady_clock::now();
   return true;
 }
 
@@ -331,6 +350,7 @@ void Thread::release() {
     return;
   }
   int sig = pending_signal_;
+  if (!stranger_) HoldWatch::note(tid_, std::chrono::steady_clock::now() - interrupted_at_);
   if (::ptrace(PTRACE_DETACH, tid_, nullptr, reinterpret_cast<void*>(static_cast<uintptr_t>(sig))) != 0) {
     // ESRCH: not in a stop we can end. Dead (SIGKILL reaches a stopped thread too)
     // needs nothing; alive, it runs on as our tracee (resumed, not stopped since):
@@ -348,6 +368,7 @@ void Thread::settle_late() {
   for (auto [tid, pid] : std::exchange(late_threads(), {})) {
     Thread t(pid, tid);
     t.seized_ = true;
+    t.interrupted_at_ = std::chrono::steady_clock::now();  // its stop came a moment ago, if at all
     // Stopped by now: the destructor releases it; still not: it is remembered again.
     t.wait_for_stop(std::chrono::steady_clock::time_point::min());
   }
@@ -382,8 +403,10 @@ void StopPriority::restore() {
 ThreadsNotStopped::ThreadsNotStopped(pid_t pid, std::string reason)
     : Error(ErrorKind::Busy, fmt::format("process {}: {}", pid, reason)), reason_(std::move(reason)) {}
 
-AllThreadsStopped::AllThreadsStopped(Process& process, std::chrono::steady_clock::time_point deadline)
+AllThreadsStopped::AllThreadsStopped(Process& process, std::chrono::steady_clock::time_point patience,
+                                     std::optional<std::chrono::steady_clock::time_point> deadline_or_patience)
     : process_(process) {
+  const auto deadline = std::max(patience, deadline_or_patience.value_or(patience));
   Thread::settle_late();
   first_interrupt_ = std::chrono::steady_clock::now();
   std::set<pid_t> known;
@@ -401,12 +424,25 @@ AllThreadsStopped::AllThreadsStopped(Process& process, std::chrono::steady_clock
       threads_.push_back(std::move(t));
     }
     if (fresh.empty()) break;
+    // A thread that runs or waits for a CPU (a loaded machine) stops as soon as it
+    // gets one; one in uninterruptible sleep may not for a long time: give up on
+    // that one at `patience`, on the others at the deadline, or, once the attempt
+    // is lost anyway, 10 ms later (their stops are collected so that they can be
+    // resumed now; one still not stopped is let go when its stop comes).
     std::optional<pid_t> late;
+    auto give_up = deadline;
     for (Thread* t : fresh) {
-      if (t->wait_for_stop(deadline) != Thread::StopWait::Late) continue;
-      // The one to name: a thread in uninterruptible sleep rather than a slow one.
-      if (!late || (thread_state(process_.pid(), *late) != 'D' && thread_state(process_.pid(), t->tid()) == 'D'))
-        late = t->tid();
+      for (auto until = std::min(patience, give_up);;) {
+        if (t->wait_for_stop(until) != Thread::StopWait::Late) break;
+        const auto now = std::chrono::steady_clock::now();
+        const bool stuck = thread_state(process_.pid(), t->tid()) == 'D';
+        if (stuck || now >= give_up) {
+          if (!late || (stuck && thread_state(process_.pid(), *late) != 'D')) late = t->tid();  // name a stuck one
+          give_up = std::min(give_up, now + std::chrono::milliseconds(10));
+          break;
+        }
+        until = std::min(give_up, now + std::chrono::milliseconds(5));
+      }
     }
     if (late) {
       // Everyone who stopped goes back to work now; the late ones are let go when
@@ -432,17 +468,18 @@ AllThreadsStopped::AllThreadsStopped(Process& process, std::chrono::steady_clock
 AllThreadsStopped::~AllThreadsStopped() { release(); }
 
 std::chrono::microseconds AllThreadsStopped::release() {
-  if (released_) return {};
+  if (released_) return holds_.longest().held;
   released_ = true;
+  // In the order they were interrupted, so that each is held about as long as the
+  // others: the first one stopped is the first one resumed.
   for (auto& t : threads_) {
     try {
       t->release();
     } catch (...) {
     }
   }
-  auto held = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - first_interrupt_);
   priority_.restore();
-  return held;
+  return holds_.longest().held;
 }
 
 }  // namespace hotpatch

@@ -19,6 +19,31 @@ namespace hotpatch {
 
 class Process;
 
+// The longest time one thread of the target was held by us, from the interrupt that
+// stopped it to the detach that let it go, and which thread: the pause the program
+// itself sees (a thread borrowed for remote calls is held for all of them).
+struct LongestHold {
+  std::chrono::microseconds held{0};
+  pid_t tid = 0;
+};
+
+// While alive, takes in the hold of every thread of a target that Thread::release()
+// lets go, in this process; longest() is the longest of them. Watches nest: each
+// sees the holds that ended while it was alive.
+class HoldWatch {
+ public:
+  HoldWatch();
+  ~HoldWatch();
+  HoldWatch(const HoldWatch&) = delete;
+  HoldWatch& operator=(const HoldWatch&) = delete;
+  const LongestHold& longest() const { return longest_; }
+  // Called by Thread::release().
+  static void note(pid_t tid, std::chrono::steady_clock::duration held);
+
+ private:
+  LongestHold longest_;
+};
+
 enum class StopKind {
   Interrupt,       // our PTRACE_INTERRUPT (PTRACE_EVENT_STOP with SIGTRAP)
   GroupStop,       // the process is stopped by SIGSTOP/SIGTSTP/...
@@ -100,6 +125,8 @@ class Thread {
  private:
   pid_t pid_;
   pid_t tid_;
+  std::chrono::steady_clock::time_point interrupted_at_;  // its hold starts (HoldWatch)
+  bool stranger_ = false;  // a tid that is not a thread of pid_: its hold is not the target's
   bool seized_ = false;
   bool stopped_ = false;
   bool regs_dirty_ = false;
@@ -163,26 +190,32 @@ class ThreadsNotStopped : public Error {
 // seized and interrupted first, then waited for, then we check that no thread was
 // born meanwhile (the kernel's thread count, else /proc/PID/task read again) and
 // seize any newcomer. The destructor (or release()) resumes them all.
-// A thread that has not stopped by `deadline` (uninterruptible sleep) ends the
-// attempt: everyone else is resumed at once and ThreadsNotStopped thrown, so no
-// thread is held waiting for one that cannot come.
+// A thread in uninterruptible sleep (state D) that has not stopped by `patience`,
+// or any thread not stopped by `deadline` (default: `patience`), ends the attempt:
+// everyone else is resumed at once and ThreadsNotStopped thrown, so no thread is
+// held waiting for one that cannot come. A thread that runs, or waits for a CPU on
+// a loaded machine, is waited for until `deadline`: it stops once it gets a CPU.
 class AllThreadsStopped {
  public:
   explicit AllThreadsStopped(Process& process,
-                             std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::now() +
-                                                                              kDefaultDeadline);
+                             std::chrono::steady_clock::time_point patience = std::chrono::steady_clock::now() +
+                                                                              kDefaultDeadline,
+                             std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
   static constexpr std::chrono::seconds kDefaultDeadline{2};
   ~AllThreadsStopped();
   AllThreadsStopped(const AllThreadsStopped&) = delete;
   AllThreadsStopped& operator=(const AllThreadsStopped&) = delete;
 
   std::vector<std::unique_ptr<Thread>>& threads() { return threads_; }
-  // Resumes everyone; returns how long the first thread was held.
+  // Resumes everyone; returns the longest time one of them was held (interrupt to
+  // detach), which longest_hold() names.
   std::chrono::microseconds release();
+  const LongestHold& longest_hold() const { return holds_.longest(); }
 
  private:
   Process& process_;
   StopPriority priority_;  // first member: raised before the first seize, restored last
+  HoldWatch holds_;        // the holds of this stop's threads
   TraceeNewsWait news_;    // SIGCHLD held for waking the waits of the whole stop
   std::vector<std::unique_ptr<Thread>> threads_;
   std::chrono::steady_clock::time_point first_interrupt_;

@@ -138,6 +138,7 @@ std::vector<std::pair<std::string, std::string>> AuditEvent::fields() const {
   text("HOTPATCH_PATCH_PATH", patch_path);
   text("HOTPATCH_PATCH_SHA256", sha256);
   if (!sha256.empty()) f.emplace_back("HOTPATCH_SIGNER", signer.empty() ? "none" : signer);
+  text("HOTPATCH_REPLACED", replaced);
   num("HOTPATCH_TARGET_PID", target_pid);
   text("HOTPATCH_TARGET_EXE", target_exe);
   text("HOTPATCH_TARGET_BUILD_ID", target_build_id);
@@ -150,6 +151,7 @@ std::string AuditEvent::message() const {
   if (!patch_id.empty()) m += ": " + patch_id;
   else if (!patch_path.empty()) m += ": " + patch_path;
   if (!sha256.empty()) m += " (sha256 " + sha256.substr(0, 16) + ", " + (signer.empty() ? "unsigned" : "signed by " + signer) + ")";
+  if (!replaced.empty()) m += " replacing " + replaced;
   if (target_pid >= 0) m += " in process " + number(target_pid) + (target_exe.empty() ? "" : " (" + target_exe + ")");
   if (caller_uid >= 0) m += " by uid " + number(caller_uid);
   if (caller_pid >= 0) m += " pid " + number(caller_pid);

@@ -35,6 +35,7 @@ struct AuditEvent {
   std::string caller_exe;
   // What.
   std::string patch_id, patch_path, sha256, signer;  // signer: key id, empty if unsigned
+  std::string replaced;  // apply --replace: the id of the patch reverted in the same stop
   // Where.
   long long target_pid = -1;
   std::string target_exe, target_build_id;

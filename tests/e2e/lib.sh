@@ -410,14 +410,14 @@ apply_ok() {
   local pid=$1 patch=$2 id=$3
   shift 3
   expect_success hp -p "$pid" apply "$patch" "$@"
-  assert_match "^applied $id: [0-9]+ functions?, [0-9]+ attempts?, paused [0-9]+ us \([0-9]+ threads?\)$" \
+  assert_match "^applied $id: [0-9]+ functions?, [0-9]+ attempts?, paused [0-9]+ us \([0-9]+ threads?, longest thread [0-9]+\)$" \
     "$LAST_OUT" "apply output"
 }
 
 # revert_ok PID ID: revert succeeds and says "reverted ID: ...".
 revert_ok() {
   expect_success hp -p "$1" revert "$2"
-  assert_match "^reverted $2: [0-9]+ functions?, [0-9]+ attempts?, paused [0-9]+ us \([0-9]+ threads?\)$" \
+  assert_match "^reverted $2: [0-9]+ functions?, [0-9]+ attempts?, paused [0-9]+ us \([0-9]+ threads?, longest thread [0-9]+\)$" \
     "$LAST_OUT" "revert output"
 }
 

@@ -105,78 +105,122 @@ echo "== nginx master $master, workers $(pgrep -P "$master" | paste -sd' ' -)"
 # 3. each patch live ---------------------------------------------------------------------
 declare -A safety
 while read -r c s; do safety[$c]=$s; done < <($client checks)
-check_of() {  # the check for a patch id, if any: prints "safe" or "patched-only"
+check_of() {  # the check for a CVE, if any: prints "safe" or "patched-only" or "none"
   local c
   for c in "${!safety[@]}"; do [[ $1 == "$c"* ]] && { echo "${safety[$c]}"; return; }; done
   echo none
 }
-declare -A pause
-for id in "${alone[@]}"; do
-  [ -n "${made[$id]:-}" ] || continue
-  echo "---- live $id"
-  kind=$(check_of "$id")
-  before='' back=''
-  [ "$kind" = safe ] && before=$($client check "$id")
-  $client load 4 >"$out/load-$id.log" 2>&1 &
+# live NAME CVES STEP...: under load, applies the first step's patch to every process,
+# then each later step with `apply --replace PREVIOUS_ID` (STEP: ID=FILE), runs the checks
+# of the CVEs (space-separated; before, patched, reverted), reverts the last step's patch.
+# Sets live_result ("applied to ...; effect; load") and counts failures.
+live() {
+  local name=$1 cves=$2 step id file previous='' pid text line pauses=() procs ok=1 c kind
+  local -A before after back
+  shift 2
+  echo "---- live $name"
+  local log_at
+  log_at=$(stat -c %s "$prefix/logs/error.log")
+  for c in $cves; do [ "$(check_of "$c")" = safe ] && before[$c]=$($client check "$c"); done
+  $client load 4 >"$out/load-$name.log" 2>&1 &
   load_pid=$!
   sleep 1
   procs=$(pids)
-  ok=1 pauses=()
-  for pid in $procs; do
-    if text=$("$HOTPATCH" -p "$pid" apply "$out/$id.so" 2>&1); then
-      line=$(grep '^applied ' <<<"$text")
-      echo "pid $pid: $line"
-      pauses+=("$(sed -nE 's/.*paused ([0-9]+) us.*/\1/p' <<<"$line")")
-    else
-      echo "pid $pid: APPLY FAILED: $text"; ok=0
-    fi
+  for step in "$@"; do
+    id=${step%%=*} file=${step#*=}
+    for pid in $procs; do
+      if text=$("$HOTPATCH" -p "$pid" apply ${previous:+--replace "$previous"} "$file" 2>&1); then
+        line=$(grep -E '^(applied|replaced) ' <<<"$text" | head -n 1)
+        echo "pid $pid: $line"
+        pauses+=("$(sed -nE 's/.*paused ([0-9]+) us.*/\1/p' <<<"$line")")
+      else
+        echo "pid $pid: APPLY FAILED: $text"; ok=0
+      fi
+    done
+    previous=$id
   done
-  after=''
-  [ "$kind" != none ] && after=$($client check "$id")
+  for c in $cves; do [ "$(check_of "$c")" != none ] && after[$c]=$($client check "$c"); done
   "$HOTPATCH" -p "$master" list | sed 's/^/  /'
   sleep 1
   # Every process now: a worker forked while the patch was applied has it too.
   for pid in $(pids); do
-    if ! "$HOTPATCH" -p "$pid" revert "$id" >/dev/null 2>"$out/revert.err" && [[ " $procs " == *" $pid "* ]]; then
+    if ! "$HOTPATCH" -p "$pid" revert "$previous" >/dev/null 2>"$out/revert.err" && [[ " $procs " == *" $pid "* ]]; then
       echo "pid $pid: REVERT FAILED: $(cat "$out/revert.err")"; ok=0
     fi
   done
-  [ "$kind" = safe ] && back=$($client check "$id")
+  for c in $cves; do [ "$(check_of "$c")" = safe ] && back[$c]=$($client check "$c"); done
   kill -TERM "$load_pid"
   wait "$load_pid" || true
   load_pid=''
-  load=$(tail -n 1 "$out/load-$id.log")
-  grep '^failed ' "$out/load-$id.log" | head -n 3 || true
-  pause[$id]=$(printf '%s\n' "${pauses[@]}" | paste -sd/ -)
-  [ "$kind" != none ] && printf 'check: before: %s\n       patched: %s\n       reverted: %s\n' "${before:-(not sent)}" "$after" "${back:-(not sent)}"
-  echo "load: $load"
-  effect="not observable here, functions checked"
-  if [ "$kind" != none ]; then
-    if [[ $after == fixed* ]] && { [ "$kind" != safe ] || { [[ $before == vulnerable* ]] && [[ $back == vulnerable* ]]; }; }; then
-      effect="fixed live${before:+ (vulnerable before and after revert)}: ${after#fixed }"
+  local load effect='' observed=0 wrong=0
+  load=$(tail -n 1 "$out/load-$name.log")
+  grep '^failed ' "$out/load-$name.log" | head -n 3 || true
+  for c in $cves; do
+    kind=$(check_of "$c")
+    [ "$kind" != none ] || continue
+    printf 'check %s: before: %s\n    patched: %s\n    reverted: %s\n' "$c" "${before[$c]:-(not sent)}" "${after[$c]}" "${back[$c]:-(not sent)}"
+    if [[ ${after[$c]} == fixed* ]] && { [ "$kind" != safe ] || { [[ ${before[$c]} == vulnerable* ]] && [[ ${back[$c]} == vulnerable* ]]; }; }; then
+      observed=$((observed + 1))
+      [ "$cves" = "$c" ] && effect="fixed live${before[$c]:+ (vulnerable before and after revert)}: ${after[$c]#fixed }"
     else
-      effect="FIX NOT OBSERVED: ${after}"; failures=$((failures + 1))
+      effect="${effect:+$effect; }FIX NOT OBSERVED ($c): ${after[$c]}"; wrong=$((wrong + 1))
     fi
-  fi
+  done
+  [ "$cves" != "${cves% *}" ] && [ $wrong = 0 ] && effect="$observed fixes observed live"
+  [ -n "$effect" ] || effect="not observable here, functions checked"
+  echo "load: $load"
+  failures=$((failures + wrong))
   [[ $load == *" failed=0" ]] || { effect="$effect; LOAD FAILURES"; failures=$((failures + 1)); }
   [ "$(pids)" = "$procs" ] || { effect="$effect; A PROCESS DIED ($procs -> $(pids))"; failures=$((failures + 1)); }
+  if [[ $effect == *FAIL* || $effect == *DIED* ]]; then  # what nginx said meanwhile
+    tail -c +$((log_at + 1)) "$prefix/logs/error.log" | grep -aE '\[(emerg|alert|crit)\]|verify error|signal 11' |
+      tail -n 5 | sed 's/^/  error.log: /' || true
+  fi
   [ $ok = 1 ] || { effect="$effect; APPLY/REVERT FAILED"; failures=$((failures + 1)); }
-  result[$id]="applied to $(wc -w <<<"$procs") processes, paused ${pause[$id]} us; $effect; $load"
+  live_result="applied to $(wc -w <<<"$procs") processes, paused $(printf '%s\n' "${pauses[@]}" | paste -sd/ -) us; $effect; $load"
+}
+for id in "${alone[@]}"; do
+  [ -n "${made[$id]:-}" ] || continue
+  live "$id" "$id" "$id=$out/$id.so"
+  result[$id]=$live_result
 done
 
 # 4. the series as cumulative patches ---------------------------------------------------------
-series=()
-for p in "${cves[@]}"; do series+=(--diff "$src/debian/patches/$p"); done
-set +e
-text=$("$HOTPATCH" create --src "$src" "${series[@]}" --build "make -j$jobs" --binary objs/nginx \
-       -o "$out/cumulative.so" --work "$root/work" 2>&1)
-rc=$?
-set -e
+# Patch k holds fixes 1..k of the series (those that must be refused left out), made with
+# one --diff per fix; the server moves from patch k-1 to k with `apply --replace`.
+series=() steps=() series_cves=''
+for p in "${cves[@]}"; do
+  id=${p%.patch}
+  [ -z "${must_refuse[$id]:-}" ] || continue
+  series+=(--diff "$src/debian/patches/$p") series_cves="$series_cves $id"
+  k=${#steps[@]}
+  set +e
+  text=$("$HOTPATCH" create --src "$src" "${series[@]}" --build "make -j$jobs" --binary objs/nginx \
+         -o "$out/series-$((k + 1)).so" --id "series-$((k + 1))" --work "$root/work" 2>&1)
+  rc=$?
+  set -e
+  if [ $rc != 0 ]; then
+    echo "---- create series-$((k + 1)) (fixes 1..$((k + 1)), up to $id): exit $rc"
+    echo "$text"
+    break
+  fi
+  steps+=("series-$((k + 1))=$out/series-$((k + 1)).so")
+done
+echo "---- cumulative patches made: ${#steps[@]} of $(wc -w <<<"$series_cves")"
 if [ $rc = 2 ]; then
-  cumulative="pending: $(head -n 1 <<<"$text" | sed 's/^hotpatch: error: //') (create takes one --diff)"
+  cumulative="pending: create takes one --diff ($(head -n 1 <<<"$text" | sed 's/^hotpatch: error: //'))"
+elif [ ${#steps[@]} = 0 ]; then
+  cumulative="CUMULATIVE CREATE FAILED: $(grep -E '^(refused|hotpatch: error)' <<<"$text" | head -n 1)"
+  failures=$((failures + 1))
+elif ! "$HOTPATCH" apply --help 2>&1 | grep -q -- '--replace'; then
+  # No atomic replace yet: the last cumulative patch alone, every fix in it checked.
+  live series "$series_cves" "${steps[-1]}"
+  cumulative="${#steps[@]} of $(wc -w <<<"$series_cves") made; apply --replace pending; the last one alone: $live_result"
 else
-  cumulative="create of all ${#cves[@]} diffs: exit $rc: $(tail -n 1 <<<"$text")"
+  live series "$series_cves" "${steps[@]}"
+  cumulative="${#steps[@]} of $(wc -w <<<"$series_cves") made, replaced one by one: $live_result"
 fi
+[ $rc = 0 ] || [ $rc = 2 ] || [ ${#steps[@]} = 0 ] || { cumulative="$cumulative; SERIES CREATE FAILED at patch $((${#steps[@]} + 1))"; failures=$((failures + 1)); }
 echo "---- cumulative: $cumulative"
 
 # 5. summary ---------------------------------------------------------------------------------

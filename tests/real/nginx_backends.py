@@ -13,12 +13,15 @@
           as one JSON line to DIR/auth.log, answers "Invalid login" (so no mail backend is
           needed) with Auth-Wait 0 (nginx ends the session) or, for /wait1, 1 (it goes on)
   echo    the stream module's backend: echoes what it reads
+  dns     (UDP) the mail module's resolver: 127.0.0.1 is "x_y.test" (an underscore, outside
+          RFC 1034's host name characters), and x_y.test is 127.0.0.1
   closed  a port nothing listens on (the gRPC upstream: the request is built, then refused)
 """
 import json
 import os
 import socket
 import socketserver
+import struct
 import sys
 import threading
 import time
@@ -139,6 +142,30 @@ class Echo(socketserver.BaseRequestHandler):
             self.request.sendall(data)
 
 
+def dns_server(sock):
+    """Answers PTR queries with x_y.test, A queries for x_y.test with 127.0.0.1."""
+    def name(labels):
+        return b"".join(bytes([len(l)]) + l for l in labels) + b"\0"
+    while True:
+        query, peer = sock.recvfrom(512)
+        qid, qd = query[:2], query[12:]
+        i, labels = 0, []
+        while qd[i]:
+            labels.append(qd[i + 1:i + 1 + qd[i]])
+            i += 1 + qd[i]
+        question = qd[:i + 5]
+        qtype = int.from_bytes(qd[i + 1:i + 3], "big")
+        qname = b".".join(labels).lower()
+        answer = b""
+        if qtype == 12 and qname.endswith(b".in-addr.arpa"):
+            rdata = name([b"x_y", b"test"])
+            answer = b"\xc0\x0c" + struct.pack(">HHIH", 12, 1, 60, len(rdata)) + rdata
+        elif qtype == 1 and qname == b"x_y.test":
+            answer = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + bytes([127, 0, 0, 1])
+        header = qid + struct.pack(">HHHHH", 0x8180, 1, 1 if answer else 0, 0, 0)
+        sock.sendto(header + question + answer, peer)
+
+
 def main():
     out = sys.argv[1]
     servers = {
@@ -150,6 +177,10 @@ def main():
         server = Server(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         ports.append("%s %d" % (name, server.server_address[1]))
+    dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    dns.bind(("127.0.0.1", 0))
+    threading.Thread(target=dns_server, args=(dns,), daemon=True).start()
+    ports.append("dns %d" % dns.getsockname()[1])
     # A port nothing listens on: bound, never listening, held for the whole run.
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))

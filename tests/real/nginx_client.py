@@ -2,6 +2,7 @@
 """Load and checks for tests/real/nginx.sh. PREFIX is the server's prefix directory: its
 file `ports` ("NAME PORT" lines, nginx's and the backends'), `ssl/` (CA, client cert).
 
+  nginx_client.py PREFIX mp4              -> writes the MP4 files the load and the checks use
   nginx_client.py PREFIX ready            -> exit 0 once every kind of request the load makes works
   nginx_client.py PREFIX load THREADS     -> runs every kind of request in a loop until SIGTERM or
                                              SIGINT, then prints "requests=N failed=M" (exit 1 if M>0)
@@ -20,6 +21,7 @@ import os
 import signal
 import socket
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -88,6 +90,52 @@ def b64(text):
     return base64.b64encode(text.encode("latin-1")).decode()
 
 
+def mp4_file(stsc, sample_count, chunk_count):
+    """A one-track MP4 file for nginx's mp4 module: `sample_count` samples of 100 bytes,
+    one per second, one sample per chunk, the sample-to-chunk table `stsc` (pairs of
+    first chunk and samples per chunk) and `chunk_count` chunk offsets."""
+    def atom(name, payload):
+        return struct.pack(">I4s", 8 + len(payload), name) + payload
+
+    def full(name, payload):
+        return atom(name, b"\0\0\0\0" + payload)  # version 0, no flags
+
+    n, duration = sample_count, 1000 * sample_count
+    ftyp = atom(b"ftyp", b"isom\0\0\2\0isomiso2mp41")
+    mvhd = full(b"mvhd", struct.pack(">IIII", 0, 0, 1000, duration) + b"\0\1\0\0\1\0" + b"\0" * 70 + b"\0\0\0\2")
+    tkhd = full(b"tkhd", struct.pack(">IIIII", 0, 0, 1, 0, duration) + b"\0" * 64)
+    mdhd = full(b"mdhd", struct.pack(">IIIIHH", 0, 0, 1000, duration, 0, 0))
+    hdlr = full(b"hdlr", b"\0\0\0\0vide" + b"\0" * 12 + b"v\0")
+    stsd = full(b"stsd", struct.pack(">I", 1) + atom(b"avc1", b"\0" * 78))
+    stts = full(b"stts", struct.pack(">III", 1, n, 1000))
+    stsc_atom = full(b"stsc", struct.pack(">I", len(stsc)) + b"".join(struct.pack(">III", c, k, 1) for c, k in stsc))
+    stsz = full(b"stsz", struct.pack(">II", 0, n) + struct.pack(">I", 100) * n)
+
+    def file(offsets):
+        stco = full(b"stco", struct.pack(">I", len(offsets)) + b"".join(struct.pack(">I", o) for o in offsets))
+        minf = atom(b"minf", full(b"vmhd", b"\0" * 8) + atom(b"stbl", stsd + stts + stsc_atom + stsz + stco))
+        return ftyp + atom(b"moov", mvhd + atom(b"trak", tkhd + atom(b"mdia", mdhd + hdlr + minf)))
+
+    base = len(file([0] * chunk_count)) + 8
+    return file([base + 100 * i for i in range(chunk_count)]) + atom(b"mdat", bytes(range(100)) * n)
+
+
+def write_mp4_files():
+    """The files the load and the mp4 checks ask for, in PREFIX/mp4."""
+    files = {
+        "ok.mp4": mp4_file([(1, 1)], 8, 8),
+        # CVE-2024-7347 (1): 65536 chunks of 65536 samples: 2^32 samples, 0 in 32 bits
+        "overflow.mp4": mp4_file([(1, 0x10000), (0x10001, 1), (0x10002, 1)], 8, 8),
+        # CVE-2024-7347 (2): chunk 2's entry before chunk 1's
+        "unordered.mp4": mp4_file([(2, 1), (1, 1), (3, 1)], 8, 8),
+        # CVE-2026-32647: a chunk offset table with no entry
+        "nochunks.mp4": mp4_file([(1, 1)], 8, 0),
+    }
+    for name, data in files.items():
+        with open(os.path.join(PREFIX, "mp4", name), "wb") as f:
+            f.write(data)
+
+
 # One function per kind of request the load makes; each raises on a wrong answer.
 def op_static(tid):
     status, body = http_request("GET", "/")
@@ -126,8 +174,8 @@ def op_dav(tid):
 
 
 def op_mp4(tid):
-    status, body = http_request("GET", "/mp4/a.mp4")
-    assert status == 200 and len(body) == 4096, (status, len(body))
+    status, body = http_request("GET", "/mp4/ok.mp4?start=2.5")  # cut from the third second on
+    assert status == 200 and body[4:8] == b"ftyp" and body.endswith(bytes(range(100)) * 6), (status, body[:16])
 
 
 def op_https(tid):
@@ -258,24 +306,26 @@ def trickle(hex_bytes):
     return body
 
 
+def charset_check(hex_bytes, fixed, what):
+    """Bytes sent one at a time through the charset filter: the fixed answer, or the
+    vulnerable one (the same with one byte read past the buffer before the last two)."""
+    body = trickle(hex_bytes)
+    detail = "%s in 1-byte buffers: %r" % (what, body)
+    if body == fixed:
+        return "fixed", detail
+    if len(body) == len(fixed) + 1 and body.startswith(fixed[:-2]):
+        return "vulnerable", detail + " (one byte read past the buffer)"
+    return "unknown", detail
+
+
 def check_42934():
-    # U+20AC (3 bytes, "\x88" in windows-1251) sent one byte at a time between "A" and "B"
-    body = trickle("41e282ac420a")
-    if body == b"A\x88B\n":
-        return "fixed", "a 3-byte character in 1-byte buffers: %r" % body
-    if body.startswith(b"A\x88") and len(body) == 5:
-        return "vulnerable", "a 3-byte character in 1-byte buffers: %r (one byte read past the buffer)" % body
-    return "unknown", "a 3-byte character in 1-byte buffers: %r" % body
+    # U+20AC (3 bytes, "\x88" in windows-1251) between "A" and "B"
+    return charset_check("41e282ac420a", b"A\x88B\n", "a 3-byte character")
 
 
 def check_48142():
-    # a 3-byte sequence cut after 2 bytes, then "B", one byte at a time
-    body = trickle("41e282420a")
-    if body == b"A?\n":
-        return "fixed", "a cut UTF-8 sequence in 1-byte buffers: %r" % body
-    if body.startswith(b"A?") and len(body) == 4:
-        return "vulnerable", "a cut UTF-8 sequence in 1-byte buffers: %r (one byte read past the buffer)" % body
-    return "unknown", "a cut UTF-8 sequence in 1-byte buffers: %r" % body
+    # a 3-byte sequence cut after 2 bytes, then "B"
+    return charset_check("41e282420a", b"A?\n", "a cut UTF-8 sequence")
 
 
 def check_27654():
@@ -357,6 +407,24 @@ def check_27651():
     return "unknown", "RCPT after a refused CRAM-MD5: %r" % replies[-1]
 
 
+def check_28753():
+    # The resolver says 127.0.0.1 is "x_y.test" (and back): the vulnerable worker passes
+    # the name on as Client-Host; the fixed one only names made of RFC 1034's characters.
+    helo = "check28753-%d" % os.getpid()
+    smtp = Smtp(PORTS["smtp_dns"])
+    try:
+        for command in ["EHLO " + helo, "MAIL FROM:<a@example.com>", "RCPT TO:<b@example.com>"]:
+            smtp.cmd(command)
+    finally:
+        smtp.close()
+    host = auth_record(helo).get("Client-Host")
+    if host == "[TEMPUNAVAIL]":
+        return "fixed", "Client-Host for a client whose DNS name is x_y.test: %s" % host
+    if host == "x_y.test":
+        return "vulnerable", "Client-Host for a client whose DNS name is x_y.test: %s" % host
+    return "unknown", "Client-Host for a client whose DNS name is x_y.test: %s" % host
+
+
 def sni_get(ctx, host, session=None):
     with socket.create_connection(("127.0.0.1", PORTS["https"]), timeout=10) as raw:
         try:
@@ -389,6 +457,33 @@ def check_23419():
     return "unknown", detail
 
 
+def mp4_check(path, logged, what):
+    since = log_size()
+    status, _ = http_request("GET", path)
+    if status == 500 and log_has(logged, since):
+        return "fixed", "%s: 500, logged \"%s\"" % (what, logged)
+    return "unknown", "%s: %d" % (what, status)
+
+
+def check_7347():
+    return mp4_check("/mp4/unordered.mp4?start=2.5", "unordered mp4 stsc chunks", "an stsc table out of order")
+
+
+def check_7347_1():
+    since = log_size()
+    status, body = http_request("GET", "/mp4/overflow.mp4?start=2.5")
+    what = "a sample-to-chunk table of 2^32 samples, from the third second"
+    if status == 200 and body[4:8] == b"ftyp":
+        return "fixed", "%s: 200, cut" % what
+    if status == 500 and log_has("start time is out mp4 stco chunks", since):
+        return "vulnerable", "%s: 500, the count wrapped to 0 (\"start time is out mp4 stco chunks\")" % what
+    return "unknown", "%s: %d" % (what, status)
+
+
+def check_32647():
+    return mp4_check("/mp4/nochunks.mp4?start=0.5", "start time is out mp4 stco chunks", "an empty stco table")
+
+
 CHECKS = {
     "CVE-2026-42945": (check_42945, "patched-only"),
     "CVE-2026-42934": (repeat(check_42934), "safe"),
@@ -399,13 +494,20 @@ CHECKS = {
     "CVE-2025-53859": (check_53859, "safe"),
     "CVE-2026-27651": (check_27651, "patched-only"),
     "CVE-2025-23419": (check_23419, "safe"),
+    "CVE-2024-7347-1": (check_7347_1, "safe"),
+    "CVE-2024-7347-2": (check_7347, "patched-only"),
+    "CVE-2026-32647": (check_32647, "patched-only"),
+    "CVE-2026-28753": (check_28753, "safe"),
 }
 
 
 def check(cve):
     for key, (fn, _) in CHECKS.items():
         if cve.startswith(key):
-            state, detail = fn()
+            try:
+                state, detail = fn()
+            except Exception as e:  # noqa: BLE001 - no answer is an answer too
+                state, detail = "unknown", "%s: %r" % (fn.__name__, e)
             print("%s %s" % (state, detail))
             return 0
     print("unknown no check for %s" % cve)
@@ -415,8 +517,11 @@ def check(cve):
 def main():
     global PREFIX
     PREFIX = sys.argv[1]
-    load_ports()
     what = sys.argv[2]
+    if what == "mp4":
+        write_mp4_files()
+        return 0
+    load_ports()
     if what == "ready":
         return ready()
     if what == "load":

@@ -11,7 +11,7 @@ if [ "${3:-}" != conf ]; then
   chmod 777 "$prefix/dav"  # written by the workers (nobody)
   echo hello >"$prefix/html/index.html"
   printf 'Привет, мир\n' >"$prefix/ctext/page.html"
-  head -c 4096 /dev/urandom >"$prefix/mp4/a.mp4"
+  python3 "$(dirname "$0")/nginx_client.py" "$prefix" mp4
   cd "$prefix/ssl"
   # A CA, a server certificate for a.test and b.test, a client certificate.
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=hotpatch-test-ca \
@@ -31,15 +31,16 @@ fi
 
 port() { sed -n "s/^$1 //p" "$prefix/ports"; }
 # Free ports for nginx: bound to port 0 by the kernel, then released.
-read -r http https smtp smtp_wait stream < <(python3 - <<'PY'
+read -r http https smtp smtp_wait smtp_dns stream < <(python3 - <<'PY'
 import socket
-socks = [socket.socket() for _ in range(5)]
+socks = [socket.socket() for _ in range(6)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 PY
 )
-printf 'http %s\nhttps %s\nsmtp %s\nsmtp_wait %s\nstream %s\n' "$http" "$https" "$smtp" "$smtp_wait" "$stream" \
+printf 'http %s\nhttps %s\nsmtp %s\nsmtp_wait %s\nsmtp_dns %s\nstream %s\n' "$http" "$https" "$smtp" "$smtp_wait" \
+  "$smtp_dns" "$stream" \
   >>"$prefix/ports"
 user=''
 [ "$(id -u)" = 0 ] && user="user nobody $(id -gn nobody);"
@@ -114,6 +115,11 @@ mail {
   # auth_http answers "Invalid login": /wait0 ends the session, /wait1 lets it go on
   server { listen 127.0.0.1:$smtp; protocol smtp; auth_http 127.0.0.1:$(port auth)/wait0; }
   server { listen 127.0.0.1:$smtp_wait; protocol smtp; auth_http 127.0.0.1:$(port auth)/wait1; }
+  # CVE-2026-28753: the client's host name from DNS goes to auth_http unless it is valid
+  server {
+    listen 127.0.0.1:$smtp_dns; protocol smtp; auth_http 127.0.0.1:$(port auth)/wait0;
+    resolver 127.0.0.1:$(port dns);
+  }
 }
 
 stream {

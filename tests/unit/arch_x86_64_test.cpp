@@ -95,14 +95,18 @@ TEST(ArchX86_64, RewindRestartsTheSyscall) {
 
 // --- remote calls that survive the tracer (signal frames) ---------------------------
 
+namespace {
+// A thread stopped at the end of syscall `nr`, which left `result`.
+arch::Registers stopped_in(int64_t nr, int64_t result) {
+  arch::Registers regs;
+  regs.raw().orig_rax = static_cast<uint64_t>(nr);
+  regs.raw().rax = static_cast<uint64_t>(result);
+  regs.raw().rip = 0x7f0000002002;
+  return regs;
+}
+}  // namespace
+
 TEST(ArchX86_64, SettleRestartsWhatTheKernelWouldRestart) {
-  auto stopped_in = [](int64_t nr, int64_t result) {
-    arch::Registers regs;
-    regs.raw().orig_rax = static_cast<uint64_t>(nr);
-    regs.raw().rax = static_cast<uint64_t>(result);
-    regs.raw().rip = 0x7f0000002002;
-    return regs;
-  };
   // read() interrupted: -ERESTARTSYS -> the syscall again, same number.
   auto r = stopped_in(0, -512);
   arch::settle_interrupted_syscall(r);
@@ -133,13 +137,6 @@ TEST(ArchX86_64, SettleRestartsWhatTheKernelWouldRestart) {
 }
 
 TEST(ArchX86_64, OnlyInvisibleRestartsBecomeTheKernelsDecision) {
-  auto stopped_in = [](int64_t nr, int64_t result) {
-    arch::Registers regs;
-    regs.raw().orig_rax = static_cast<uint64_t>(nr);
-    regs.raw().rax = static_cast<uint64_t>(result);
-    regs.raw().rip = 0x7f0000002002;
-    return regs;
-  };
   // epoll_pwait (281), rt_sigtimedwait (128), semop (65) interrupted by us: the
   // kernel re-runs them on resume unless a handler runs (-ERESTARTNOHAND = -514);
   // the pc and the syscall number stay, so a handler's frame shows the call.

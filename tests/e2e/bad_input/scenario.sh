@@ -108,8 +108,9 @@ wait_for_log t '^compute\(7\)=70$' 2
 # The same patch from the same file again: reported, not doubled, not an error.
 expect_success hp -p "$pid" apply good.so
 assert_match '^already applied good \(since [0-9T:-]+Z\)$' "$LAST_OUT" "second apply of good.so"
-# The same id from another file is a conflict.
+# The same id from another file (other bytes) is a conflict.
 cp good.so good-copy.so
+printf 'x' >>good-copy.so
 expect_fail 7 "a patch with id 'good' is already applied from $WORK/good.so" hp -p "$pid" apply good-copy.so
 after_error 70
 expect_fail 7 'no-such-id' hp -p "$pid" revert no-such-id

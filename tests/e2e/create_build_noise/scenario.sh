@@ -14,6 +14,8 @@ assert_match '^recompiled: calc\.o \(with its command line as in the unpatched b
   "calc.o compiled again with the unpatched build's stamp"
 assert_match '^note: main\.o: left out: it differs, but none of its inputs does except version\.h \(build noise\)$' \
   "$LAST_OUT" "main.o left out"
+assert_match '^note: the command that compiles calc\.o changed: the unchanged tree was built once more to tell build noise from the fix' \
+  "$LAST_OUT" "a second build of the unchanged tree, and why"
 assert_match '^wrote .*: 1 function for' "$LAST_OUT" "one function"
 
 start_target t ./src/app

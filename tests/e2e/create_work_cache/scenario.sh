@@ -11,13 +11,21 @@ build='make -s && { [ ! -e slow-build ] || sleep 60; }'
 create() { hp create --src src --binary app --work work --build "$build" "$@"; }
 # The cache as files: names, types, sizes, modification times, and the state.
 cache() {
-  (cd work && find tree base records/unpatched records/noise ! -type d -printf '%p %y %s %T@\n' | sort && cat state.json) | md5sum
+  (cd work && find tree base records ! -path 'records/patched*' ! -type d -printf '%p %y %s %T@\n' | sort &&
+    cat state.json) | md5sum
 }
 info_of() { hp info "$1" | grep -v -e file: -e '^patch '; }
 
 step "a good create makes the cache"
 expect_success create --diff "$CASE_DIR/../create_basic/fix.diff" -o good1.so --id fix
 before=$(cache)
+assert_no_match 'built once more' "$LAST_OUT" "no noise build for a tree without noise"
+grep -q 'again (to find build noise)' work/build.log && fail "the unchanged tree was built twice"
+
+step "a work directory inside the source tree: refused"
+expect_fail 2 'inside --src' hp create --src src --binary app --work src/.work --build "$build" \
+  --diff "$CASE_DIR/../create_basic/fix.diff" -o inside.so
+[ ! -e src/.work ] || fail "create wrote into the source tree"
 
 step "a diff that does not apply"
 expect_fail 2 'does not apply' create --diff "$CASE_DIR/bad.diff" -o bad.so

@@ -10,7 +10,8 @@ store=$WORK/patches
 
 step "install-patch, patches"
 expect_success hp install-patch --patch-dir "$store" patch.so
-assert_eq "installed fix-compute: $store/fix-compute.so" "$LAST_OUT" "install-patch"
+assert_eq "installed fix-compute: $store/fix-compute.so
+note: the agent applies it to the processes that start from now on; to those running: hotpatch -p all apply $store/fix-compute.so" "$LAST_OUT" "install-patch"
 expect_success hp patches --patch-dir "$store"
 assert_match "^fix-compute  build-id $(build_id_of svc)  $store/fix-compute.so$" "$LAST_OUT" "patches"
 expect_fail 4 'names no build-id' hp install-patch --patch-dir "$store" nobid.so
@@ -52,6 +53,13 @@ step "restarted: patched again"
 stop_target t1
 start_and_check t2
 
+step "apply from the file it was installed from: the process started with the store's copy has it already"
+expect_success hp -p "$(pid_of t2)" apply patch.so
+assert_match '^already applied fix-compute ' "$LAST_OUT" "apply of the original file over the installed copy"
+cp patch.so other-copy.so
+printf 'x' >>other-copy.so
+expect_fail 7 "already applied from $store/fix-compute.so" hp -p "$(pid_of t2)" apply other-copy.so
+
 step "a program no installed patch fits is left alone"
 start_target o ./other
 wait_for_log o '^first compute\(7\)=21 ' 10
@@ -70,6 +78,9 @@ wait_for_log l '^first scale\(7\)=[0-9]+ ' 10
 assert_match '^first scale\(7\)=140 ' "$(grep '^first' l.log)" "the first call of the library function in main"
 wait_for_log agent "^hotpatch-agent: process $(pid_of l) \($WORK/libuser\): applied fix-scale in .* before the program started$" 5
 expect_output l '^scale\(7\)=140$' 3
+# -p all finds the processes that map the library by its build-id (this one only).
+expect_success hp -p all check libpatch.so
+assert_eq "process $(pid_of l): already applied fix-scale" "$(cut -d'(' -f1 <<<"$LAST_OUT" | sed 's/ $//')" "-p all check of the library patch"
 
 step "status lists the patched processes"
 expect_success hp status
@@ -115,10 +126,26 @@ expect_alive "$h"
 [ ! -e "$WORK/run/parked/$h" ] || fail "the record of the held start is left behind"
 finish_target h
 
-step "SIGTERM stops the agent"
+step "a start that stays in ld.so past --hold-timeout: entry put back, patched while it runs"
 kill -TERM "$(pid_of agent2)"
-wait_for_log agent2 '^hotpatch-agent: stopping$' 5
-for _ in $(seq 100); do kill -0 "$(pid_of agent2)" 2>/dev/null || break; nap 0.05; done
-! kill -0 "$(pid_of agent2)" 2>/dev/null || fail "the agent still runs after SIGTERM"
+wait "$(pid_of agent2)" || fail "the agent exited with $? on SIGTERM"
+start_target agent3 "$HOTPATCH" agent --patch-dir "$store" --run-dir "$WORK/run" --log stderr --hold-timeout 300
+wait_for_log agent3 '^hotpatch-agent: ready: watching' 10
+: >hold-file
+HOLD_FILE=$WORK/hold-file LD_PRELOAD=$WORK/hold.so start_target s ./svc
+s=$LAST_PID
+wait_for_log agent3 "^hotpatch-agent: process $s \\(.*\\): applied fix-compute in .* while it ran \\(it did not reach its entry point in time\\)$" 10
+[ ! -e "$WORK/run/parked/$s" ] || fail "the record of the given-up hold is left behind"
+rm hold-file
+wait_for_log s "^first compute\\(7\\)=70 pid=$s$" 5
+expect_output s '^compute\(7\)=70$' 3
+expect_alive "$s"
+finish_target s
+
+step "SIGTERM stops the agent"
+kill -TERM "$(pid_of agent3)"
+wait_for_log agent3 '^hotpatch-agent: stopping$' 5
+for _ in $(seq 100); do kill -0 "$(pid_of agent3)" 2>/dev/null || break; nap 0.05; done
+! kill -0 "$(pid_of agent3)" 2>/dev/null || fail "the agent still runs after SIGTERM"
 [ ! -e "$WORK/run/agent.pid" ] || fail "agent.pid is left behind"
 for n in t3 o l; do finish_target "$n"; done

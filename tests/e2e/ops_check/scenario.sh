@@ -1,13 +1,14 @@
 # check (issue 12, point 2): a dry run of apply. It predicts apply's outcome — exit 0
 # with the functions idle, exit 6 (busy) with a thread inside the function, exit 5
-# for a patch of another build, "already applied" — and changes nothing: the code
+# for a patch of another build or one that needs a symbol the process does not
+# export, "already applied" — and changes nothing: the code
 # bytes of both functions, the mappings (nothing loaded, not even the runtime) and
 # the registry are the same before and after, and the target runs on untraced.
 # busy_function's target: a thread sits in hold() until SIGUSR1. A private copy, so
 # that --exe finds this case's processes only.
 build_target svc "$E2E_DIR/busy_function/target.c"
 build_patch fix_compute.so "$E2E_DIR/ops_many/patch.c"
-for p in fix_hold wrong_build; do build_patch "$p.so" "$CASE_DIR/$p.c"; done
+for p in fix_hold wrong_build needs_missing; do build_patch "$p.so" "$CASE_DIR/$p.c"; done
 
 start_target t ./svc
 pid=$LAST_PID
@@ -19,13 +20,17 @@ expect_output t '^compute\(7\)=21$' 3
 compute_at=$(symbol_addr "$pid" svc compute)
 hold_at=$(symbol_addr "$pid" svc hold)
 
+# code_bytes ADDR: 16 bytes of the target's code there, in hex (dd: no python per
+# snapshot, which costs seconds on a loaded machine).
+code_bytes() {
+  dd if="/proc/$pid/mem" iflag=skip_bytes,count_bytes skip=$(($1)) count=16 status=none | od -An -tx1 | tr -d ' \n'
+}
 # snapshot NAME: what check must not change.
 snapshot() {
-  {
-    echo "compute: $(read_mem "$pid" "$compute_at" 16)"
-    echo "hold: $(read_mem "$pid" "$hold_at" 16)"
-    cat "/proc/$pid/maps"
-  } >"$1"
+  local c h
+  c=$(code_bytes "$compute_at") h=$(code_bytes "$hold_at")
+  [ ${#c} = 32 ] && [ ${#h} = 32 ] || fail "cannot read the code of compute/hold in process $pid ('$c', '$h')"
+  { echo "compute: $c"; echo "hold: $h"; cat "/proc/$pid/maps"; } >"$1"
 }
 unchanged() {
   snapshot after
@@ -61,6 +66,11 @@ step "another build: check says 5, as apply does"
 expect_fail 5 'build-id mismatch' hp -p "$pid" check wrong_build.so
 unchanged before
 expect_fail 5 'build-id mismatch' hp -p "$pid" apply wrong_build.so
+
+step "a patch that needs a symbol the process does not export: check says 5, as apply (its dlopen) does"
+expect_fail 5 "needs 'no_such_function_anywhere', which no object in the process exports" hp -p "$pid" check needs_missing.so
+unchanged before
+expect_fail 5 'no_such_function_anywhere' hp -p "$pid" apply needs_missing.so
 
 step "already applied: check says apply would do nothing"
 expect_success hp -p "$pid" check fix_compute.so

@@ -26,7 +26,7 @@ expect_success hp --exe "$WORK/svc" apply patch.so
 assert_eq "$(sorted "$a" "$b" "$c")" "$(pids_in "$LAST_OUT")" "processes --exe selected"
 assert_eq 3 "$(wc -l <<<"$LAST_OUT")" "result lines"
 for p in "$a" "$c"; do
-  assert_match "^process $p: applied fix-compute: 1 function, [0-9]+ attempts?, paused [0-9]+ us \([0-9]+ threads?\)$" "$LAST_OUT" "apply of $p"
+  assert_match "^process $p: applied fix-compute: 1 function, [0-9]+ attempts?, paused [0-9]+ us \([0-9]+ threads?, longest thread [0-9]+\)$" "$LAST_OUT" "apply of $p"
 done
 assert_match "^process $b: already applied fix-compute \(since [0-9T:-]+Z\)$" "$LAST_OUT" "b"
 for n in a b c; do
@@ -37,6 +37,10 @@ mark_log d
 expect_output d '^pid=[0-9]+ compute\(7\)=21$' 3
 expect_success hp -p "$b" list
 assert_eq 1 "$(grep -c '^fix-compute ' <<<"$LAST_OUT")" "b's patches (not doubled)"
+
+ln -s svc svc-link
+expect_success hp --exe svc-link list
+assert_eq "$(sorted "$a" "$b" "$c")" "$(pids_in "$LAST_OUT")" "--exe through a symlink (the same file)"
 
 step "list --json over --exe: one object, a processes array"
 expect_success hp --exe "$WORK/svc" list --json
@@ -121,6 +125,32 @@ assert d["ok"] is False and d["exit_code"] == 7 and "fix-compute" in d["error"],
 st = {p["pid"]: (p["status"], p["ok"], p["exit_code"]) for p in d["processes"]}
 assert st == {a: ("failed", False, 7), b: ("not-attempted", False, 0)}, st
 PY
+
+step "SIGTERM (or Ctrl-C) during a run over several processes: the current one is finished, no next one is started"
+# The CLI stops itself (SIGSTOP) once the first process is released; SIGTERM then
+# waits, deferred, until that process is done. (SIGTERM: a background job of a
+# script ignores SIGINT.)
+HOTPATCH_TEST_STOP_AT=apply:released "$HOTPATCH" -p "$a,$b,$c" apply patch.so --json >int.out 2>int.err &
+cli=$!
+for _ in $(seq 1500); do grep -q 'stopped at step apply:released' int.err && break; nap 0.02; done
+grep -q 'stopped at step apply:released' int.err || fail "the CLI did not stop at apply:released: $(cat int.err)"
+expect_state "$cli" T 10
+kill -TERM "$cli"
+kill -CONT "$cli"
+wait "$cli" && rc=0 || rc=$?
+assert_eq 143 "$rc" "exit status (killed by the deferred SIGTERM once done)"
+python3 - "$(cat int.out)" "$a" "$b" "$c" <<'PY' || fail "the JSON of the interrupted run: $(cat int.out)"
+import json, sys
+d = json.loads(sys.argv[1])
+a, b, c = (int(x) for x in sys.argv[2:])
+assert d["ok"] is False and d["exit_code"] == 0 and d["interrupted"] == "SIGTERM", d
+assert {p["pid"]: p["status"] for p in d["processes"]} == {a: "applied", b: "not-attempted", c: "not-attempted"}, d
+PY
+python3 "$E2E_DIR/ops_json/validate.py" "$E2E_DIR/../../docs/hotpatch.schema.json" int.out >validate.out || fail "$(cat validate.out)"
+assert_match "^hotpatch: error: interrupted \(Terminated\); not attempted: $b, $c$" "$(cat int.err)" "stderr"
+expect_success hp -p "$b,$c" list
+assert_eq 2 "$(grep -c ': no patches applied$' <<<"$LAST_OUT")" "b and c untouched"
+revert_ok "$a" fix-compute
 
 step "-v: the steps with timings on stderr, stdout as without; -q: only errors"
 expect_success hp -v -p "$c" apply patch.so

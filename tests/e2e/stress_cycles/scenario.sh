@@ -58,7 +58,7 @@ cycle_cli() {
     _show_run hp -p "$pid" "$@"
     fail "cycle $i: $what failed with exit $LAST_RC"
   fi
-  re="^${what} stress: 2 functions, ([0-9]+) attempts?, paused ([0-9]+) us \(33 threads\)$" # 32 + main
+  re="^${what} stress: 2 functions, ([0-9]+) attempts?, paused ([0-9]+) us \(33 threads, longest thread [0-9]+\)$" # 32 + main
   [[ $LAST_OUT =~ $re ]] || fail "cycle $i: unexpected $what output: $LAST_OUT"
   pauses+=("${BASH_REMATCH[2]}")
   [ "${BASH_REMATCH[1]}" -gt "$max_attempts" ] && max_attempts=${BASH_REMATCH[1]}

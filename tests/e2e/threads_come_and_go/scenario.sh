@@ -36,7 +36,7 @@ for round in $(seq 5); do
   step "1000 threads, round $round: apply + revert"
   # Stopping 1000 threads on this machine takes tens of ms; keep --timeout generous.
   apply_ok "$pid" patch.so fix-compute --timeout 20000
-  [[ $LAST_OUT =~ \(([0-9]+)\ threads\)$ ]] && stopped=${BASH_REMATCH[1]}
+  [[ $LAST_OUT =~ \(([0-9]+)\ threads[,\)] ]] && stopped=${BASH_REMATCH[1]}
   # (On a loaded machine thread creation lags behind and fewer are alive.)
   [ "$stopped" -ge 500 ] || fail "apply stopped $stopped threads; expected up to 1000"
   note "apply stopped $stopped threads"

@@ -49,6 +49,17 @@ TEST(Audit, JournalDatagramHasEveryField) {
   EXPECT_EQ(d.find("HOTPATCH_ERROR"), std::string::npos) << "unset fields are left out";
 }
 
+TEST(Audit, ApplyReplaceNamesThePatchItReverted) {
+  AuditEvent e = sample();
+  e.replaced = "fix-0";
+  const std::string d = journal_datagram(e, "hotpatch");
+  EXPECT_NE(d.find("HOTPATCH_REPLACED=fix-0\n"), std::string::npos) << d;
+  EXPECT_NE(d.find("MESSAGE=apply ok: fix-1 (sha256 aaaaaaaaaaaaaaaa, signed by 0123456789abcdef) replacing fix-0 in "
+                   "process 4242"),
+            std::string::npos)
+      << d;
+}
+
 TEST(Audit, UnsignedAndRefusedAndMultiLine) {
   AuditEvent e = sample();
   e.signer.clear();

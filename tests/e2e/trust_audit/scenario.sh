@@ -8,7 +8,7 @@
 # path journald's native protocol uses) and writes each record it gets to
 # journal.jsonl. The machine's journal, if any, sees none of this.
 command -v unshare >/dev/null && command -v nsenter >/dev/null || fail "unshare/nsenter (util-linux) are needed"
-build_target target "$E2E_DIR/trust_sign/target.c" -fPIE -pie
+build_target target "$E2E_DIR/basic_pie/target.c" -fPIE -pie
 build_patch patch.so "$E2E_DIR/trust_sign/patch.c"
 build_patch wrong-build.so "$E2E_DIR/ops_many/patch.c" -DBUILD_ID='"00112233445566778899aabbccddeeff00112233"'
 mkdir keys trusted

@@ -3,7 +3,7 @@
 # refused by verify and by apply (exit 10) and the target runs on unchanged; a key
 # that is not in trusted_keys is refused; the bytes apply loads are the bytes it
 # checked, even when the file is rewritten in between; create --sign.
-build_target target "$CASE_DIR/target.c" -fPIE -pie
+build_target target "$E2E_DIR/basic_pie/target.c" -fPIE -pie # the same program as basic_pie
 build_patch patch.so "$CASE_DIR/patch.c"
 build_patch evil.so "$CASE_DIR/patch.c" -DEVIL
 : >policy

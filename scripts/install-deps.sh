@@ -33,6 +33,12 @@ if [ "${1:-}" = deb ]; then
   )
 fi
 
+# `install-deps.sh ansible`: the Ansible module's test (tests/e2e/pkg_ansible) runs
+# the real ansible-playbook.
+if [ "${1:-}" = ansible ]; then
+  packages+=(ansible-core)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

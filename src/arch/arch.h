@@ -218,6 +218,12 @@ RegisterSet clobbered_registers(uint64_t entry, uint64_t size, const CodeSource&
 // is not inside a decodable instruction. PC-relative operands are relative to it.
 std::optional<uint64_t> instruction_end(std::span<const uint8_t> code, uint64_t offset);
 
+// Direct jumps and calls of `code` (one function, decoded from its start) whose
+// destination lies outside the code itself: the offset of each one's displacement
+// field, which a relocation must cover for the code to be movable. nullopt if the
+// code does not decode.
+std::optional<std::vector<uint64_t>> branches_leaving(std::span<const uint8_t> code);
+
 // If the 32-bit displacement at `disp_offset` belongs to `lea sym(%rip), %reg`
 // (64-bit), turns it into `mov slot(%rip), %reg` in place and returns true: the
 // same register then receives the address from an 8-byte slot that holds it. This

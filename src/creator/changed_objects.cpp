@@ -44,7 +44,11 @@ std::string join(const std::set<std::string>& items) {
 nlohmann::json BuildNoise::to_json() const {
   nlohmann::json a = nlohmann::json::object();
   for (const auto& [obj, positions] : args) a[obj] = positions;
-  return {{"files", files}, {"args", a}, {"unstable_commands", unstable_commands}, {"unexplained", unexplained}};
+  return {{"files", files},
+          {"args", a},
+          {"unstable_commands", unstable_commands},
+          {"unexplained", unexplained},
+          {"covered", covered}};
 }
 
 BuildNoise BuildNoise::from_json(const nlohmann::json& j) {
@@ -55,12 +59,22 @@ BuildNoise BuildNoise::from_json(const nlohmann::json& j) {
     for (const auto& [obj, positions] : j["args"].items()) n.args[obj] = positions.get<std::set<size_t>>();
   n.unstable_commands = j.value("unstable_commands", std::set<std::string>{});
   n.unexplained = j.value("unexplained", std::set<std::string>{});
+  n.covered = j.value("covered", std::set<std::string>{});
   return n;
+}
+
+void BuildNoise::merge(const BuildNoise& other) {
+  files.insert(other.files.begin(), other.files.end());
+  for (const auto& [obj, positions] : other.args) args[obj].insert(positions.begin(), positions.end());
+  unstable_commands.insert(other.unstable_commands.begin(), other.unstable_commands.end());
+  unexplained.insert(other.unexplained.begin(), other.unexplained.end());
+  covered.insert(other.covered.begin(), other.covered.end());
 }
 
 BuildNoise find_build_noise(const WorkTree& work, const BuildRecords& first, const BuildRecords& second,
                             const std::vector<std::string>& objects) {
   BuildNoise noise;
+  noise.covered.insert(objects.begin(), objects.end());
   for (const auto& rel : objects) {
     const std::string path = work.tree() + "/" + rel;
     const CompileRecord* a = first.compile_of(path);
@@ -89,56 +103,81 @@ BuildNoise find_build_noise(const WorkTree& work, const BuildRecords& first, con
 }
 
 ChangedObjects find_changed_objects(WorkTree& work, const BuildRecords& unpatched, const BuildRecords& patched,
-                                    const std::vector<std::string>& objects, const BuildNoise* known_noise,
-                                    const std::set<std::string>& diff_files) {
+                                    const std::vector<std::string>& objects, const BuildNoise& noise,
+                                    const std::set<std::string>& diff_files, bool ask_noise) {
   ChangedObjects out;
-  static const BuildNoise no_noise;
-  const BuildNoise& noise = known_noise ? *known_noise : no_noise;
   std::map<std::string, bool> file_changed;  // relative path -> differs from the base
   auto changed = [&](const std::string& rel) {
     auto it = file_changed.find(rel);
     if (it != file_changed.end()) return it->second;
     return file_changed[rel] = !same_content(work.base() + "/" + rel, work.tree() + "/" + rel);
   };
-  std::set<std::string> restored;  // noisy inputs put back as the unpatched build had them
+  // What changed for each object, before anything is done about it (a second build
+  // of the unchanged tree may be needed first).
+  struct Object {
+    std::string rel;
+    const CompileRecord* a;
+    const CompileRecord* p;
+    std::set<std::string> real_inputs, noisy_inputs;
+    bool real_argv = false, noisy_argv = false;
+  };
+  std::vector<Object> seen;
   for (const auto& rel : objects) {
     const std::string path = work.tree() + "/" + rel;
-    const CompileRecord* a = unpatched.compile_of(path);
-    const CompileRecord* p = patched.compile_of(path);
-    if (!a) {
-      // No record of how the unpatched build made it: compare it if it changed.
-      if (!same_content(work.base() + "/" + rel, path)) out.units.push_back(rel);
+    Object o{rel, unpatched.compile_of(path), patched.compile_of(path), {}, {}};
+    if (!o.a) {
+      seen.push_back(std::move(o));
       continue;
     }
-    std::set<std::string> real_inputs, noisy_inputs;
+    const CompileRecord *a = o.a, *p = o.p;
     std::vector<std::string> deps = unpatched.dependencies(*a);
     if (p)
       for (auto& d : patched.dependencies(*p)) deps.push_back(std::move(d));
     for (const auto& dep : deps) {
       std::string drel = relative_inside(dep, work.tree());
       if (drel.empty() || !changed(drel)) continue;
-      (noise.files.count(drel) ? noisy_inputs : real_inputs).insert(drel);
+      (noise.files.count(drel) ? o.noisy_inputs : o.real_inputs).insert(drel);
     }
-    bool real_argv = false, noisy_argv = false;
     if (p) {
-      if (p->cwd != a->cwd || p->exe != a->exe) real_argv = true;
+      if (p->cwd != a->cwd || p->exe != a->exe) o.real_argv = true;
       if (p->argv.size() != a->argv.size()) {
-        (noise.unstable_commands.count(rel) ? noisy_argv : real_argv) = true;
+        (noise.unstable_commands.count(rel) ? o.noisy_argv : o.real_argv) = true;
       } else {
         auto it = noise.args.find(rel);
         for (size_t i = 0; i < a->argv.size(); ++i)
-          if (p->argv[i] != a->argv[i]) (it != noise.args.end() && it->second.count(i) ? noisy_argv : real_argv) = true;
+          if (p->argv[i] != a->argv[i]) (it != noise.args.end() && it->second.count(i) ? o.noisy_argv : o.real_argv) = true;
       }
     }
-    if (!known_noise) {
+    if (ask_noise && !noise.covered.count(rel)) {
       // Anything the diffs alone do not explain: ask a second build first.
-      for (const auto& f : real_inputs)
-        if (!diff_files.count(f)) out.needs_noise = fmt::format("{} changed, and no diff touches it", f);
-      if (real_argv) out.needs_noise = fmt::format("the command that compiles {} changed", rel);
-      if (real_inputs.empty() && !real_argv && !same_content(work.base() + "/" + rel, path))
-        out.needs_noise = fmt::format("{} changed, and none of its inputs did", rel);
-      if (!out.needs_noise.empty()) return out;
+      std::string why;
+      for (const auto& f : o.real_inputs)
+        if (!diff_files.count(f)) why = fmt::format("{} changed, and no diff touches it", f);
+      if (o.real_argv) why = fmt::format("the command that compiles {} changed", rel);
+      if (o.real_inputs.empty() && !o.real_argv && !same_content(work.base() + "/" + rel, path))
+        why = fmt::format("{} changed, and none of its inputs did", rel);
+      if (!why.empty()) {
+        if (out.needs_noise.empty()) out.needs_noise = why;
+        out.noise_objects.push_back(rel);
+      }
     }
+    seen.push_back(std::move(o));
+  }
+  if (!out.needs_noise.empty()) return out;
+
+  std::set<std::string> restored;  // noisy inputs put back as the unpatched build had them
+  for (const auto& o : seen) {
+    const std::string& rel = o.rel;
+    const std::string path = work.tree() + "/" + rel;
+    const CompileRecord *a = o.a, *p = o.p;
+    if (!a) {
+      // No record of how the unpatched build made it: compare it if it changed.
+      if (!same_content(work.base() + "/" + rel, path)) out.units.push_back(rel);
+      continue;
+    }
+    const auto& real_inputs = o.real_inputs;
+    const auto& noisy_inputs = o.noisy_inputs;
+    const bool real_argv = o.real_argv, noisy_argv = o.noisy_argv;
     const bool known_noisy = !noisy_inputs.empty() || noisy_argv || noise.unexplained.count(rel);
     if (real_inputs.empty() && !real_argv) {
       if (same_content(work.base() + "/" + rel, path)) continue;
@@ -147,9 +186,9 @@ ChangedObjects find_changed_objects(WorkTree& work, const BuildRecords& unpatche
                                         noisy_inputs.empty() ? "" : " except " + join(noisy_inputs)));
         continue;
       }
-      // It differs, none of its recorded inputs does, and two builds of the unchanged
-      // tree made it the same: something it depends on is not in its dependency file.
-      // Compared, never dropped.
+      // It differs, none of its recorded inputs does, and a second build of the
+      // unchanged tree made it the same: something it depends on is not in its
+      // dependency file. Compared, never dropped.
       out.units.push_back(rel);
       out.notes.push_back(fmt::format("{}: it changed, but none of the inputs its dependency file lists did; compared "
                                       "anyway", rel));

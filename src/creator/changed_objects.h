@@ -27,14 +27,20 @@ struct BuildNoise {
   std::map<std::string, std::set<size_t>> args;   // object -> argv positions that differed
   std::set<std::string> unstable_commands;        // objects whose command changed length
   std::set<std::string> unexplained;              // objects that differed with the same inputs
+  // Objects a second build was asked about (what is above is known for them only).
+  std::set<std::string> covered;
 
   nlohmann::json to_json() const;
   static BuildNoise from_json(const nlohmann::json& j);
+  // Adds what a later second build found about other objects.
+  void merge(const BuildNoise& other);
   bool empty() const { return files.empty() && args.empty() && unstable_commands.empty() && unexplained.empty(); }
 };
 
 // `first`: records of the build whose tree is in work.base(); `second`: records
-// of the build of the same sources now in work.tree(). `objects`: relative paths.
+// of the build of the same sources now in work.tree(), asked to compile `objects`
+// (relative paths) again. They are all covered afterwards: one the second build
+// did not compile again showed no noise.
 BuildNoise find_build_noise(const WorkTree& work, const BuildRecords& first, const BuildRecords& second,
                             const std::vector<std::string>& objects);
 
@@ -42,19 +48,22 @@ struct ChangedObjects {
   std::vector<std::string> units;       // relative paths of objects to compare (bytes differ)
   std::vector<std::string> recompiled;  // "obj (why)": compiled again here, not by the build
   std::vector<std::string> notes;       // build noise left out
-  // (noise unknown) What changed goes beyond the diffs: a second build of the
-  // unchanged tree must say what is noise. Nothing else is filled in then.
-  std::string needs_noise;
+  // What changed goes beyond the diffs for objects no second build of the
+  // unchanged tree was asked about: that build must say what is noise, for
+  // `noise_objects` (relative paths). Nothing else is filled in then.
+  std::string needs_noise;  // why (the first such object)
+  std::vector<std::string> noise_objects;
 };
 
 // After the patched build in work.tree(): the objects among `objects` (relative)
 // that the diff changed, compiling again what the build did not. `noise`: what
-// two builds of the unchanged tree showed, or nullptr when that is not known yet;
-// then, if an input that no diff touches changed (`diff_files`: what the diffs
-// touch), a command line changed, or an object changed with none of its inputs,
-// the answer is only `needs_noise` (why).
+// second builds of the unchanged tree showed (for noise.covered). For an object
+// not covered, if an input that no diff touches changed (`diff_files`: what the
+// diffs touch), its command line changed, or it changed with none of its inputs,
+// the answer is only `needs_noise` (unless `ask_noise` is false: then such an
+// object is taken as showing no noise).
 ChangedObjects find_changed_objects(WorkTree& work, const BuildRecords& unpatched, const BuildRecords& patched,
-                                    const std::vector<std::string>& objects, const BuildNoise* noise,
-                                    const std::set<std::string>& diff_files);
+                                    const std::vector<std::string>& objects, const BuildNoise& noise,
+                                    const std::set<std::string>& diff_files, bool ask_noise);
 
 }  // namespace hotpatch::creator

@@ -2,6 +2,9 @@
 
 #include <elf.h>
 
+#include <cstring>
+#include <string_view>
+
 #include "arch/arch.h"
 #include "common/paths.h"
 
@@ -144,13 +147,15 @@ class Closure {
   }
 
   // What a reference from carried code or data needs: a new function or variable
-  // (in whichever unit defines it), an indirection cell, unnamed read-only data.
+  // (in whichever unit defines it), an indirection cell, unnamed read-only data
+  // (a string literal the program has is used where it is).
   void need(uint32_t unit, const Target& t) {
     const Unit& u = p_.unit(unit);
     if (t.kind == Target::Section) {
       const ObjSection& sec = u.patched.sections()[t.index];
-      if (!sec.is_writable() && !sec.is_code() && sec.is_allocated()) need_section({unit, t.index});
-      return;  // unnamed writable data or code: refused by verify()
+      if (sec.is_writable() || sec.is_code() || !sec.is_allocated()) return;  // refused by verify()
+      if (!(sec.flags & SHF_STRINGS) || !use_programs_string(unit, sec, t)) need_section({unit, t.index});
+      return;
     }
     auto def = c_.definition(p_, unit, t);
     if (!def) return;  // the program's or a library's
@@ -223,6 +228,58 @@ class Closure {
     }
   }
 
+  // If the program's read-only data holds the NUL-terminated string `t` uses,
+  // records where (Plan::program_strings) and returns true.
+  bool use_programs_string(uint32_t unit, const ObjSection& sec, const Target& t) {
+    uint64_t used = static_cast<uint64_t>(t.delta + t.tail);
+    if (!p_.binary || used >= sec.data.size()) return false;
+    auto key = std::make_tuple(unit, t.index, used);
+    if (plan_.program_strings.count(key)) return true;
+    const uint8_t* begin = sec.data.data() + used;
+    const uint8_t* nul = static_cast<const uint8_t*>(std::memchr(begin, 0, sec.data.size() - used));
+    if (!nul || !anchor()) return false;
+    std::string_view needle(reinterpret_cast<const char*>(begin), nul - begin + 1);
+    for (const auto& [vaddr, bytes] : read_only_segments()) {
+      auto at = std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()).find(needle);
+      if (at == std::string_view::npos) continue;
+      int64_t addend = static_cast<int64_t>(vaddr + at) - t.tail - static_cast<int64_t>(plan_.anchor_address);
+      if (addend != static_cast<int32_t>(addend)) return false;
+      plan_.program_strings[key] = vaddr + at;
+      return true;
+    }
+    return false;
+  }
+
+  // The program's read-only, non-executable segments (where its literals are).
+  const std::vector<std::pair<uint64_t, std::vector<uint8_t>>>& read_only_segments() {
+    if (!segments_read_) {
+      segments_read_ = true;
+      for (const auto& seg : p_.binary->load_segments())
+        if (!(seg.flags & (PF_W | PF_X)) && seg.filesz)
+          if (auto bytes = p_.binary->read_vaddr(seg.vaddr, seg.filesz)) segments_.emplace_back(seg.vaddr, std::move(*bytes));
+    }
+    return segments_;
+  }
+
+  // A symbol the loader finds in the program by name, to address its literals
+  // from: a global function or variable of the program whose name is unique (one
+  // of the program's own, not a reserved `_name` of the toolchain, if it can).
+  bool anchor() {
+    if (!plan_.anchor.empty()) return true;
+    for (bool reserved_too : {false, true}) {
+      for (const ElfSymbol& s : p_.binary->symbols()) {
+        if (s.section_index == SHN_UNDEF || s.bind != STB_GLOBAL || (s.type != STT_FUNC && s.type != STT_OBJECT) ||
+            s.name.empty() || (s.name[0] == '_' && !reserved_too) || s.name.find('@') != std::string::npos ||
+            p_.binary->find_symbols(s.name).size() != 1)
+          continue;
+        plan_.anchor = s.name;
+        plan_.anchor_address = s.value;
+        return true;
+      }
+    }
+    return false;
+  }
+
   struct Item {
     enum Kind { Function, Data, Section } kind;
     SymRef ref;
@@ -232,6 +289,8 @@ class Closure {
   const Changes& changes_;
   Plan plan_;
   std::vector<Item> work_;
+  bool segments_read_ = false;
+  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> segments_;
 };
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <set>
 #include <vector>
 
@@ -32,6 +33,15 @@ struct Plan {
     std::vector<FrameEntry> entries;   // CIEs and FDEs of included functions, in order
   };
   std::map<uint32_t, Frames> frames;  // by unit
+
+  // String literals the running program already has are used where it has them,
+  // not copied: a pointer to one that outlives the patch (`c->log->action =
+  // "reading"`) must stay valid after a revert unloads the patch. Key: unit,
+  // section, offset of the first byte used; value: the program's address of those
+  // bytes. The references are written against `anchor`, a symbol of the program.
+  std::map<std::tuple<uint32_t, uint32_t, uint64_t>, uint64_t> program_strings;
+  std::string anchor;
+  uint64_t anchor_address = 0;
 
   // Found on the way, refused by verify():
   struct DataReference {

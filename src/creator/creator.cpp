@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -135,14 +136,23 @@ nlohmann::json make_cache(WorkTree& work, const CacheKey& key) {
 }
 
 // One more build of the unchanged tree, to learn what varies from build to build
-// (build noise); kept in the cache's state. Leaves the tree as the cache.
-void find_noise(WorkTree& work, const CacheKey& key, nlohmann::json& state, const BuildRecords& unpatched) {
+// (build noise) for `objects`: only their sources are made newer, so the build
+// compiles them again (and whatever a regenerated header makes it compile), not
+// the whole tree. Added to the cache's state. Leaves the tree as the cache.
+void find_noise(WorkTree& work, const CacheKey& key, nlohmann::json& state, const BuildRecords& unpatched,
+                const std::vector<std::string>& objects) {
   work.restore();
-  work.touch_sources();
+  std::vector<std::string> sources;
+  for (const auto& rel : objects)
+    if (const CompileRecord* how = unpatched.compile_of(work.tree() + "/" + rel))
+      sources.insert(sources.end(), how->sources.begin(), how->sources.end());
+  work.touch(sources);
   work.fresh_records("noise");
   work.build(key.build_command, "the unpatched tree again (to find build noise)", "noise");
   BuildRecords again = BuildRecords::read(work.records("noise"));
-  state["noise"] = find_build_noise(work, unpatched, again, state["objects"].get<std::vector<std::string>>()).to_json();
+  BuildNoise noise = state.contains("noise") ? BuildNoise::from_json(state["noise"]) : BuildNoise{};
+  noise.merge(find_build_noise(work, unpatched, again, objects));
+  state["noise"] = noise.to_json();
   work.restore();
   work.commit_cache(key, state);
 }
@@ -284,7 +294,7 @@ CreateResult create_patch(const CreateOptions& options) {
                                          "of {}; made again", binary_rel));
     work.set_source_date_epoch(source_date_epoch(binary_path));
     state = make_cache(work, key);
-    phase("make the cache (two builds)");
+    phase("make the cache (the build)");
     result.rebuilt_from_scratch = true;
   }
   const auto objects = (*state)["objects"].get<std::vector<std::string>>();
@@ -306,16 +316,19 @@ CreateResult create_patch(const CreateOptions& options) {
     work.build(options.build_command, "the patched tree", "patched");
     phase("patched build");
     patched = BuildRecords::read(work.records("patched"));
-    std::optional<BuildNoise> noise;
-    if (state->contains("noise")) noise = BuildNoise::from_json((*state)["noise"]);
-    changed = find_changed_objects(work, unpatched, patched, objects, noise ? &*noise : nullptr, diff_files);
+    const BuildNoise noise = state->contains("noise") ? BuildNoise::from_json((*state)["noise"]) : BuildNoise{};
+    changed = find_changed_objects(work, unpatched, patched, objects, noise, diff_files, attempt == 0);
     phase("changed objects, recompiles");
-    if (changed.needs_noise.empty() || attempt > 0) break;
+    if (changed.needs_noise.empty()) break;
     // Something changed that the diffs do not explain: find out once what varies
-    // between two builds of the unchanged tree, then build the fix again.
-    result.notes.push_back(fmt::format("{}: the unchanged tree was built once more to tell build noise from the fix "
-                                       "(kept with --work)", changed.needs_noise));
-    find_noise(work, key, *state, unpatched);
+    // between two builds of the unchanged tree for those objects, then build the
+    // fix again.
+    const auto& asked = changed.noise_objects;
+    std::string which = fmt::format("{}", fmt::join(asked.begin(), asked.begin() + std::min<size_t>(asked.size(), 3), ", "));
+    if (asked.size() > 3) which += fmt::format(" and {} more", asked.size() - 3);
+    result.notes.push_back(fmt::format("{}: the unchanged tree was built once more to tell build noise from the fix, for "
+                                       "{} (kept with --work)", changed.needs_noise, which));
+    find_noise(work, key, *state, unpatched, changed.noise_objects);
     phase("noise build");
   }
   result.recompiled = changed.recompiled;

@@ -111,12 +111,18 @@ class Emitter {
  private:
   std::string section_label(SecRef s) const { return fmt::format("hotpatch.sec.{}.{}", s.unit, s.index); }
 
-  // The target inside the patch, if it is there.
-  std::string local_of(uint32_t unit, const Target& t) const {
+  // The target inside the patch, if it is there. The entry of a function the patch
+  // replaces is the program's, not the copy (kpatch's rule): a call through it
+  // reaches the newest code (a later patch's too), and an address taken of it
+  // (`ev->handler = on_event`) stays valid after a revert unloads the patch. Only
+  // the unwind tables (`own_code`) and references into the body (a jump table)
+  // mean the copy itself.
+  std::string local_of(uint32_t unit, const Target& t, bool own_code = false) const {
     if (t.kind == Target::Section)
       return plan_.carried_sections.count({unit, t.index}) ? section_label({unit, t.index}) : "";
     auto def = c_.definition(p_, unit, t);
     if (!def) return "";
+    if (!own_code && plan_.redirected.count(*def) && t.delta + t.tail == 0) return "";
     auto it = labels_.find(*def);
     return it == labels_.end() ? "" : it->second;
   }
@@ -143,7 +149,7 @@ class Emitter {
   }
 
   // Emits [start, start+size) of `section` of unit `unit` with its relocations re-expressed.
-  void emit_range(uint32_t unit, uint32_t section, uint64_t start, uint64_t size, bool code) {
+  void emit_range(uint32_t unit, uint32_t section, uint64_t start, uint64_t size, bool code, bool frames = false) {
     const Unit& u = p_.unit(unit);
     const ObjSection& sec = u.patched.sections()[section];
     auto relocs = relocations_in(u.patched, section, start, size);
@@ -169,11 +175,20 @@ class Emitter {
       if (r.offset < at) continue;  // overlapping relocations: keep the first
       if (sec.type != SHT_NOBITS) w_.bytes(all.subspan(at, r.offset - at));
       Target t = target_of(u.patched, r, ctx);
-      std::string local = local_of(unit, t);
+      std::string local = local_of(unit, t, frames);
       std::string place = w_.fresh("place");
       w_.line(place + ":");
       const char* dir = width_of(r.type) == 8 ? ".quad" : ".long";
-      if (is_tls(r.type)) {
+      auto program_string = t.kind == Target::Section
+                                ? plan_.program_strings.find({unit, t.index, static_cast<uint64_t>(t.delta + t.tail)})
+                                : plan_.program_strings.end();
+      if (program_string != plan_.program_strings.end()) {
+        // The program's own copy of the literal, addressed from its anchor symbol.
+        int64_t addend = static_cast<int64_t>(program_string->second) - t.tail - static_cast<int64_t>(plan_.anchor_address);
+        w_.line(fmt::format("\t{} 0", dir));
+        w_.record(HOTPATCH_KIND_TARGET_RELOC, plan_.anchor, place,
+                  uint64_t{r.type} | (uint64_t{static_cast<uint32_t>(static_cast<int32_t>(addend))} << 32));
+      } else if (is_tls(r.type)) {
         w_.line(fmt::format("\t{} 0", dir));  // refused by verify()
       } else if (is_got_relative(r.type)) {
         std::string target = !local.empty() ? local + fmt::format("{:+}", t.delta) : binary_name(unit, t);
@@ -266,14 +281,14 @@ class Emitter {
     for (const auto& e : frames.entries) {
       if (e.is_cie) {
         w_.line(cie_label(e.offset) + ":");
-        emit_range(unit, frames.section, e.offset, e.size, false);
+        emit_range(unit, frames.section, e.offset, e.size, false, true);
         continue;
       }
       w_.bytes(eh.subspan(e.offset, 4));
       std::string pointer = w_.fresh("cie_pointer");
       w_.line(pointer + ":");
       w_.line(fmt::format("\t.long {} - {}", pointer, cie_label(e.cie_offset)));
-      emit_range(unit, frames.section, e.offset + 8, e.size - 8, false);
+      emit_range(unit, frames.section, e.offset + 8, e.size - 8, false, true);
       ++w_.unwind_entries;
     }
   }

@@ -300,7 +300,8 @@ std::vector<std::string> match_running_program(const Program& p, const Correlati
       ++more;
       continue;
     }
-    out.push_back(fmt::format("{}: the rebuilt original does not match the running program ({}); likely cause: {}",
+    out.push_back(fmt::format("{}: the rebuilt original does not match the running program ({}); likely cause: {}; "
+                              "give --src the tree and --build the command that built the running program",
                               u.where(o), *problem, m.cause(u)));
   }
   if (more) out.push_back(fmt::format("... and {} more functions that do not match the running program", more));

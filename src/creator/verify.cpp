@@ -1,5 +1,6 @@
 #include "creator/verify.h"
 
+#include "arch/arch.h"
 #include "creator/layout_check.h"
 #include "creator/run_pre.h"
 
@@ -30,19 +31,27 @@ class Verifier {
       if (!u->unchanged) constructors(*u);
     for (SymRef f : plan_.startup)
       if (!constructors_.count(f))
-        refuse(f, "changed, but it is start-up code (or main, which never returns): a running process will not run "
-                  "it again");
+        refuse(f, p_.sym(f).name == "main"
+                      ? "changed, but main never returns: a running process stays in the old main forever; move the "
+                        "changed part into a function main calls, or restart the program"
+                      : "changed, but it is start-up code: a running process will not run it again; if the running "
+                        "program needs its effect, do that in a HOTPATCH_POST_APPLY callback of a hook file "
+                        "(create --hooks, docs/creator.md#callbacks), or restart the program");
     for (const auto& [d, what] : changes_.changed_data) changed_data(d, what);
     for (SymRef f : plan_.too_short)
       refuse(f, fmt::format("changed, but it is {} bytes in the program, too short for a jump, and other files may call "
-                            "it", plan_.size_in_binary.at(f)));
-    for (SymRef f : plan_.included) references_of_function(f);
-    for (SymRef d : plan_.carried_data) references_of_data(d);
+                            "it; make it static (then its callers are patched instead) or change its callers, or "
+                            "restart the program", plan_.size_in_binary.at(f)));
+    for (SymRef f : plan_.included) {
+      references_of(f, true);
+      branches_without_relocation(f);
+    }
+    for (SymRef d : plan_.carried_data) references_of(d, false);
     for (const auto& ref : plan_.constants_pointed_to) {
       if (ref.from && plan_.carried_data.count(*ref.from)) continue;  // its copy points to the new one
       refuse(ref.constant, fmt::format("a changed constant whose address is stored in {}: code reading it through "
-                                       "that pointer would keep the old contents; change the code that uses it "
-                                       "instead of the table, or restart the program",
+                                       "that pointer would keep the old contents; leave the table as it is and "
+                                       "change the code that uses it (or add a new table), or restart the program",
                                        ref.from ? where(*ref.from) : ref.from_section));
     }
     absolute_references_to_the_patch();
@@ -57,9 +66,14 @@ class Verifier {
 
   void changed_data(SymRef d, const std::string& what) {
     if (what.starts_with("its size"))
-      refuse(d, what + " (data layout); existing data cannot be resized in a running process");
+      refuse(d, what + " (data layout); existing data cannot be resized in a running process: keep the variable as "
+                       "it is and put what is new in a new variable (the patch allocates and initialises new ones), "
+                       "or attach it to existing objects with a shadow variable (docs/creator.md#shadow-variables), "
+                       "or restart the program");
     else
-      refuse(d, what + "; a running process already has its own value, which a patch does not re-initialise");
+      refuse(d, what + "; a running process already has its own value, which a patch does not re-initialise: leave "
+                       "the initialiser as it is, and set the live value in a HOTPATCH_POST_APPLY callback of a hook "
+                       "file (create --hooks, docs/creator.md#callbacks) if it must change, or restart the program");
   }
 
   // Code registered to run at program start that is new or changed. A patch is
@@ -78,7 +92,8 @@ class Verifier {
       if (!s.name.starts_with("_GLOBAL__sub_I_")) {
         refuse(ref, fmt::format("a {} constructor (it runs once, at program start): a patch's constructors are not run "
                                 "when it is applied, and the code that relies on it would see what it never set up; "
-                                "initialise on first use in the new code, or restart the program",
+                                "initialise on first use in the new code, or do it in a HOTPATCH_PRE_APPLY callback of "
+                                "a hook file (create --hooks, docs/creator.md#callbacks), or restart the program",
                                 twin ? "changed" : "new"));
         continue;
       }
@@ -88,12 +103,13 @@ class Verifier {
       if (!existing.empty())
         refuse(ref, fmt::format("the C++ dynamic initialiser of {} changed: running it would also re-run the "
                                 "initialisers of existing globals ({}), which hold the running program's state; give "
-                                "a new global a constant initialiser or initialise it on first use",
+                                "a new global a constant initialiser, initialise it on first use, or in a "
+                                "HOTPATCH_PRE_APPLY callback (docs/creator.md#callbacks)",
                                 u.file, join(existing)));
       else
         refuse(ref, fmt::format("the C++ dynamic initialiser of {} is new (for {}): a patch's initialisers are not run "
-                                "when it is applied; give the new global a constant initialiser or initialise it on "
-                                "first use", u.file, added.empty() ? std::string("no global") : join(added)));
+                                "when it is applied; give the new global a constant initialiser, initialise it on "
+                                "first use, or in a HOTPATCH_PRE_APPLY callback (docs/creator.md#callbacks)", u.file, added.empty() ? std::string("no global") : join(added)));
     }
   }
 
@@ -155,44 +171,57 @@ class Verifier {
     if (!def) return;
     auto it = c_.ambiguous[def->unit].find(def->index);
     if (it != c_.ambiguous[def->unit].end() && used_statics_.insert(*def).second)
-      refuse(from, fmt::format("uses the function-local static '{}': {}", p_.sym(*def).name, it->second));
+      refuse(from, fmt::format("uses the function-local static '{}': {}; give the statics of one name in this "
+                               "function distinct names in the fix, or restart the program", p_.sym(*def).name,
+                               it->second));
   }
 
-  void references_of_function(SymRef f) {
+  // Copied code may leave itself only through relocated fields: a direct call or
+  // jump the assembler resolved (an object built without one section per function,
+  // calling a static function next to it) would land on whatever follows the copy.
+  void branches_without_relocation(SymRef f) {
     const Unit& u = p_.unit(f.unit);
     const ObjSymbol& fs = p_.sym(f);
-    CodeContext code = code_of(u.patched, fs);
-    for (const auto& r : relocations_in(u.patched, fs.section, fs.value, fs.size)) {
-      if (is_tls(r.type)) {
-        refuse(f, fmt::format("uses thread-local storage ('{}'), which patches cannot reach yet",
-                              u.syms()[r.symbol].name));
-        continue;
-      }
-      Target t = target_of(u.patched, r, code);
-      if (t.kind == Target::Section) {
-        const ObjSection& sec = u.patched.sections()[t.index];
-        if (sec.is_writable() || sec.is_code())
-          refuse(f, fmt::format("refers to unnamed {} data at {}+{:#x}; cannot tell which variable",
-                                sec.is_code() ? "code" : "writable", sec.name, t.delta));
-        continue;
-      }
-      used_symbol(f, f.unit, t);
+    auto leaving = arch::branches_leaving(bytes_of(u.patched, fs));
+    if (!leaving) {
+      refuse(f, "its code does not decode as x86-64 instructions, so where it jumps cannot be checked; restart the "
+                "program");
+      return;
+    }
+    std::set<uint64_t> relocated;
+    for (const auto& r : relocations_in(u.patched, fs.section, fs.value, fs.size)) relocated.insert(r.offset - fs.value);
+    for (uint64_t field : *leaving) {
+      if (relocated.count(field)) continue;
+      refuse(f, fmt::format("it calls or jumps out of itself at +{:#x} with no relocation (the assembler resolved it: "
+                            "{} was compiled without one section per function), so a copy would land elsewhere; "
+                            "build it through hotpatch create's compiler capture, which adds -ffunction-sections",
+                            field, u.relpath));
+      return;
     }
   }
 
-  void references_of_data(SymRef d) {
-    const Unit& u = p_.unit(d.unit);
-    const ObjSymbol& ds = p_.sym(d);
-    for (const auto& r : relocations_in(u.patched, ds.section, ds.value, ds.size)) {
-      Target t = target_of(u.patched, r, std::nullopt);
+  // What carried code (or data) refers to must be something the program has, known
+  // for sure: no thread-local storage, no unnamed writable data or code.
+  void references_of(SymRef from, bool code) {
+    const Unit& u = p_.unit(from.unit);
+    const ObjSymbol& s = p_.sym(from);
+    CodeContext context = code ? code_of(u.patched, s) : std::nullopt;
+    for (const auto& r : relocations_in(u.patched, s.section, s.value, s.size)) {
+      if (is_tls(r.type)) {
+        refuse(from, fmt::format("uses thread-local storage ('{}'), which patches cannot reach yet; restart the program",
+                                 u.syms()[r.symbol].name));
+        continue;
+      }
+      Target t = target_of(u.patched, r, context);
       if (t.kind == Target::Section) {
         const ObjSection& sec = u.patched.sections()[t.index];
         if (sec.is_writable() || sec.is_code())
-          refuse(d, fmt::format("points to unnamed {} data at {}+{:#x}; cannot tell which variable",
-                                sec.is_code() ? "code" : "writable", sec.name, t.delta));
+          refuse(from, fmt::format("{} unnamed {} data at {}+{:#x}; cannot tell which of the program's variables it "
+                                   "is; restart the program", code ? "refers to" : "points to",
+                                   sec.is_code() ? "code" : "writable", sec.name, t.delta));
         continue;
       }
-      used_symbol(d, d.unit, t);
+      used_symbol(from, from.unit, t);
     }
   }
 

@@ -333,6 +333,13 @@ void WorkTree::copy_source(const std::string& binary) {
   adapt_cmake_build_dirs();
 }
 
+void WorkTree::touch(const std::vector<std::string>& paths) {
+  std::error_code ec;
+  auto now = fs::file_time_type::clock::now();
+  for (const auto& p : paths)
+    if (p.rfind(tree_ + "/", 0) == 0 && fs::is_regular_file(p, ec)) fs::last_write_time(p, now, ec);
+}
+
 void WorkTree::touch_sources() {
   std::error_code ec;
   auto now = fs::file_time_type::clock::now();

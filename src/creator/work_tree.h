@@ -63,6 +63,8 @@ class WorkTree {
   void copy_source(const std::string& binary);
   // Makes every source file newer than anything built from it.
   void touch_sources();
+  // The same for `paths` (absolute, inside the tree; others are ignored).
+  void touch(const std::vector<std::string>& paths);
   // `base` := `tree`.
   void snapshot();
   // `tree` := `base`, copying back only what differs (size, modification time,

@@ -444,5 +444,6 @@ build_id_of() {
   echo "$id"
 }
 
-# pids_in TEXT: the pids of "process PID: ..." lines, sorted, on one line.
-pids_in() { grep -oE '^process [0-9]+:' <<<"$1" | grep -oE '[0-9]+' | sort -n | paste -sd' '; }
+# pids_in TEXT: the pids of "process PID: ..." lines, sorted, each once (a process's
+# result may take more than one line: notes), on one line.
+pids_in() { grep -oE '^process [0-9]+:' <<<"$1" | grep -oE '[0-9]+' | sort -nu | paste -sd' '; }

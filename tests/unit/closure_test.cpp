@@ -15,9 +15,7 @@ TEST_F(ClosureTest, NewFunctionsAndDataOfOtherUnits) {
            "extern int counter; int helper(int);\nint f(int x) { counter++; return helper(x); }\n");
   add_unit(p, "b", "int g(void) { return 2; }\n",
            "int g(void) { return 2; }\nint counter = 5;\nint helper(int x) { return x + counter; }\n");
-  Correlation c = correlate(p);
-  Changes ch = compare(p, c);
-  Plan plan = close_over_dependencies(p, c, ch);
+  auto [c, ch, plan] = analyse(p);
   EXPECT_EQ(plan.redirected, (std::set<SymRef>{sym(p, 0, "f")}));
   EXPECT_EQ(plan.included, (std::set<SymRef>{sym(p, 0, "f"), sym(p, 1, "helper")}));
   EXPECT_EQ(plan.carried_data, (std::set<SymRef>{sym(p, 1, "counter")}));
@@ -28,9 +26,7 @@ TEST_F(ClosureTest, ReadersOfAChangedConstant) {
   Program p(nullptr, {});
   add_unit(p, "a", "static const int t[3] = {1, 2, 3};\nint r1(int i) { return t[i]; }\nint r2(int i) { return t[i] * 2; }\n",
            "static const int t[3] = {1, 2, 4};\nint r1(int i) { return t[i]; }\nint r2(int i) { return t[i] * 2; }\n");
-  Correlation c = correlate(p);
-  Changes ch = compare(p, c);
-  Plan plan = close_over_dependencies(p, c, ch);
+  auto [c, ch, plan] = analyse(p);
   EXPECT_EQ(plan.redirected, (std::set<SymRef>{sym(p, 0, "r1"), sym(p, 0, "r2")}));
   EXPECT_EQ(plan.carried_data, (std::set<SymRef>{sym(p, 0, "t")}));
 }
@@ -38,9 +34,7 @@ TEST_F(ClosureTest, ReadersOfAChangedConstant) {
 TEST_F(ClosureTest, StartupCodeIsSetAside) {
   Program p(nullptr, {});
   add_unit(p, "m", "int main(void) { return 1; }\n", "int main(void) { return 2; }\n");
-  Correlation c = correlate(p);
-  Changes ch = compare(p, c);
-  Plan plan = close_over_dependencies(p, c, ch);
+  auto [c, ch, plan] = analyse(p);
   EXPECT_TRUE(plan.included.empty());
   EXPECT_EQ(plan.startup, (std::set<SymRef>{sym(p, 0, "main")}));
 }
@@ -56,9 +50,7 @@ TEST_F(ClosureTest, ReadersOfAChangedConstantInOtherFiles) {
                        "extern const int rates[4];\nint rate_b(int i) { return rates[i] * 10; }\n"
                        "const int *const rate_table = rates;\n");
   p.unchanged_paths.emplace_back("other.o", other.path());
-  Correlation c = correlate(p);
-  Changes ch = compare(p, c);
-  Plan plan = close_over_dependencies(p, c, ch);
+  auto [c, ch, plan] = analyse(p);
   ASSERT_EQ(p.units.size(), 2u);
   EXPECT_EQ(plan.redirected, (std::set<SymRef>{sym(p, 0, "rate_a"), sym(p, 1, "rate_b")}));
   EXPECT_EQ(plan.why.at(sym(p, 1, "rate_b")), "reads the changed constant 'rates'");

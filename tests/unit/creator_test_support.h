@@ -9,6 +9,9 @@
 #include <memory>
 #include <string>
 
+#include "creator/closure.h"
+#include "creator/compare.h"
+#include "creator/correlate.h"
 #include "creator/object_file.h"
 #include "creator/program.h"
 #include "elf_test_support.h"
@@ -19,7 +22,8 @@ class CreatorTest : public ::testing::Test {
  protected:
   // Compiles `source` as `name`.c into an object; the name keeps two builds of
   // one file apart (a/calc.c, b/calc.c) while STT_FILE stays "calc.c".
-  // A name ending in .cpp is compiled as C++, anything else gets ".c".
+  // A name ending in .cpp is compiled as C++, anything else gets ".c"; `flags` come
+  // last (they may take the sections back: -fno-function-sections).
   creator::ObjectFile compile(const std::string& dir, const std::string& name, const std::string& source,
                               const std::string& flags = "-O2") {
     std::filesystem::create_directories(tmp_.file(dir));
@@ -27,8 +31,8 @@ class CreatorTest : public ::testing::Test {
     std::string file = cpp ? name : name + ".c";
     std::string src = tmp_.file(dir + "/" + file), obj = tmp_.file(dir + "/" + name + ".o");
     write_text(src, source);
-    std::string cmd = "cd " + tmp_.file(dir) + " && " + (cpp ? "c++ " : "cc ") + flags +
-                      " -ffunction-sections -fdata-sections -c -o " + obj + " " + file;
+    std::string cmd = "cd " + tmp_.file(dir) + " && " + (cpp ? "c++" : "cc") + " -ffunction-sections -fdata-sections " +
+                      flags + " -c -o " + obj + " " + file;
     if (run(cmd) != 0) throw std::runtime_error("failed: " + cmd);
     return creator::ObjectFile::read(obj);
   }
@@ -53,6 +57,19 @@ class CreatorTest : public ::testing::Test {
                         const std::string& name) {
     auto it = twin.find(sym(p, unit, name).index);
     return it == twin.end() ? "" : p.unit(unit).orig.symbols()[it->second].name;
+  }
+  // The passes before verify(), in order.
+  struct Analysis {
+    creator::Correlation correlation;
+    creator::Changes changes;
+    creator::Plan plan;
+  };
+  Analysis analyse(creator::Program& p) {
+    Analysis a;
+    a.correlation = creator::correlate(p);
+    a.changes = creator::compare(p, a.correlation);
+    a.plan = creator::close_over_dependencies(p, a.correlation, a.changes);
+    return a;
   }
   TempDir tmp_;
 };

@@ -18,9 +18,7 @@ TEST_F(EmitTest, OnePatchForManyUnits) {
   Program p(&binary, {});
   add_unit(p, "a", "int f(int x) { return x; }\n", "int helper(int);\nint f(int x) { return helper(x) + 1; }\n");
   add_unit(p, "b", "int g(void) { return 2; }\n", "int g(void) { return 2; }\nint helper(int x) { return x * 7; }\n");
-  Correlation c = correlate(p);
-  Changes ch = compare(p, c);
-  Plan plan = close_over_dependencies(p, c, ch);
+  auto [c, ch, plan] = analyse(p);
   std::string s = emit_assembly(p, c, plan, {"id", "", "", ""});
   EXPECT_NE(s.find("f.hotpatch:"), std::string::npos);
   EXPECT_NE(s.find("helper.hotpatch:"), std::string::npos);

@@ -1,21 +1,16 @@
 #include "creator/layout_check.h"
 
-#include "creator/compare.h"
 #include "creator_test_support.h"
 
 using namespace hotpatch::creator;
-using hotpatch::testing::CreatorTest;
 
-using LayoutCheckTest = CreatorTest;
-
-namespace {
-std::vector<std::string> check(Program& p) {
-  Correlation c = correlate(p);
-  Changes ch = compare(p, c);
-  Plan plan = close_over_dependencies(p, c, ch);
-  return check_type_layouts(p, c, plan);
-}
-}  // namespace
+class LayoutCheckTest : public hotpatch::testing::CreatorTest {
+ protected:
+  std::vector<std::string> check(Program& p) {
+    Analysis a = analyse(p);
+    return check_type_layouts(p, a.correlation, a.plan);
+  }
+};
 
 TEST_F(LayoutCheckTest, AFieldAddedToAStructTheCodeUsesIsRefused) {
   Program p(nullptr, {});

@@ -48,3 +48,18 @@ TEST(ObjectFile, MapsSectionOffsetsToTheirVariable) {
   EXPECT_THROW(ObjectFile::read(src), std::exception);
   std::system(("rm -rf " + std::string(dir)).c_str());
 }
+
+TEST(BranchesLeaving, OnlyDirectBranchesOutOfTheCode) {
+  namespace arch = hotpatch::arch;
+  // call +0 (to 0x5, outside: the code ends there)... laid out as:
+  //   0: e8 10 00 00 00   call 0x15      (outside)
+  //   5: 74 02            je 0x9         (inside)
+  //   7: eb 00            jmp 0x9        (inside)
+  //   9: e9 00 01 00 00   jmp 0x10e      (outside)
+  //   e: ff d0            call *%rax     (indirect: not a direct branch)
+  //  10: c3               ret
+  std::vector<uint8_t> code = {0xe8, 0x10, 0, 0, 0, 0x74, 0x02, 0xeb, 0x00, 0xe9, 0x00, 0x01, 0, 0, 0xff, 0xd0, 0xc3};
+  auto out = arch::branches_leaving(code);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(*out, (std::vector<uint64_t>{1, 10}));
+}

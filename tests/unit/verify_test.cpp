@@ -3,18 +3,14 @@
 #include "creator_test_support.h"
 
 using namespace hotpatch::creator;
-using hotpatch::testing::CreatorTest;
 
-using VerifyTest = CreatorTest;
-
-namespace {
-std::vector<std::string> refusals(Program& p) {
-  Correlation c = correlate(p);
-  Changes ch = compare(p, c);
-  Plan plan = close_over_dependencies(p, c, ch);
-  return verify(p, c, ch, plan);
-}
-}  // namespace
+class VerifyTest : public hotpatch::testing::CreatorTest {
+ protected:
+  std::vector<std::string> refusals(Program& p) {
+    Analysis a = analyse(p);
+    return verify(p, a.correlation, a.changes, a.plan);
+  }
+};
 
 TEST_F(VerifyTest, ChangedDataIsRefusedByName) {
   Program p(nullptr, {});
@@ -75,4 +71,19 @@ TEST_F(VerifyTest, AChangedConstantThatDataPointsToIsRefused) {
   auto r = refusals(p);
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].rfind("t (calc.c): a changed constant whose address is stored in current (calc.c)", 0), 0u) << r[0];
+}
+
+// An object built without -ffunction-sections: a call to a static function next
+// to the changed one was resolved by the assembler, and a copy would call garbage.
+TEST_F(VerifyTest, ACallWithoutRelocationIsRefused) {
+  Program p(nullptr, {});
+  std::string helper = "__attribute__((noinline)) static int helper(int x) { return x * 7 + 1; }\n";
+  auto u = std::make_unique<Unit>("calc.o", compile("orig", "calc", helper + "int f(int x) { return helper(x) + 1; }\n",
+                                                    "-O2 -fno-function-sections"),
+                                  compile("patched", "calc", helper + "int f(int x) { return helper(x) + 2; }\n",
+                                          "-O2 -fno-function-sections"));
+  p.units.push_back(std::move(u));
+  auto r = refusals(p);
+  ASSERT_FALSE(r.empty());
+  EXPECT_NE(r[0].find("f (calc.c): it calls or jumps out of itself at +0x"), std::string::npos) << r[0];
 }

@@ -7,11 +7,15 @@ printf '\nint limit = 10;\nint over_limit(int x) { return x > limit; }\nint tiny
 step "a changed initial value of an existing global"
 expect_fail 5 'cannot make a live patch' hp create --src src --diff "$CASE_DIR/init_value.diff" --binary app -o a.so
 assert_match '^refused: limit \(calc\.c\): its initial value changed' "$LAST_OUT" "the reason"
+assert_match 'set the live value in a HOTPATCH_POST_APPLY callback of a hook file \(create --hooks, docs/creator\.md#callbacks\)' \
+  "$LAST_OUT" "what to do instead"
 [ ! -e a.so ] || fail "a refused patch was written"
 
 step "a global whose size changes (data layout)"
 expect_fail 5 'cannot make a live patch' hp create --src src --diff "$CASE_DIR/resize.diff" --binary app -o r.so
 assert_match '^refused: limit \(calc\.c\): its size changed from 4 to 8 bytes' "$LAST_OUT" "the reason"
+assert_match 'put what is new in a new variable .*shadow variable \(docs/creator\.md#shadow-variables\)' "$LAST_OUT" \
+  "what to do instead"
 [ ! -e r.so ] || fail "a refused patch was written"
 
 step "a global function too short for a jump (callers in other files cannot be found)"
@@ -25,7 +29,8 @@ assert_match "^refused: tiny \\(calc\\.c\\): changed, but it is $size bytes in t
 
 step "a change only in main (start-up code that never returns)"
 expect_fail 5 'cannot make a live patch' hp create --src src --diff "$CASE_DIR/main_only.diff" --binary app -o b.so
-assert_match '^refused: main \(main\.c\): changed, but it is start-up code' "$LAST_OUT" "the reason"
+assert_match '^refused: main \(main\.c\): changed, but main never returns' "$LAST_OUT" "the reason"
+assert_match 'move the changed part into a function main calls' "$LAST_OUT" "what to do instead"
 [ ! -e b.so ] || fail "a refused patch was written"
 
 step "a diff that changes no code"

@@ -21,6 +21,7 @@ json_ok() {
 build_target svc "$E2E_DIR/busy_function/target.c"
 build_patch fix.so "$E2E_DIR/ops_many/patch.c" -DBUILD_ID="\"$(build_id_of svc)\""
 build_patch fix_hold.so "$E2E_DIR/ops_check/fix_hold.c"
+build_patch fix2.so "$CASE_DIR/fix2.c"
 printf 'not a patch\n' >text.so
 start_target t ./svc
 pid=$LAST_PID
@@ -34,6 +35,11 @@ json_ok apply 0 hp -p "$pid" apply fix.so --json
 json_ok apply-again 0 hp --json -p "$pid" apply fix.so
 json_ok check-applied 0 hp -p "$pid" check fix.so --json
 json_ok list 0 hp -p "$pid" list --json
+json_ok info-hooks 0 hp info fix2.so --json
+json_ok apply-replace 0 hp -p "$pid" apply --replace fix-compute fix2.so --json
+json_ok list-replaced 0 hp -p "$pid" list --json
+json_ok revert-replace 0 hp -p "$pid" revert fix-compute-2 --json
+json_ok apply-after 0 hp -p "$pid" apply fix.so --json
 json_ok list-exe 0 hp --exe "$WORK/svc" list --json
 json_ok status 0 hp status --json
 json_ok revert 0 hp -p "$pid" revert fix-compute --json
@@ -79,4 +85,16 @@ json_ok create 0 hp create --src src --diff "$E2E_DIR/create_basic/fix.diff" --b
 step "every output against the schema"
 python3 "$CASE_DIR/validate.py" "$SCHEMA" outputs/*.json >validate.out 2>&1 || fail "$(cat validate.out)"
 note "$(cat validate.out)"
+# The optional parts the schema describes were there to be checked.
+python3 - <<'PY' || fail "the outputs lack what they were run for"
+import json
+out = lambda name: json.load(open(f"outputs/{name}.json"))
+info = out("info-hooks")
+assert sorted(info["callbacks"]) == ["post-apply", "post-revert", "pre-apply", "pre-revert"], info
+assert [s["id"] for s in info["shadow_ids"]] == ["0x4f50534a534f4e"], info
+p, = out("apply-replace")["processes"]
+assert p["status"] == "applied" and p["replaced"] == "fix-compute" and p["applied"]["id"] == "fix-compute-2", p
+p, = out("list-replaced")["processes"]
+assert [x["id"] for x in p["patches"]] == ["fix-compute-2"] and "shadow" in p, p
+PY
 finish_target t

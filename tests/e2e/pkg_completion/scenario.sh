@@ -69,6 +69,10 @@ apply_ok "$pid" patch.so fix-compute
 offers_exactly "revert's ids" "fix-compute " "$HOTPATCH" -p "$pid" revert ""
 offers_exactly "revert's ids" "fix-compute " "$HOTPATCH" -p "$pid" revert fix
 offers_exactly "revert's ids, another prefix" "" "$HOTPATCH" -p "$pid" revert zzz
+if "$HOTPATCH" apply --help | grep -q -- --replace; then
+  offers_exactly "apply --replace's ids" "fix-compute " "$HOTPATCH" -p "$pid" apply --replace ""
+  offers_exactly "apply --replace ID: then the patch file" "patches/fix.so patches/sub " "$HOTPATCH" -p "$pid" apply --replace fix-compute patches/
+fi
 revert_ok "$pid" fix-compute
 
 step "ids with a colon (func:NAME): bash splits words at ':'"

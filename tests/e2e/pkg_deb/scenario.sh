@@ -37,6 +37,8 @@ has() {
 }
 has hotpatch /usr/bin/hotpatch
 has hotpatch "/usr/lib/$multiarch/hotpatch/libhotpatch_preload.so"
+has hotpatch /usr/libexec/hotpatch/libhotpatch_capture.so
+has hotpatch /usr/libexec/hotpatch/hotpatch-cc
 has hotpatch /usr/share/man/man1/hotpatch.1.gz
 has hotpatch /usr/share/man/man5/hotpatch-patch.5.gz
 has hotpatch /usr/share/man/man8/hotpatch-agent.8.gz
@@ -81,6 +83,13 @@ assert_eq "runtime $WORK/unpacked/usr/lib/$multiarch/libhotpatch.so.0.1.0" \
 cc -shared -fPIC -O2 -I"$WORK/unpacked/usr/include" -o patch.so "$CASE_DIR/../basic_pie/patch.c" ||
   fail "a patch does not build with the packaged header"
 patch_and_check "$WORK/unpacked/usr/bin/hotpatch" "$WORK/unpacked" unpacked
+# hotpatch create finds its build capture tools in libexec/hotpatch/
+cp -r "$CASE_DIR/../create_basic/project" src
+(cd src && make -s) || fail "building create_basic's project failed"
+out=$(env -u HOTPATCH_RUNTIME timeout 120 "$WORK/unpacked/usr/bin/hotpatch" create --src src \
+        --diff "$CASE_DIR/../create_basic/fix.diff" --binary app -o created.so 2>&1) ||
+  fail "the unpacked hotpatch create failed: $out"
+[ -f created.so ] || fail "the unpacked hotpatch create wrote no patch"
 
 if [ "$(id -u)" -ne 0 ]; then
   note "not root: dpkg -i is not exercised"

@@ -7,12 +7,20 @@
 root=$(cd "$E2E_DIR/../.." && pwd)
 build_dir=$(dirname "$HOTPATCH")
 libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:PATH=//p' "$build_dir/CMakeCache.txt")
+libexecdir=$(sed -n 's/^CMAKE_INSTALL_LIBEXECDIR:PATH=//p' "$build_dir/CMakeCache.txt")
+# Every file the installed CLI needs at run time (hotpatch create's build capture is
+# found in LIBEXECDIR/hotpatch, the preload module in LIBDIR/hotpatch).
+runtime_files=(bin/hotpatch "$libdir/libhotpatch.so.0" "$libdir/hotpatch/libhotpatch_preload.so"
+               "$libexecdir/hotpatch/hotpatch-cc" "$libexecdir/hotpatch/libhotpatch_capture.so")
 prefix=$WORK/prefix
 
 step "make install PREFIX=$prefix"
 make -s -C "$root" install BUILD="$build_dir" PREFIX="$prefix" >install.log 2>&1 || { tail -n 40 install.log; fail "make install failed"; }
 inst() { env -u HOTPATCH_RUNTIME -u HOTPATCH_CLI PATH=/usr/bin:/bin timeout 60 "$prefix/bin/hotpatch" "$@"; }
 export PKG_CONFIG_PATH=$prefix/$libdir/pkgconfig
+for f in "${runtime_files[@]}"; do
+  [ -e "$prefix/$f" ] || fail "make install did not install $f"
+done
 
 step "a Makefile project: pkg-config --cflags --libs hotpatch"
 cp -r "$CASE_DIR/project_make" make_project
@@ -51,7 +59,7 @@ final=/opt/hotpatch-e2e-$$
 make -s -C "$root" install BUILD="$build_dir" PREFIX="$final" DESTDIR="$WORK/stage" >stage.log 2>&1 || { tail -n 40 stage.log; fail "make install DESTDIR=... failed"; }
 [ ! -e "$final" ] || fail "make install with DESTDIR wrote to $final"
 staged=$WORK/stage$final
-for f in bin/hotpatch "$libdir/libhotpatch.so.0" include/hotpatch/hotpatch.h "$libdir/cmake/hotpatch/hotpatch-config.cmake" \
+for f in "${runtime_files[@]}" include/hotpatch/hotpatch.h "$libdir/cmake/hotpatch/hotpatch-config.cmake" \
          share/man/man1/hotpatch.1 share/bash-completion/completions/hotpatch; do
   [ -e "$staged/$f" ] || fail "make install DESTDIR=... did not stage $f"
 done

@@ -9,8 +9,8 @@ Prints one line per problem and exits 1 if there is any.
   global option is named in OPTIONS or SELECTING PROCESSES; every exit code of
   docs/cli.md's table is an item of EXIT STATUS.
 - hotpatch-agent(8): every option of `hotpatch agent --help` is an item of OPTIONS.
-- hotpatch-patch(5): every macro of <hotpatch/patch.h> that writes a record is an
-  item of MACROS.
+- hotpatch-patch(5): every public macro of <hotpatch/patch.h> is an item of MACROS:
+  every #define but the include guard and internal helpers, whose names end in "_".
 """
 import os
 import re
@@ -144,8 +144,12 @@ def main():
 
     # hotpatch-patch(5)
     header = re.sub(r"\\\n", " ", open(patch_h).read())
-    macros = sorted({m.group(1) for m in re.finditer(r"^#define (HOTPATCH_\w+)\(.*", header, re.M)
-                     if "HOTPATCH_RECORD_(" in m.group(0) and m.group(1) != "HOTPATCH_RECORD_"})
+    # Every macro the header defines is public, but for two rules (no list of names):
+    # the include guard (the first #ifndef NAME / #define NAME pair) and internal
+    # helpers, whose names end in "_" (HOTPATCH_RECORD_, HOTPATCH_CALLBACK_, ...).
+    guard = re.search(r"^#ifndef (\w+)\s*\n#define \1\s*$", header, re.M)
+    macros = sorted({name for name in re.findall(r"^\s*#\s*define\s+(\w+)", header, re.M)
+                     if not name.endswith("_") and not (guard and name == guard.group(1))})
     if len(macros) < 5:
         sys.exit(f"{patch_h}: found only {macros}: has the header's form changed?")
     patch_page = sections(render(os.path.join(man_dir, "hotpatch-patch.5")))

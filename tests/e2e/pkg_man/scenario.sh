@@ -1,7 +1,7 @@
 # The manual pages stay true and clean: hotpatch(1) documents every subcommand and
 # option that `hotpatch --help` and each subcommand's --help list, and every exit
 # code of docs/cli.md; hotpatch-agent(8) every option of `hotpatch agent`;
-# hotpatch-patch(5) every record macro of <hotpatch/patch.h> (check_man.py). groff
+# hotpatch-patch(5) every public macro of <hotpatch/patch.h> (check_man.py). groff
 # and man render them without a warning (what lintian checks), and make install puts
 # them where man finds them.
 root=$(cd "$E2E_DIR/../.." && pwd)
@@ -20,6 +20,16 @@ if python3 "$CASE_DIR/check_man.py" "$HOTPATCH" "$WORK/broken" "$root/docs/cli.m
   fail "check_man.py passed a page without the socket subcommand"
 fi
 grep -q "subcommand socket has no subsection" broken.out || { cat broken.out; fail "check_man.py did not name the missing subcommand"; }
+
+step "the check bites on the header: a new public macro must be documented, a helper (name ending in _) need not"
+cp "$HOTPATCH_INCLUDE/hotpatch/patch.h" patch.h
+sed -i 's|^#endif /\* HOTPATCH_PATCH_H \*/$|#define HOTPATCH_NEW_HELPER_(x) x\n#define HOTPATCH_NEW_RECORD(x) HOTPATCH_NEW_HELPER_(x)\n&|' patch.h
+grep -q '^#define HOTPATCH_NEW_RECORD' patch.h || fail "could not add a macro to a copy of patch.h (has its last line changed?)"
+if python3 "$CASE_DIR/check_man.py" "$HOTPATCH" "$man_dir" "$root/docs/cli.md" patch.h >header.out 2>&1; then
+  fail "check_man.py passed a header with an undocumented macro"
+fi
+assert_eq "MISSING: hotpatch-patch(5): macro HOTPATCH_NEW_RECORD of <hotpatch/patch.h> is not an item of MACROS" \
+  "$(grep MISSING header.out)" "what check_man.py reports for the new macros"
 
 step "groff and man render them without warnings"
 for page in "$man_dir"/*.[1-8]; do

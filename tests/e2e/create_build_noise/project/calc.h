@@ -1,2 +1,3 @@
 int compute(int x);
 const char *banner(void);
+int offset(void);

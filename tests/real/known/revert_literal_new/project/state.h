@@ -1,0 +1,3 @@
+extern const char *action;
+extern int entered;
+void enter(void);

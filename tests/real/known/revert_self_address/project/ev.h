@@ -1,0 +1,3 @@
+extern void (*next_handler)(void);
+extern int steps;
+void on_event(void);

@@ -39,13 +39,16 @@ if(CLANGXX_FOR_FUZZ)
   file(WRITE ${CMAKE_BINARY_DIR}/fuzz/targets.txt "")
   hotpatch_fuzzer(patch_file
     SOURCES src/elf/elf_image.cpp src/elf/patch_file.cpp src/elf/unwind_table.cpp src/common/error.cpp
-    LIBS -lelf -lfmt
+            src/trust/signature.cpp
+    LIBS -lelf -lfmt -lsodium
     SEEDS ${CMAKE_BINARY_DIR}/fixtures  # the unit tests' patches, good and bad
     ARGS -max_len=32768)
   hotpatch_fuzzer(control_protocol SOURCES src/common/control_protocol.cpp ARGS -max_len=4096)
   hotpatch_fuzzer(registry SOURCES src/common/registry.cpp ARGS -max_len=65536)
   hotpatch_fuzzer(maps SOURCES src/loader/address_space.cpp src/common/error.cpp LIBS -lfmt ARGS -max_len=16384)
   hotpatch_fuzzer(diff_hunks SOURCES src/creator/diff_hunks.cpp ARGS -max_len=16384)
+  # The signature trailer, key files and the policy file (docs/security.md).
+  hotpatch_fuzzer(trust SOURCES src/trust/signature.cpp src/trust/policy.cpp LIBS -lsodium ARGS -max_len=4096)
 else()
   message(WARNING "clang++ not found: the fuzz tests are skipped")
 endif()

@@ -10,6 +10,7 @@ packages=(
   libfmt-dev            # formatting in the CLI and loader
   libcapstone-dev       # which registers a function may clobber (arch/x86_64)
   libcli11-dev          # command line parsing
+  libsodium-dev         # signed patches: Ed25519 and SHA-256 (docs/security.md)
   nlohmann-json3-dev    # --json output
   libgtest-dev          # unit tests
   libbenchmark-dev      # make bench

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "agent/patch_trust.h"
 #include "common/error.h"
 #include "common/verbose.h"
 #include "loader/patch_plan.h"
@@ -20,9 +21,16 @@
 
 namespace hotpatch::ops {
 
-PatchFile accept_patch_file(const std::string& path) {
-  PatchFile patch = read_patch_file(path);
-  check_file_is_trusted(patch.path);
+PatchFile accept_patch_file(const std::string& path, const std::string& action) {
+  // Read once: the bytes judged are the bytes parsed and, later, loaded.
+  std::string resolved;
+  auto bytes = read_patch_bytes(path, resolved);
+  check_file_is_trusted(resolved);
+  // The signature first: a signed file changed anywhere is refused as such, not
+  // as whatever the change broke in it.
+  trust::Verdict verdict = check_trusted_bytes(*bytes, resolved, action);
+  PatchFile patch = parse_patch_bytes(std::move(bytes), resolved);
+  patch.signer = verdict.signer;
   return patch;
 }
 
@@ -82,9 +90,8 @@ void check_patch_symbols(pid_t pid, const TargetObjects& objects, const ApplyPla
                             missing.size() > 1 ? fmt::format(" and {} more", missing.size() - 1) : ""));
 }
 
-}  // namespace
-
-ApplyOutcome apply_once(pid_t pid, const PatchFile& patch, std::chrono::milliseconds timeout, const std::string& replace) {
+ApplyOutcome apply_unaudited(pid_t pid, const PatchFile& patch, std::chrono::milliseconds timeout,
+                             const std::string& replace) {
   Patcher patcher(pid);
   // A record a killed hotpatch left half done is finished first, so that "already
   // applied" is only ever said of a patch that is whole.
@@ -102,6 +109,26 @@ ApplyOutcome apply_once(pid_t pid, const PatchFile& patch, std::chrono::millisec
   }
   outcome.report = patcher.apply(patch, timeout, replace);
   return outcome;
+}
+
+}  // namespace
+
+ApplyOutcome apply_once(pid_t pid, const PatchFile& patch, std::chrono::milliseconds timeout, const std::string& replace) {
+  trust::AuditEvent event = patch_event("apply", &patch);
+  if (!replace.empty()) event.replaced = replace;
+  describe_target(event, pid);
+  try {
+    ApplyOutcome outcome = apply_unaudited(pid, patch, timeout, replace);
+    event.result = outcome.already_applied ? "already-applied" : "ok";
+    if (!outcome.already_applied) event.pause_us = outcome.report.pause.count();
+    audit(event);
+    return outcome;
+  } catch (const std::exception& e) {
+    event.result = "failed";
+    event.error = e.what();
+    audit(event);
+    throw;
+  }
 }
 
 CheckOutcome check_apply(pid_t pid, const PatchFile& patch, std::chrono::milliseconds timeout) {

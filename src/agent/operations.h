@@ -15,9 +15,13 @@
 namespace hotpatch::ops {
 
 // Reads and validates the patch file and checks that it may be loaded into a
-// process (a regular file owned by root or us, writable by no one else). Throws
-// Error(BadPatchFile). Every command that applies or checks a patch opens it here.
-PatchFile accept_patch_file(const std::string& path);
+// process (a regular file owned by root or us, writable by no one else; its
+// signature as the trust policy wants it, docs/security.md). Throws
+// Error(BadPatchFile), or Error(Untrusted) after an audit record of the refusal
+// (`action` names what was refused: apply, check, install-patch, agent).
+// Every command that applies or checks a patch opens it here, once: the PatchFile
+// holds the bytes read, which are what the loader loads.
+PatchFile accept_patch_file(const std::string& path, const std::string& action = "apply");
 
 struct ApplyOutcome {
   bool already_applied = false;  // the same id from the same file was there: nothing done
@@ -32,6 +36,7 @@ struct ApplyOutcome {
 // changed since) is Error(Conflict), as for any duplicate id.
 // With `replace` (apply --replace), patch `replace` is reverted in the same stop
 // (Patcher::apply); an already-applied patch leaves it alone.
+// Every call leaves an audit record (docs/security.md): ok, already-applied or failed.
 ApplyOutcome apply_once(pid_t pid, const PatchFile& patch, std::chrono::milliseconds timeout,
                         const std::string& replace = "");
 

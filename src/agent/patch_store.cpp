@@ -64,7 +64,7 @@ void copy_atomically(const std::string& from, const std::string& to) {
 }  // namespace
 
 PatchFile PatchStore::install(const std::string& file, bool& replaced) {
-  PatchFile patch = accept_patch_file(file);
+  PatchFile patch = accept_patch_file(file, "install-patch");
   if (!patch.build_id)
     throw Error(ErrorKind::BadPatchFile, fmt::format("{}: names no build-id (HOTPATCH_BUILD_ID): the agent could not tell "
                                                      "which processes it is for", patch.path));
@@ -73,7 +73,7 @@ PatchFile PatchStore::install(const std::string& file, bool& replaced) {
   const std::string to = path_of(patch.id);
   replaced = ::access(to.c_str(), F_OK) == 0;
   copy_atomically(patch.path, to);
-  return accept_patch_file(to);
+  return accept_patch_file(to, "install-patch");
 }
 
 void PatchStore::remove(const std::string& id) {
@@ -99,7 +99,7 @@ std::vector<PatchFile> PatchStore::patches(std::vector<std::string>* problems) c
   std::sort(names.begin(), names.end());
   for (const auto& name : names) {
     try {
-      PatchFile p = accept_patch_file(dir_ + "/" + name);
+      PatchFile p = accept_patch_file(dir_ + "/" + name, "installed-patch");
       if (p.id + ".so" != name) {
         if (problems) problems->push_back(fmt::format("{}/{}: holds patch '{}', not '{}'; skipped", dir_, name, p.id,
                                                       name.substr(0, name.size() - 3)));

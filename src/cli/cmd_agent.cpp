@@ -4,6 +4,7 @@
 
 #include "agent/agent.h"
 #include "agent/patch_store.h"
+#include "agent/patch_trust.h"
 #include "cli/commands.h"
 #include "common/error.h"
 
@@ -36,6 +37,7 @@ int cmd_agent(const AgentCommand& opts, Output& out) {
   o.apply_timeout = std::chrono::milliseconds(opts.timeout_ms);
   o.hold_timeout = std::chrono::milliseconds(opts.hold_timeout_ms);
   o.verbose = opts.verbose;
+  ops::set_audit_identifier("hotpatch-agent");
   ops::run_agent(o);
   out.doc["stopped"] = true;
   return 0;

@@ -10,7 +10,7 @@
 namespace hotpatch::cli {
 
 int cmd_check(const Targets& targets, const ApplyOptions& opts, Output& out) {
-  PatchFile patch = ops::accept_patch_file(opts.patch_path);
+  PatchFile patch = ops::accept_patch_file(opts.patch_path, "check");
   verbose::step(fmt::format("read {}: patch '{}', {}", patch.path, patch.id, plural(patch.replacements.size(), "function")));
   auto pids = select_processes(targets.selection, Purpose::Patch, &patch);
   const auto timeout = std::chrono::milliseconds(opts.timeout_ms);

@@ -1,5 +1,6 @@
 // `hotpatch -p PID gflags|glog|var|lib|func ...`: one line to the process's control
-// socket; its reply printed without the final OK line. ERR -> exit 8 (Refused).
+// socket; its reply printed without the final OK line. ERR -> exit 8 (Refused),
+// ERR policy: ... -> exit 11 (Untrusted).
 #include <fmt/core.h>
 
 #include "cli/commands.h"
@@ -39,7 +40,10 @@ int cmd_control(const ControlOptions& opts, Output& out) {
   } else {
     for (const auto& l : answer.body) fmt::print("{}\n", l);
   }
-  if (!answer.ok) throw Error(ErrorKind::Refused, fmt::format("process {}: {}", opts.pid, answer.error));
+  // "ERR policy: ..." is the trust policy's refusal (runtime/code_loading.h): exit 11, as for apply.
+  if (!answer.ok)
+    throw Error(answer.error.rfind("policy: ", 0) == 0 ? ErrorKind::Untrusted : ErrorKind::Refused,
+                fmt::format("process {}: {}", opts.pid, answer.error));
   return 0;
 }
 

@@ -21,6 +21,7 @@ int cmd_create(const CreateCommand& opts, Output& out) {
   o.id = opts.id;
   o.description = opts.description;
   if (!opts.work.empty()) o.work_dir = opts.work;
+  if (!opts.sign_key.empty()) check_signing_key(opts.sign_key);  // before the build, not after
   if (!opts.hooks.empty()) o.hooks = opts.hooks;
   o.hooks_cflags = opts.hooks_cflags;
   creator::CreateResult r;
@@ -61,6 +62,9 @@ int cmd_create(const CreateCommand& opts, Output& out) {
     throw Error(ErrorKind::DoesNotFit, fmt::format("cannot make a live patch from {}: {} refusal{} (no file written)",
                                                    fmt::join(opts.diffs, ", "), rep.refused.size(), rep.refused.size() == 1 ? "" : "s"));
   }
+  std::string signer;
+  if (!opts.sign_key.empty() && !r.output.empty()) signer = sign_file(r.output, opts.sign_key).key_id;
+  if (out.json && !opts.sign_key.empty()) out.doc["signed_by"] = signer;
   // What the hook file put into the patch, as apply will see it.
   nlohmann::json hooks = nlohmann::json::array();
   if (!opts.hooks.empty()) {
@@ -74,9 +78,9 @@ int cmd_create(const CreateCommand& opts, Output& out) {
   else
     for (const auto& h : hooks) fmt::print("hook: {}\n", h.get<std::string>());
   if (!out.json)
-    fmt::print("wrote {}: {} function{} for build-id {}{} in {:.1f} s\n", r.output, rep.changed.size(),
+    fmt::print("wrote {}: {} function{} for build-id {}{}{} in {:.1f} s\n", r.output, rep.changed.size(),
                rep.changed.size() == 1 ? "" : "s", r.build_id.empty() ? "none" : r.build_id,
-               r.object.empty() ? "" : " of " + r.object, r.seconds);
+               r.object.empty() ? "" : " of " + r.object, signer.empty() ? "" : ", signed with key " + signer, r.seconds);
   return 0;
 }
 

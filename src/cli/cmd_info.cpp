@@ -55,12 +55,30 @@ nlohmann::json to_json(const PatchFile& patch) {
   for (auto [when, cb] : callbacks(patch)) doc["callbacks"][when] = {{"function", cb->name}, {"vaddr", hex_address(cb->vaddr)}};
   doc["shadow_ids"] = nlohmann::json::array();
   for (const PatchShadowId& s : patch.shadow_ids) doc["shadow_ids"].push_back({{"id", hex_address(s.id)}, {"name", s.name}});
+  doc["sha256"] = patch.sha256;
+  const SignatureStatus sig = signature_status(*patch.bytes);
+  nlohmann::json signature = {{"state", sig.state}};
+  if (!sig.signer.empty()) signature["signer"] = sig.signer;
+  if (!sig.problem.empty()) signature["problem"] = sig.problem;
+  if (sig.state == "valid") signature["trusted"] = sig.trusted.empty() ? nlohmann::json(nullptr) : nlohmann::json(sig.trusted == "yes");
+  doc["signature"] = signature;
   return doc;
+}
+
+// "signature: key 0123..., verifies (a trusted key)".
+std::string signature_line(const SignatureStatus& s) {
+  if (s.state == "unsigned") return "none (unsigned)";
+  if (s.state == "malformed") return "MALFORMED: " + s.problem + " (refused)";
+  if (s.state == "invalid") return fmt::format("key {}, DOES NOT VERIFY: {} (refused)", s.signer, s.problem);
+  if (s.trusted == "yes") return fmt::format("key {}, verifies (a trusted key in {})", s.signer, s.trusted_keys);
+  if (s.trusted == "no") return fmt::format("key {}, verifies, but is NOT a trusted key ({}; refused)", s.signer, s.trusted_keys);
+  return fmt::format("key {}, verifies (the policy names no trusted keys)", s.signer);
 }
 
 void print_text(const PatchFile& patch) {
   fmt::print("patch {} (format {})\n", patch.id, patch.format_version);
-  fmt::print("  file: {}\n", patch.path);
+  fmt::print("  file: {} (sha256 {})\n", patch.path, patch.sha256);
+  fmt::print("  signature: {}\n", signature_line(signature_status(*patch.bytes)));
   if (!patch.description.empty()) fmt::print("  description: {}\n", patch.description);
   fmt::print("  requires build-id: {}\n", patch.build_id.value_or("any build"));
   fmt::print("  object: {}\n", patch.object.value_or("main executable, then loaded libraries"));

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/targets.h"
+#include "trust/signature.h"
 
 namespace hotpatch::cli {
 
@@ -62,10 +63,34 @@ int cmd_status(Output& out);
 // Creator (cmd_create.cpp; docs/creator.md).
 struct CreateCommand {
   std::string source_dir, build = "make", binary, output, id, description, work;
+  std::string sign_key;            // --sign NAME.key: sign what it writes
   std::vector<std::string> diffs;  // --diff, repeatable: applied in order
   std::string hooks, hooks_cflags;  // --hooks FILE.c, --hooks-cflags FLAGS
 };
 int cmd_create(const CreateCommand& opts, Output& out);
+
+// Trust (cmd_keygen.cpp, cmd_sign.cpp, cmd_verify.cpp; docs/security.md).
+int cmd_keygen(const std::string& out_prefix, Output& out);
+struct SignResult {
+  std::string key_id, sha256;   // the signer; the signed file's SHA-256
+  std::string replaced_signer;  // the key of a signature it replaced, if any
+};
+// Signs FILE in place with the secret key at `key_path` (`sign`, `create --sign`).
+SignResult sign_file(const std::string& file, const std::string& key_path);
+// Throws (exit 2) when the secret key cannot be used: checked before a long create.
+void check_signing_key(const std::string& key_path);
+int cmd_sign(const std::string& key_path, const std::string& file, Output& out);
+// What a file's bytes say about their signature (`verify`, `info`).
+struct SignatureStatus {
+  std::string state;    // unsigned, malformed, invalid, valid
+  std::string problem;  // malformed, invalid: why
+  std::string signer;   // key id, when a trailer is there
+  std::string trusted;  // valid: "yes"/"no" against the policy's trusted_keys, "" when it names none
+  std::string trusted_keys;
+  trust::PublicKey public_key{};
+};
+SignatureStatus signature_status(const std::vector<uint8_t>& bytes);
+int cmd_verify(const std::string& file, const std::string& key_path, Output& out);
 
 // Cooperative runtime (cmd_control.cpp, cmd_inject.cpp; docs/cooperative.md).
 struct ControlOptions {

@@ -143,6 +143,20 @@ int main(int argc, char** argv) {
   patches_cmd->add_option("--patch-dir", patch_dir, "where the installed patches are");
   auto* status = app.add_subcommand("status", "every process with the runtime loaded, and its patches");
 
+  // Signed patches (docs/security.md).
+  std::string keygen_out, sign_key, sign_file, verify_file, verify_key;
+  auto* keygen = app.add_subcommand("keygen", "make an Ed25519 key pair for signing patches: NAME.key and NAME.pub");
+  keygen->add_option("--out", keygen_out, "DIR/NAME of the two files to write")->required();
+  keygen->add_flag("--json", json);
+  auto* sign = app.add_subcommand("sign", "sign a patch or library in place (the signature is appended to the file)");
+  sign->add_option("--key", sign_key, "the secret key (NAME.key)")->required();
+  sign->add_option("file", sign_file, "patch or shared library")->required();
+  sign->add_flag("--json", json);
+  auto* verify = app.add_subcommand("verify", "check a file's signature (against --key, else the policy's trusted keys)");
+  verify->add_option("file", verify_file, "signed patch or shared library")->required();
+  verify->add_option("--key", verify_key, "the public key it must be signed with (NAME.pub)");
+  verify->add_flag("--json", json);
+
   hotpatch::cli::CreateCommand create_opts;
   auto* create = app.add_subcommand("create", "make a patch from a source tree and a diff");
   create->add_option("--src", create_opts.source_dir, "the source tree the running program was built from")->required();
@@ -154,6 +168,7 @@ int main(int argc, char** argv) {
   create->add_option("--id", create_opts.id, "patch id (default: the output's base name)");
   create->add_option("--description", create_opts.description, "description (default: the diffs' file names)");
   create->add_option("--work", create_opts.work, "keep the unpatched build here, for reuse");
+  create->add_option("--sign", create_opts.sign_key, "sign the patch with this secret key (NAME.key)");
   create->add_option("--hooks", create_opts.hooks, "a C file of callbacks and shadow-variable ids to compile into the patch");
   create->add_option("--hooks-cflags", create_opts.hooks_cflags, "compiler flags for the hook file (the project's -I/-D)");
   create->add_flag("--json", json);
@@ -196,7 +211,7 @@ int main(int argc, char** argv) {
         throw Error(ErrorKind::Usage, fmt::format("{} needs one process: -p PID", command));
       return static_cast<int>(targets.selection.pids.front());
     };
-    for (auto* sub : {info, create, agent, install_patch, remove_patch, patches_cmd, status})
+    for (auto* sub : {info, create, agent, install_patch, remove_patch, patches_cmd, status, keygen, sign, verify})
       if (sub->parsed() && targets.selection.kind != hotpatch::cli::Selection::Kind::None)
         throw Error(ErrorKind::Usage, fmt::format("{} takes no process (-p/--exe)", sub->get_name()));
     if (apply->parsed()) {
@@ -222,6 +237,12 @@ int main(int argc, char** argv) {
       rc = hotpatch::cli::cmd_patches(patch_dir, out);
     } else if (status->parsed()) {
       rc = hotpatch::cli::cmd_status(out);
+    } else if (keygen->parsed()) {
+      rc = hotpatch::cli::cmd_keygen(keygen_out, out);
+    } else if (sign->parsed()) {
+      rc = hotpatch::cli::cmd_sign(sign_key, sign_file, out);
+    } else if (verify->parsed()) {
+      rc = hotpatch::cli::cmd_verify(verify_file, verify_key, out);
     } else if (info->parsed()) {
       rc = hotpatch::cli::cmd_info(info_path, out);
     } else if (create->parsed()) {

@@ -21,6 +21,7 @@ enum class ErrorKind : int {
   Refused = 8,        // the process's runtime answered ERR (control socket commands)
   NoControlServer = 9,  // no control socket: the process runs no control server
   Interrupted = 10,     // SIGINT/SIGTERM/SIGHUP/SIGQUIT while waiting on the process
+  Untrusted = 11,       // the trust policy refuses it: signature bad, missing or untrusted; code loading not allowed
 };
 
 class Error : public std::runtime_error {

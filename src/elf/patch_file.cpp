@@ -18,6 +18,7 @@
 
 #include "common/error.h"
 #include "elf/unwind_table.h"
+#include "trust/signature.h"
 
 namespace hotpatch {
 
@@ -371,12 +372,29 @@ PatchFile parse_patch(const ElfImage& image, const std::string& path) {
   return patch;
 }
 
-PatchFile read_patch_file(const std::string& path) {
-  char resolved[PATH_MAX];
-  if (::realpath(path.c_str(), resolved) == nullptr) {
+std::shared_ptr<const std::vector<uint8_t>> read_patch_bytes(const std::string& path, std::string& resolved) {
+  char real[PATH_MAX];
+  if (::realpath(path.c_str(), real) == nullptr) {
     throw Error(ErrorKind::BadPatchFile, errno_message(path, errno));
   }
-  return parse_patch(ElfImage::open(resolved), resolved);
+  resolved = real;
+  auto bytes = std::make_shared<std::vector<uint8_t>>();
+  std::string error;
+  if (!trust::read_file(resolved, *bytes, error)) throw Error(ErrorKind::BadPatchFile, error);
+  return bytes;
+}
+
+PatchFile parse_patch_bytes(std::shared_ptr<const std::vector<uint8_t>> bytes, const std::string& resolved) {
+  PatchFile patch = parse_patch(ElfImage::from_bytes(*bytes, resolved), resolved);
+  patch.sha256 = trust::sha256_hex(bytes->data(), bytes->size());
+  patch.bytes = std::move(bytes);
+  return patch;
+}
+
+PatchFile read_patch_file(const std::string& path) {
+  std::string resolved;
+  auto bytes = read_patch_bytes(path, resolved);
+  return parse_patch_bytes(std::move(bytes), resolved);
 }
 
 }  // namespace hotpatch

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,6 +49,12 @@ struct PatchShadowId {
 
 struct PatchFile {
   std::string path;              // absolute path
+  // The file's bytes as read, once (read_patch_file): what is parsed, verified and
+  // loaded into the target. The loader never opens the path again, so a file
+  // changed after the check cannot be what runs (docs/security.md).
+  std::shared_ptr<const std::vector<uint8_t>> bytes;
+  std::string sha256;            // of `bytes`, lowercase hex
+  std::string signer;            // key id of its valid signature, once ops::accept_patch_file checked it
   uint32_t format_version = 0;
   std::string id;                // HOTPATCH_ID, else file base name without ".so"
   std::string description;       // may be empty
@@ -75,7 +82,13 @@ struct PatchFile {
 // replacement / a symbol replaced twice / more than one ID, DESCRIPTION, BUILD_ID or
 // OBJECT or callback of one kind / a callback outside the patch's code / bad build-id hex / an id that is empty, longer than 64 chars or has
 // characters outside [A-Za-z0-9._+-].
+// Reads the file once into PatchFile::bytes; a signature trailer (trust/signature.h)
+// after the ELF image is not looked at here (ops::accept_patch_file judges it).
 PatchFile read_patch_file(const std::string& path);
+// The two halves of read_patch_file: the bytes of the file (`resolved`: its absolute
+// path), then the patch parsed from them. Throw like read_patch_file.
+std::shared_ptr<const std::vector<uint8_t>> read_patch_bytes(const std::string& path, std::string& resolved);
+PatchFile parse_patch_bytes(std::shared_ptr<const std::vector<uint8_t>> bytes, const std::string& resolved);
 // The same from an ElfImage already open (fuzzing).
 PatchFile parse_patch(const ElfImage& image, const std::string& path);
 

@@ -1,12 +1,13 @@
 #include "loader/patch_load.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <cerrno>
-
 #include <ctime>
 #include <utility>
 
@@ -30,12 +31,15 @@ namespace hotpatch {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+#ifndef MFD_EXEC
+constexpr unsigned MFD_EXEC = 0x0010U;  // Linux 6.3 (linux/memfd.h); Debian 12's headers predate it
+#endif
 constexpr uint64_t kStubPageSize = 4096;
 constexpr size_t kStubSlotSize = 16;  // stubs start 16-byte aligned
 
 // Libc functions the loader calls inside the target.
 struct LibcEntryPoints {
-  RemoteAddr dlopen, dlclose, dlerror, mmap, munmap, mprotect;
+  RemoteAddr dlopen, dlclose, dlerror, mmap, munmap, mprotect, memfd_create, fcntl, close;
 };
 
 LibcEntryPoints find_libc_entry_points(const TargetObjects& objects) {
@@ -49,6 +53,9 @@ LibcEntryPoints find_libc_entry_points(const TargetObjects& objects) {
   e.mmap = get("mmap");
   e.munmap = get("munmap");
   e.mprotect = get("mprotect");
+  e.memfd_create = get("memfd_create");
+  e.fcntl = get("fcntl");
+  e.close = get("close");
   return e;
 }
 
@@ -57,15 +64,94 @@ std::string remote_dlerror(Process& process, RemoteCall& rc, const LibcEntryPoin
   return msg ? process.read_cstring(RemoteAddr(msg), 1024) : std::string("unknown error");
 }
 
-uint64_t remote_dlopen(Process& process, RemoteCall& rc, const LibcEntryPoints& libc, const std::string& path) {
-  check_same_file_in_target(process, rc.thread().tid(), path);
+uint64_t remote_dlopen(Process& process, RemoteCall& rc, const LibcEntryPoints& libc, const std::string& path,
+                       const std::string& shown_as = "") {
   RemoteAddr path_in_target = rc.push_string(path);
   // RTLD_NOW: every undefined symbol of the patch must resolve now, not crash later.
   uint64_t handle = rc.call(libc.dlopen, {path_in_target.value(), RTLD_NOW | RTLD_LOCAL}, "dlopen(" + path + ")");
   if (handle == 0)
     throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: dlopen of {} failed inside the target: {}", process.pid(),
-                                                   path, remote_dlerror(process, rc, libc)));
+                                                   shown_as.empty() ? path : shown_as, remote_dlerror(process, rc, libc)));
   return handle;
+}
+
+int64_t as_int(uint64_t v) { return static_cast<int64_t>(v); }
+
+// Writes `bytes` into the target's memfd `fd` from here (through /proc/PID/fd, which
+// reopens that very file), then seals it: nobody, the target included, can change
+// what will be mapped.
+void fill_memfd(pid_t pid, int64_t fd, const std::vector<uint8_t>& bytes) {
+  const std::string path = fmt::format("/proc/{}/fd/{}", pid, fd);
+  int out = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (out < 0) throw Error(ErrorKind::Target, errno_message(fmt::format("process {}: cannot open its memfd {}", pid, path), errno));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(out, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = n < 0 ? errno : ENOSPC;
+      ::close(out);
+      throw Error(ErrorKind::Target, errno_message(fmt::format("process {}: cannot write the patch into {}", pid, path), err));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fcntl(out, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+    int err = errno;
+    ::close(out);
+    throw Error(ErrorKind::Target, errno_message(fmt::format("process {}: cannot seal {}", pid, path), err));
+  }
+  ::close(out);
+}
+
+// Loads a patch with dlopen from the bytes read (and judged) when the command
+// started, never from its path again (docs/security.md): they go into a sealed
+// memfd of the target's, and the target's dlopen maps /proc/self/fd/N. The
+// descriptor is closed once mapped; /proc/PID/maps names the mapping
+// "/memfd:hotpatch:ID (deleted)" (patch_mapping_name).
+uint64_t dlopen_patch_bytes(Process& process, RemoteCall& rc, const LibcEntryPoints& libc, const PatchFile& patch) {
+  const pid_t pid = process.pid();
+  if (!patch.bytes) throw Error(ErrorKind::Internal, fmt::format("{}: the patch's bytes were not read", patch.path));
+  const std::string name = "hotpatch:" + patch.id;
+  // MFD_EXEC: since Linux 6.3 a memfd may be created without exec permission
+  // (vm.memfd_noexec); older kernels refuse the flag, so ask again without it.
+  int64_t fd = as_int(rc.call(libc.memfd_create, {rc.push_string(name).value(), MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC},
+                              "memfd_create(" + name + ")"));
+  if (fd < 0)
+    fd = as_int(rc.call(libc.memfd_create, {rc.push_string(name).value(), MFD_CLOEXEC | MFD_ALLOW_SEALING},
+                        "memfd_create(" + name + ")"));
+  if (fd < 0)
+    throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: memfd_create failed inside it (a seccomp filter?); the "
+                                                   "patch is loaded from a memfd only", pid));
+  auto close_fd = [&] { rc.call(libc.close, {static_cast<uint64_t>(fd)}, "close(memfd)"); };
+  try {
+    fill_memfd(pid, fd, *patch.bytes);
+    // dlopen returns an object already loaded under the same name without opening
+    // anything: an earlier patch's /proc/self/fd/N, its descriptor closed since, may
+    // hold this number. Move to a name no loaded object has.
+    std::string path;
+    for (int tries = 0;; ++tries) {
+      path = fmt::format("/proc/self/fd/{}", fd);
+      uint64_t loaded = rc.call(libc.dlopen, {rc.push_string(path).value(), RTLD_LAZY | RTLD_NOLOAD}, "dlopen(" + path + ", RTLD_NOLOAD)");
+      if (!loaded) break;
+      rc.call(libc.dlclose, {loaded}, "dlclose(" + path + ")");
+      int64_t moved = as_int(rc.call(libc.fcntl, {static_cast<uint64_t>(fd), F_DUPFD_CLOEXEC, static_cast<uint64_t>(fd + 1)},
+                                     "fcntl(memfd, F_DUPFD_CLOEXEC)"));
+      if (moved < 0 || tries >= 64)
+        throw Error(ErrorKind::Internal, fmt::format("process {}: no free name to load patch '{}' under", pid, patch.id));
+      close_fd();
+      fd = moved;
+    }
+    uint64_t handle = remote_dlopen(process, rc, libc, path, patch.path);
+    close_fd();  // the mapping keeps the memfd
+    return handle;
+  } catch (...) {
+    try {
+      close_fd();
+    } catch (const std::exception&) {
+      // The call itself failed (the process died?): the first error says why.
+    }
+    throw;
+  }
 }
 
 // Maps `length` bytes of fresh memory in a free gap within jump reach of `near`.
@@ -108,6 +194,9 @@ void check_same_file_in_target(const Process& process, pid_t tid, const std::str
                             process.pid(), path, major(theirs.st_dev), minor(theirs.st_dev), theirs.st_ino,
                             major(ours.st_dev), minor(ours.st_dev), ours.st_ino));
 }
+
+std::string patch_mapping_name(const std::string& id) { return "/memfd:hotpatch:" + id + " (deleted)"; }
+bool is_loaded_code_mapping(const std::string& path) { return path.rfind("/memfd:hotpatch", 0) == 0; }
 
 void unload_code(Process& process, const TargetObjects& objects, const LoadedCode& code) {
   if (code.empty()) return;
@@ -171,6 +260,7 @@ void PatchLoad::load(ApplyPlan& plan, Clock::time_point deadline) {
     RemoteCall rc(process, *thread, objects_);
     if (!plan.runtime) {
       const auto started = Clock::now();
+      check_same_file_in_target(process, rc.thread().tid(), plan.runtime_path);
       remote_dlopen(process, rc, libc, plan.runtime_path);
       runtime_load_ = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
     }
@@ -193,7 +283,7 @@ void PatchLoad::load(ApplyPlan& plan, Clock::time_point deadline) {
       else if (patch.unwind_vaddr)
         register_unwind_table(rc, base + static_cast<int64_t>(patch.unwind_vaddr));
     } else {
-      code_.handle = remote_dlopen(process, rc, libc, patch.path);
+      code_.handle = dlopen_patch_bytes(process, rc, libc, patch);
       // dlopen's handle is the object's link_map, whose first field is its load bias.
       bias_ = static_cast<int64_t>(process.read_u64(RemoteAddr(code_.handle)));
     }

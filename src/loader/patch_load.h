@@ -40,6 +40,13 @@ struct LoadedCode {
 // never loaded in its place. (The file may still be swapped between this check and
 // the dlopen: check_file_is_trusted made sure only root or its owner could.)
 void check_same_file_in_target(const Process& process, pid_t tid, const std::string& path);
+// How /proc/PID/maps names a patch loaded with dlopen: its bytes are mapped from a
+// memfd ("hotpatch:ID"), never from the file (docs/security.md); the runtime's
+// `lib load` does the same ("hotpatch-lib:NAME").
+std::string patch_mapping_name(const std::string& id);
+// Whether a mapping's path is such a memfd: code we loaded, never a place to
+// resolve the target's symbols in.
+bool is_loaded_code_mapping(const std::string& path);
 
 // Deregisters the unwind tables, unmaps the pages and dlcloses the handle, on a
 // borrowed thread. Throws Error; what was undone before the failure stays undone.

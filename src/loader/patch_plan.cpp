@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "loader/patch_load.h"
 #include "loader/process.h"
 #include "loader/register_use.h"
 #include "loader/target_objects.h"
@@ -66,6 +67,9 @@ ApplyPlan plan_apply(Process& process, const TargetObjects& objects, const Patch
   plan.excluded = {patch.path};
   if (plan.runtime) plan.excluded.push_back(plan.runtime->runtime_path());
   for (const auto& p : plan.before.registry.patches) plan.excluded.push_back(p.path);
+  // Patches and `lib load` libraries are mapped from memfds (patch_load.h), not by path.
+  for (const auto& o : objects.objects())
+    if (is_loaded_code_mapping(o.path)) plan.excluded.push_back(o.path);
 
   if (patch.object) {
     plan.pinned = objects.find_object(*patch.object);
@@ -81,7 +85,9 @@ ApplyPlan plan_apply(Process& process, const TargetObjects& objects, const Patch
                                                      *patch.build_id, checked->path, actual ? *actual : "none"));
   }
 
-  plan.image = std::make_unique<ElfImage>(ElfImage::open(patch.path));
+  // The bytes read (and judged) once, never the path again (docs/security.md).
+  if (!patch.bytes) throw Error(ErrorKind::Internal, fmt::format("{}: the patch's bytes were not read", patch.path));
+  plan.image = std::make_unique<ElfImage>(ElfImage::from_bytes(*patch.bytes, patch.path));
   for (const auto& rep : patch.replacements) {
     ResolvedSymbol target = objects.resolve(rep.target_symbol, plan.pinned, true, plan.excluded);
     if (target.symbol.type == STT_GNU_IFUNC)

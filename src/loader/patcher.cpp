@@ -81,7 +81,10 @@ Registry Patcher::applied() {
 ShadowStats Patcher::shadow_stats() { return read_shadow_stats(impl_->process, impl_->objects()); }
 
 std::chrono::microseconds Patcher::prepare_runtime(const PatchFile& patch, Clock::time_point deadline) {
-  if (patch.shadow_ids.empty() && !uses_runtime_api(ElfImage::open(patch.path), patch)) return {};
+  // The bytes read (and judged) once, never the path again (docs/security.md).
+  if (patch.shadow_ids.empty() &&
+      !uses_runtime_api(patch.bytes ? ElfImage::from_bytes(*patch.bytes, patch.path) : ElfImage::open(patch.path), patch))
+    return {};
   auto runtime = RuntimeRegistry::find(impl_->objects());
   // A near-linked patch only needs the runtime there (its references are bound by
   // the near linker); a dlopen()ed one needs it global.

@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -235,6 +237,27 @@ std::string Process::path_in_target_root(const std::string& path) const {
 
 std::string Process::mapped_file_path(const RemoteRange& range) const {
   return fmt::format("{}/map_files/{:x}-{:x}", proc_dir_, range.start.value(), range.end.value());
+}
+
+std::string Process::open_file_path(const std::string& device, uint64_t inode) const {
+  unsigned major = 0, minor = 0;
+  if (std::sscanf(device.c_str(), "%x:%x", &major, &minor) != 2) return {};
+  const std::string dir = proc_dir_ + "/fd";
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return {};
+  std::string found;
+  while (const dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    const std::string path = dir + "/" + e->d_name;
+    struct stat st{};
+    if (::stat(path.c_str(), &st) == 0 && ::major(st.st_dev) == major && ::minor(st.st_dev) == minor &&
+        st.st_ino == inode) {
+      found = path;
+      break;
+    }
+  }
+  ::closedir(d);
+  return found;
 }
 
 size_t Process::read_partial(RemoteAddr addr, void* out, size_t len) const {

@@ -50,6 +50,12 @@ class Process {
   // /proc/PID/maps lists it), whatever its path names now (opening it needs
   // CAP_SYS_ADMIN).
   std::string mapped_file_path(const RemoteRange& range) const;
+  // /proc/PID/fd/N for a descriptor the target holds open on the file with this
+  // device ("MAJ:MIN" in hex, as the maps show it) and inode, or "" if none. For a
+  // mapping whose file has no path (a memfd: `lib load` keeps its descriptor open),
+  // when map_files is not allowed; opening it needs only the right to read the
+  // target's /proc (same uid), not CAP_SYS_ADMIN.
+  std::string open_file_path(const std::string& device, uint64_t inode) const;
 
   void read(RemoteAddr addr, void* out, size_t len) const;
   std::vector<uint8_t> read_bytes(RemoteAddr addr, size_t len) const;

@@ -100,6 +100,12 @@ ElfImage TargetObjects::open_mapped_file(const LoadedObject& object) const {
   } catch (const Error&) {
     // Not permitted (map_files wants CAP_SYS_ADMIN) or not there: by path.
   }
+  // 1b. A file without a path (a memfd, as `lib load` maps): a descriptor the target
+  // keeps open on it (the runtime's helper, same uid, has no CAP_SYS_ADMIN).
+  if (object.path.rfind("/memfd:", 0) == 0) {
+    const std::string fd_path = process_.open_file_path(object.device, object.inode);
+    if (!fd_path.empty()) return ElfImage::open(fd_path);
+  }
   // 2. Its path as the target sees it (its root, its mounts), if that is still the
   // file mapped.
   const std::string in_root = process_.path_in_target_root(object.path);

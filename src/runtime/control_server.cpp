@@ -86,6 +86,7 @@ bool start_thread(void* (*fn)(void*), void* arg) {
 struct ClientStart {
   ControlServer* server;
   int fd;
+  Peer peer;  // SO_PEERCRED at accept: who connected
 };
 
 }  // namespace
@@ -212,7 +213,7 @@ void* ControlServer::accept_main(void* self) {
       refuse(fd, "ERR too many clients at once (" + std::to_string(kMaxClients) + "); try again\n");
       continue;
     }
-    auto* start = new ClientStart{server, fd};
+    auto* start = new ClientStart{server, fd, Peer{peer.pid, peer.uid}};
     if (!start_thread(client_main, start)) {
       delete start;
       server->clients_.fetch_sub(1);
@@ -227,13 +228,13 @@ void* ControlServer::client_main(void* arg) {
   ClientStart start = *static_cast<ClientStart*>(arg);
   delete static_cast<ClientStart*>(arg);
   pthread_setname_np(pthread_self(), "hotpatch-client");
-  start.server->serve_client(start.fd);
+  start.server->serve_client(start.fd, start.peer);
   ::close(start.fd);
   start.server->clients_.fetch_sub(1);
   return nullptr;
 }
 
-void ControlServer::serve_client(int fd) {
+void ControlServer::serve_client(int fd, const Peer& peer) {
   std::string pending;
   char buf[4096];
   for (;;) {
@@ -250,7 +251,7 @@ void ControlServer::serve_client(int fd) {
         send_all(fd, "ERR line longer than " + std::to_string(control::kMaxLineLength) + " bytes; closing the connection\n");
         return;
       }
-      if (!send_all(fd, run_command_line(line).wire())) return;
+      if (!send_all(fd, run_command_line(line, peer).wire())) return;
       start = nl + 1;
     }
     pending.erase(0, start);

@@ -7,6 +7,8 @@
 #include <mutex>
 #include <string>
 
+#include "runtime/code_loading.h"
+
 namespace hotpatch::runtime {
 
 class ControlServer {
@@ -28,7 +30,7 @@ class ControlServer {
   bool listen_on(const std::string& path, std::string& error);
   static void* accept_main(void* self);
   static void* client_main(void* arg);
-  void serve_client(int fd);
+  void serve_client(int fd, const Peer& peer);
 
   std::mutex start_lock_;
   std::atomic<bool> running_{false};

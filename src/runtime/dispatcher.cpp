@@ -14,7 +14,7 @@ namespace hotpatch::runtime {
 
 using control::Verb;
 
-Reply run_command_line(std::string_view line) {
+Reply run_command_line(std::string_view line, const Peer& peer) {
   Reply reply;
   control::ParseResult parsed = control::parse_command(line);
   if (!parsed.command) {
@@ -38,13 +38,11 @@ Reply run_command_line(std::string_view line) {
     case Verb::VarGet: VariableTable::instance().get(a[0], c.type, reply); break;
     case Verb::VarSet: VariableTable::instance().set(a[0], c.type, a[1], reply); break;
     case Verb::LibList: LibraryTable::instance().list(reply); break;
-    case Verb::LibLoad: LibraryTable::instance().load(a[0], a[1], reply); break;
-    case Verb::LibUnload: LibraryTable::instance().unload(a[0], reply); break;
     case Verb::FuncList: FunctionTable::instance().list(reply); break;
+    case Verb::LibLoad:
+    case Verb::LibUnload:
     case Verb::FuncUpgrade:
-      FunctionTable::instance().upgrade(a[0], a[1], a.size() > 2 ? a[2] : a[1], reply);
-      break;
-    case Verb::FuncRollback: FunctionTable::instance().rollback(a[0], reply); break;
+    case Verb::FuncRollback: run_code_loading(c, peer, reply); break;
   }
   return reply;
 }

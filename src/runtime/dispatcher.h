@@ -3,10 +3,12 @@
 
 #include <string_view>
 
+#include "runtime/code_loading.h"
 #include "runtime/reply.h"
 
 namespace hotpatch::runtime {
 
-Reply run_command_line(std::string_view line);
+// `peer`: who sent it; the code-loading commands check it against the policy.
+Reply run_command_line(std::string_view line, const Peer& peer);
 
 }  // namespace hotpatch::runtime

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "runtime/code_loading.h"
+#include "runtime/memory_file.h"
 #include "runtime/registry_access.h"
 #include "runtime/reply.h"
 
@@ -62,22 +64,42 @@ void LibraryTable::list(Reply& reply) {
   for (const auto& l : libraries_) reply.line(l.name + " " + l.path);
 }
 
-void LibraryTable::load(const std::string& name, const std::string& path, Reply& reply) {
+void LibraryTable::load(const std::string& name, const std::string& path, const trust::Policy& policy, Reply& reply,
+                        LoadedLibrary& loaded) {
   std::lock_guard<std::mutex> guard(lock_);
+  loaded.name = name;
   for (const auto& l : libraries_)
     if (l.name == name) return reply.fail("a library named '" + name + "' is already loaded (" + l.path + ")");
   char real[PATH_MAX];
   if (!::realpath(path.c_str(), real)) return reply.fail(path + ": " + std::strerror(errno));
+  loaded.path = real;
   std::string error;
   if (!trusted_file(real, error)) return reply.fail(error);
+  // Read once: these bytes are judged, and these bytes are mapped.
+  std::vector<uint8_t> bytes;
+  if (!trust::read_file(real, bytes, error)) return reply.fail(error);
+  const trust::Verdict verdict = trust::judge(bytes.data(), bytes.size(), policy, real);
+  loaded.sha256 = verdict.sha256;
+  loaded.signer = verdict.signer;
+  if (!verdict.allowed) return reply.fail(std::string(kPolicyRefusal) + verdict.reason);
+  if (verdict.is_signed) {
+    const trust::Trailer t = trust::parse_trailer(bytes.data(), bytes.size());
+    loaded.key = t.public_key;
+  }
+  MemoryFile memfd("hotpatch-lib:" + name);
+  if (!memfd.fill(bytes, error)) return reply.fail(error);
+  std::string load_path;
+  if (!memfd.unique_dlopen_name(load_path, error)) return reply.fail(error);
   // RTLD_NOW: an unresolved symbol fails here, not in the middle of a call later.
-  void* handle = ::dlopen(real, RTLD_NOW | RTLD_LOCAL);
+  void* handle = ::dlopen(load_path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     const char* why = ::dlerror();
-    return reply.fail(std::string("dlopen failed: ") + (why ? why : "unknown error"));
+    return reply.fail(std::string("dlopen of ") + real + " failed: " + (why ? why : "unknown error"));
   }
-  libraries_.push_back({name, real, handle});
-  reply.line("loaded " + name + " " + real);
+  loaded.handle = handle;
+  loaded.fd = memfd.release();
+  libraries_.push_back(loaded);
+  reply.line("loaded " + name + " " + real + (loaded.signer.empty() ? "" : " (signed by key " + loaded.signer + ")"));
 }
 
 void LibraryTable::unload(const std::string& name, Reply& reply) {
@@ -100,6 +122,7 @@ void LibraryTable::unload(const std::string& name, Reply& reply) {
     return reply.fail(std::string("dlclose failed: ") + (why ? why : "unknown error"));
   }
   reply.line("unloaded " + name + " " + it->path);
+  if (it->fd >= 0) ::close(it->fd);
   libraries_.erase(it);
 }
 

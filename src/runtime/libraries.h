@@ -1,10 +1,15 @@
 // LibraryTable: libraries loaded by `lib load NAME PATH` (dlopen RTLD_NOW), by name.
+// The file is read once into a sealed memfd, judged by the trust policy, and that
+// memfd is what dlopen maps (docs/security.md): a file changed after the check is
+// not what runs.
 #pragma once
 
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "trust/policy.h"
 
 namespace hotpatch::runtime {
 
@@ -14,6 +19,10 @@ struct LoadedLibrary {
   std::string name;
   std::string path;  // resolved, absolute
   void* handle = nullptr;
+  std::string sha256;               // of the bytes loaded
+  std::string signer;               // key id of a valid signature; empty if unsigned
+  trust::PublicKey key{};           // the signer's key, when signed
+  int fd = -1;                      // the sealed memfd mapped, open until unload
 };
 
 class LibraryTable {
@@ -21,7 +30,9 @@ class LibraryTable {
   static LibraryTable& instance();
 
   void list(Reply& reply);
-  void load(const std::string& name, const std::string& path, Reply& reply);
+  // `loaded`: the library's record, filled in as far as it got (for the audit).
+  void load(const std::string& name, const std::string& path, const trust::Policy& policy, Reply& reply,
+            LoadedLibrary& loaded);
   void unload(const std::string& name, Reply& reply);
   std::optional<LoadedLibrary> find(const std::string& name);
 

@@ -69,6 +69,9 @@ CompileArgs parse_compile_args(const std::vector<std::string>& args) {
     else if (a.starts_with("-ffile-prefix-map=") || a.starts_with("-fdebug-prefix-map=") ||
              a.starts_with("-fmacro-prefix-map="))
       out.has_prefix_map = true;
+    else if (a == "-g0") out.debug_info = false;
+    else if (a == "-g" || a.starts_with("-ggdb") || a.starts_with("-gdwarf") || a == "-g1" || a == "-g2" || a == "-g3")
+      out.debug_info = true;
     else if (a == "-flto" || a.starts_with("-flto=")) out.lto = true;
     else if (a == "-fno-lto") out.lto = false;
     else if (a.starts_with("-Wl,")) {
@@ -117,6 +120,7 @@ std::vector<std::string> added_flags(const CompileArgs& parsed, const std::strin
                                      const std::string& prefix_map) {
   std::vector<std::string> extra = {"-ffunction-sections", "-fdata-sections"};
   if (parsed.kind == CommandKind::Compile) {
+    if (!parsed.debug_info) extra.push_back("-g");
     // One dependency file per command: -MD with several sources writes one per source.
     if (!parsed.wants_depfile && parsed.sources.size() == 1 && !depfile.empty()) {
       extra.push_back("-MD");

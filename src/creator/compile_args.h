@@ -21,6 +21,7 @@ struct CompileArgs {
   bool has_prefix_map = false;       // its own -ffile-prefix-map/-fdebug-prefix-map/-fmacro-prefix-map
   std::string project_map;           // a -Map the project passes to the linker itself
   bool lto = false;                  // -flto (not -fno-lto)
+  bool debug_info = false;           // its last -g option asks for debug information (not -g0)
 };
 
 // `args`: the arguments after the driver's name (argv[1..]).
@@ -33,7 +34,11 @@ CompileArgs parse_compile_args(const std::vector<std::string>& args);
 std::vector<std::string> arguments_as_run(const std::vector<std::string>& args);
 
 // The flags create adds: one section per function and per variable always (so a
-// call to a static function carries a relocation); for a compile, dependencies to
+// call to a static function carries a relocation); for a compile, -g when the
+// project builds without debug information (the layout checks and the __LINE__ rule
+// read it; GCC and clang promise that -g changes no generated code, and run-pre
+// matching against the running program proves it for every replaced function);
+// dependencies to
 // `depfile` unless the project writes its own, and `prefix_map` (old=new) unless it
 // maps paths itself; for a link, a linker map to `mapfile` unless it asks for one.
 std::vector<std::string> added_flags(const CompileArgs& parsed, const std::string& depfile, const std::string& mapfile,

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -38,7 +39,20 @@ TEST(CompileArgs, CompileWithOutputAndOwnDepfile) {
   EXPECT_EQ(a.project_depfile, ".deps/x.Tpo");
   // The project's dependency file is left alone: no second -MD/-MF.
   auto extra = added_flags(a, "/cap/1.d", "/cap/1.map", "/w/tree=/src");
-  EXPECT_EQ(extra, (std::vector<std::string>{"-ffunction-sections", "-fdata-sections", "-ffile-prefix-map=/w/tree=/src"}));
+  EXPECT_EQ(extra, (std::vector<std::string>{"-ffunction-sections", "-fdata-sections", "-g", "-ffile-prefix-map=/w/tree=/src"}));
+}
+
+TEST(CompileArgs, DebugInfoAddedOnlyWhenTheProjectHasNone) {
+  auto has_g = [](const std::vector<std::string>& args) {
+    auto extra = added_flags(parse_compile_args(args), "", "", "");
+    return std::find(extra.begin(), extra.end(), "-g") != extra.end();
+  };
+  EXPECT_TRUE(has_g({"-O2", "-c", "x.c"}));
+  EXPECT_FALSE(has_g({"-O2", "-g", "-c", "x.c"}));
+  EXPECT_FALSE(has_g({"-ggdb3", "-c", "x.c"}));
+  EXPECT_FALSE(has_g({"-gdwarf-4", "-c", "x.c"}));
+  EXPECT_TRUE(has_g({"-g", "-O2", "-g0", "-c", "x.c"}));  // the last -g option decides
+  EXPECT_FALSE(has_g({"-o", "app", "main.o"}));           // a link: nothing to describe
 }
 
 TEST(CompileArgs, DerivedNames) {
@@ -56,7 +70,7 @@ TEST(CompileArgs, OursWhenTheProjectHasNone) {
   EXPECT_EQ(a.kind, CommandKind::Compile);
   EXPECT_EQ(a.sources, std::vector<std::string>{"calc.c"});  // inc and X=1 are option values
   auto extra = added_flags(a, "/cap/1.d", "/cap/1.map", "");
-  EXPECT_EQ(extra, (std::vector<std::string>{"-ffunction-sections", "-fdata-sections", "-MD", "-MF", "/cap/1.d"}));
+  EXPECT_EQ(extra, (std::vector<std::string>{"-ffunction-sections", "-fdata-sections", "-g", "-MD", "-MF", "/cap/1.d"}));
   auto own_map = parse_compile_args({"-c", "x.c", "-fdebug-prefix-map=/a=/b"});
   EXPECT_TRUE(own_map.has_prefix_map);
 }

@@ -1,9 +1,16 @@
 #include "loader/patch_load.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <ctime>
+#include <fstream>
+#include <iterator>
 #include <utility>
 
 #include <fmt/format.h>
@@ -30,7 +37,7 @@ constexpr size_t kStubSlotSize = 16;  // stubs start 16-byte aligned
 
 // Libc functions the loader calls inside the target.
 struct LibcEntryPoints {
-  RemoteAddr dlopen, dlclose, dlerror, mmap, munmap, mprotect;
+  RemoteAddr dlopen, dlclose, dlerror, mmap, munmap, mprotect, memfd_create, dup, close;
 };
 
 LibcEntryPoints find_libc_entry_points(const TargetObjects& objects) {
@@ -44,6 +51,9 @@ LibcEntryPoints find_libc_entry_points(const TargetObjects& objects) {
   e.mmap = get("mmap");
   e.munmap = get("munmap");
   e.mprotect = get("mprotect");
+  e.memfd_create = get("memfd_create");
+  e.dup = get("dup");
+  e.close = get("close");
   return e;
 }
 
@@ -60,6 +70,97 @@ uint64_t remote_dlopen(Process& process, RemoteCall& rc, const LibcEntryPoints& 
     throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: dlopen of {} failed inside the target: {}", process.pid(),
                                                    path, remote_dlerror(process, rc, libc)));
   return handle;
+}
+
+int64_t as_int(uint64_t v) { return static_cast<int64_t>(v); }
+
+// Copies the file `path` into the target's memfd `fd`, from here: /proc/PID/fd/N
+// reopens that very file.
+void copy_into_memfd(pid_t pid, int64_t fd, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::BadPatchFile, errno_message(fmt::format("cannot read {}", path), errno));
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string target = fmt::format("/proc/{}/fd/{}", pid, fd);
+  int out = ::open(target.c_str(), O_WRONLY | O_CLOEXEC);
+  if (out < 0) throw Error(ErrorKind::Target, errno_message(fmt::format("process {}: cannot open its memfd {}", pid, target), errno));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(out, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = n < 0 ? errno : ENOSPC;
+      ::close(out);
+      throw Error(ErrorKind::Target, errno_message(fmt::format("process {}: cannot copy {} into {}", pid, path, target), err));
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::close(out);
+}
+
+// Whether the target maps the patch file already (a reverted patch's copy, kept):
+// by its path, that path deleted since (a file replaced), or its file identity.
+bool file_already_mapped(const TargetObjects& objects, const std::string& path) {
+  struct stat st {};
+  const bool have = ::stat(path.c_str(), &st) == 0;
+  for (const auto& o : objects.objects()) {
+    if (o.path == path || o.path == path + " (deleted)") return true;
+    unsigned major = 0, minor = 0;
+    if (have && o.inode == st.st_ino && std::sscanf(o.device.c_str(), "%x:%x", &major, &minor) == 2 &&
+        ::major(st.st_dev) == major && ::minor(st.st_dev) == minor)
+      return true;
+  }
+  return false;
+}
+
+// dlopen of the patch file. A reverted patch stays loaded (Patcher::dispose), and
+// dlopen hands back an object already loaded under the same name or file: the old
+// copy, with the static data its first life left (pointers to shadow variables
+// freed since, flags its constructors set) or, for a file rebuilt in place, the old
+// code. When a copy is mapped, a fresh one is loaded from a memfd
+// ("/memfd:hotpatch:ID (deleted)" in /proc/PID/maps) instead.
+uint64_t dlopen_patch(Process& process, RemoteCall& rc, const LibcEntryPoints& libc, const PatchFile& patch,
+                      const TargetObjects& objects) {
+  const pid_t pid = process.pid();
+  if (!file_already_mapped(objects, patch.path)) return remote_dlopen(process, rc, libc, patch.path);
+  auto loaded = [&](const std::string& path) {
+    uint64_t h = rc.call(libc.dlopen, {rc.push_string(path).value(), RTLD_LAZY | RTLD_NOLOAD}, "dlopen(" + path + ", RTLD_NOLOAD)");
+    if (h) rc.call(libc.dlclose, {h}, "dlclose(" + path + ")");  // NOLOAD took a reference
+    return h != 0;
+  };
+  const std::string name = "hotpatch:" + patch.id;
+  constexpr unsigned kMfdExec = 0x0010U;  // MFD_EXEC, Linux 6.3 (vm.memfd_noexec); older kernels refuse it
+  int64_t fd = as_int(rc.call(libc.memfd_create, {rc.push_string(name).value(), MFD_CLOEXEC | kMfdExec}, "memfd_create"));
+  if (fd < 0) fd = as_int(rc.call(libc.memfd_create, {rc.push_string(name).value(), MFD_CLOEXEC}, "memfd_create"));
+  if (fd < 0)
+    throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: a reverted copy of {} is still loaded and memfd_create "
+                                                   "failed inside the process: cannot load a fresh copy", pid, patch.path));
+  // An earlier fresh copy was loaded as /proc/self/fd/N too, its descriptor closed
+  // since: a name taken would again hand back that copy.
+  std::vector<int64_t> spare;
+  auto close_all = [&] {
+    for (int64_t f : spare) rc.call(libc.close, {static_cast<uint64_t>(f)}, "close(memfd)");
+    rc.call(libc.close, {static_cast<uint64_t>(fd)}, "close(memfd)");
+  };
+  try {
+    copy_into_memfd(pid, fd, patch.path);
+    while (loaded(fmt::format("/proc/self/fd/{}", fd))) {
+      if (spare.size() >= 64)
+        throw Error(ErrorKind::Internal, fmt::format("process {}: no free name to load a fresh copy of '{}'", pid, patch.id));
+      spare.push_back(fd);
+      fd = as_int(rc.call(libc.dup, {static_cast<uint64_t>(fd)}, "dup(memfd)"));
+      if (fd < 0) throw Error(ErrorKind::Internal, fmt::format("process {}: dup of a memfd failed", pid));
+    }
+    uint64_t handle = remote_dlopen(process, rc, libc, fmt::format("/proc/self/fd/{}", fd));
+    close_all();  // the mapping keeps the memfd
+    return handle;
+  } catch (...) {
+    try {
+      close_all();
+    } catch (const std::exception&) {
+      // the call itself failed (the process died?): the first error says why
+    }
+    throw;
+  }
 }
 
 // Maps `length` bytes of fresh memory in a free gap within jump reach of `near`.
@@ -159,7 +260,7 @@ void PatchLoad::load(ApplyPlan& plan, Clock::time_point deadline) {
       else if (patch.unwind_vaddr)
         register_unwind_table(rc, base + static_cast<int64_t>(patch.unwind_vaddr));
     } else {
-      code_.handle = remote_dlopen(process, rc, libc, patch.path);
+      code_.handle = dlopen_patch(process, rc, libc, patch, objects_);
       // dlopen's handle is the object's link_map, whose first field is its load bias.
       bias_ = static_cast<int64_t>(process.read_u64(RemoteAddr(code_.handle)));
     }

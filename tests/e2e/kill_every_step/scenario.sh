@@ -99,7 +99,10 @@ steps_of first_apply.steps -p "$learn_pid" apply patch.so
 behaves learn 2
 steps_of revert.steps -p "$learn_pid" revert kill-fix
 behaves learn 1
-steps_of apply.steps -p "$learn_pid" apply patch.so
+# A file the target maps already (patch.so's reverted copy stays mapped) would be
+# loaded from a memfd; the kills below use a fresh file each: learn with one too.
+fresh_patch
+steps_of apply.steps -p "$learn_pid" apply "$PATCH"
 expect_success hp -p "$learn_pid" revert kill-fix
 stop_target learn
 # The first apply differs from later ones until the runtime is in: its steps up to

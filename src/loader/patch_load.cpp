@@ -37,7 +37,7 @@ constexpr size_t kStubSlotSize = 16;  // stubs start 16-byte aligned
 
 // Libc functions the loader calls inside the target.
 struct LibcEntryPoints {
-  RemoteAddr dlopen, dlclose, dlerror, mmap, munmap, mprotect, memfd_create, dup, close;
+  RemoteAddr dlopen, dlclose, dlerror, mmap, munmap, mprotect, memfd_create, close;
 };
 
 LibcEntryPoints find_libc_entry_points(const TargetObjects& objects) {
@@ -52,7 +52,6 @@ LibcEntryPoints find_libc_entry_points(const TargetObjects& objects) {
   e.munmap = get("munmap");
   e.mprotect = get("mprotect");
   e.memfd_create = get("memfd_create");
-  e.dup = get("dup");
   e.close = get("close");
   return e;
 }
@@ -76,7 +75,8 @@ int64_t as_int(uint64_t v) { return static_cast<int64_t>(v); }
 
 // Copies the file `path` into the target's memfd `fd`, from here: /proc/PID/fd/N
 // reopens that very file.
-void copy_into_memfd(pid_t pid, int64_t fd, const std::string& path) {
+// Returns the memfd's inode.
+uint64_t copy_into_memfd(pid_t pid, int64_t fd, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorKind::BadPatchFile, errno_message(fmt::format("cannot read {}", path), errno));
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -94,7 +94,11 @@ void copy_into_memfd(pid_t pid, int64_t fd, const std::string& path) {
     }
     done += static_cast<size_t>(n);
   }
+  struct stat st {};
+  const int err = ::fstat(out, &st) == 0 ? 0 : errno;
   ::close(out);
+  if (err) throw Error(ErrorKind::Target, errno_message(fmt::format("process {}: cannot stat {}", pid, target), err));
+  return st.st_ino;
 }
 
 // Whether the target maps the patch file already (a reverted patch's copy, kept):
@@ -122,11 +126,6 @@ uint64_t dlopen_patch(Process& process, RemoteCall& rc, const LibcEntryPoints& l
                       const TargetObjects& objects) {
   const pid_t pid = process.pid();
   if (!file_already_mapped(objects, patch.path)) return remote_dlopen(process, rc, libc, patch.path);
-  auto loaded = [&](const std::string& path) {
-    uint64_t h = rc.call(libc.dlopen, {rc.push_string(path).value(), RTLD_LAZY | RTLD_NOLOAD}, "dlopen(" + path + ", RTLD_NOLOAD)");
-    if (h) rc.call(libc.dlclose, {h}, "dlclose(" + path + ")");  // NOLOAD took a reference
-    return h != 0;
-  };
   const std::string name = "hotpatch:" + patch.id;
   constexpr unsigned kMfdExec = 0x0010U;  // MFD_EXEC, Linux 6.3 (vm.memfd_noexec); older kernels refuse it
   int64_t fd = as_int(rc.call(libc.memfd_create, {rc.push_string(name).value(), MFD_CLOEXEC | kMfdExec}, "memfd_create"));
@@ -134,28 +133,23 @@ uint64_t dlopen_patch(Process& process, RemoteCall& rc, const LibcEntryPoints& l
   if (fd < 0)
     throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: a reverted copy of {} is still loaded and memfd_create "
                                                    "failed inside the process: cannot load a fresh copy", pid, patch.path));
-  // An earlier fresh copy was loaded as /proc/self/fd/N too, its descriptor closed
-  // since: a name taken would again hand back that copy.
-  std::vector<int64_t> spare;
-  auto close_all = [&] {
-    for (int64_t f : spare) rc.call(libc.close, {static_cast<uint64_t>(f)}, "close(memfd)");
-    rc.call(libc.close, {static_cast<uint64_t>(fd)}, "close(memfd)");
-  };
+  auto close_fd = [&] { rc.call(libc.close, {static_cast<uint64_t>(fd)}, "close(memfd)"); };
   try {
-    copy_into_memfd(pid, fd, patch.path);
-    while (loaded(fmt::format("/proc/self/fd/{}", fd))) {
-      if (spare.size() >= 64)
-        throw Error(ErrorKind::Internal, fmt::format("process {}: no free name to load a fresh copy of '{}'", pid, patch.id));
-      spare.push_back(fd);
-      fd = as_int(rc.call(libc.dup, {static_cast<uint64_t>(fd)}, "dup(memfd)"));
-      if (fd < 0) throw Error(ErrorKind::Internal, fmt::format("process {}: dup of a memfd failed", pid));
-    }
-    uint64_t handle = remote_dlopen(process, rc, libc, fmt::format("/proc/self/fd/{}", fd));
-    close_all();  // the mapping keeps the memfd
+    const uint64_t inode = copy_into_memfd(pid, fd, patch.path);
+    // dlopen also matches by the name it was given: every earlier copy was loaded as
+    // /proc/self/fd/N with a descriptor number reused since. The name carries this
+    // memfd's inode (unique while any copy is mapped), one path step per bit
+    // ("/." for 0, "/../fd" for 1: both stay in /proc/self/fd), so no loaded copy
+    // has it.
+    std::string path = "/proc/self/fd";
+    for (uint64_t bits = inode; bits; bits >>= 1) path += (bits & 1) ? "/../fd" : "/.";
+    path += fmt::format("/{}", fd);
+    uint64_t handle = remote_dlopen(process, rc, libc, path);
+    close_fd();  // the mapping keeps the memfd
     return handle;
   } catch (...) {
     try {
-      close_all();
+      close_fd();
     } catch (const std::exception&) {
       // the call itself failed (the process died?): the first error says why
     }

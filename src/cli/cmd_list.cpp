@@ -35,12 +35,15 @@ ProcessResult list_one(pid_t pid) {
   }
   Registry reg = patcher.applied();
   const ShadowStats shadows = patcher.shadow_stats();
+  const Patcher::KeptCode kept = patcher.kept_code();
   ProcessResult r;
   r.status = "listed";
   r.json["patches"] = nlohmann::json::array();
   for (const auto& p : reg.patches) r.json["patches"].push_back(patch_json(p));
   // docs/creator.md#shadow-variables: what patches attached to the program's objects.
   r.json["shadow"] = {{"live", shadows.live}, {"bytes", shadows.bytes}};
+  // docs/cli.md#revert: a reverted patch's code and data stay mapped.
+  r.json["kept"] = {{"copies", kept.copies}, {"bytes", kept.bytes}};
   if (reg.patches.empty()) r.lines.push_back("no patches applied");
   for (const auto& p : reg.patches) {
     r.lines.push_back(fmt::format("{}  applied {}  {}{}", p.id, iso_time(p.applied_unix), p.path, state_note(p.state)));
@@ -55,6 +58,9 @@ ProcessResult list_one(pid_t pid) {
     if (!p.description.empty()) r.lines.push_back(fmt::format("  description: {}", p.description));
   }
   if (shadows.live) r.lines.push_back(fmt::format("shadow variables: {} live ({} bytes)", shadows.live, shadows.bytes));
+  if (kept.copies)
+    r.lines.push_back(fmt::format("kept mapped: {} reverted patch cop{} ({} bytes)", kept.copies,
+                                  kept.copies == 1 ? "y" : "ies", kept.bytes));
   return r;
 }
 

@@ -39,7 +39,7 @@ constexpr size_t kStubSlotSize = 16;  // stubs start 16-byte aligned
 
 // Libc functions the loader calls inside the target.
 struct LibcEntryPoints {
-  RemoteAddr dlopen, dlclose, dlerror, mmap, munmap, mprotect, memfd_create, fcntl, close;
+  RemoteAddr dlopen, dlclose, dlerror, mmap, munmap, mprotect, memfd_create, close;
 };
 
 LibcEntryPoints find_libc_entry_points(const TargetObjects& objects) {
@@ -54,7 +54,6 @@ LibcEntryPoints find_libc_entry_points(const TargetObjects& objects) {
   e.munmap = get("munmap");
   e.mprotect = get("mprotect");
   e.memfd_create = get("memfd_create");
-  e.fcntl = get("fcntl");
   e.close = get("close");
   return e;
 }
@@ -79,8 +78,8 @@ int64_t as_int(uint64_t v) { return static_cast<int64_t>(v); }
 
 // Writes `bytes` into the target's memfd `fd` from here (through /proc/PID/fd, which
 // reopens that very file), then seals it: nobody, the target included, can change
-// what will be mapped.
-void fill_memfd(pid_t pid, int64_t fd, const std::vector<uint8_t>& bytes) {
+// what will be mapped. Returns the memfd's inode.
+uint64_t fill_memfd(pid_t pid, int64_t fd, const std::vector<uint8_t>& bytes) {
   const std::string path = fmt::format("/proc/{}/fd/{}", pid, fd);
   int out = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (out < 0) throw Error(ErrorKind::Target, errno_message(fmt::format("process {}: cannot open its memfd {}", pid, path), errno));
@@ -100,7 +99,11 @@ void fill_memfd(pid_t pid, int64_t fd, const std::vector<uint8_t>& bytes) {
     ::close(out);
     throw Error(ErrorKind::Target, errno_message(fmt::format("process {}: cannot seal {}", pid, path), err));
   }
+  struct stat st {};
+  const int err = ::fstat(out, &st) == 0 ? 0 : errno;
   ::close(out);
+  if (err) throw Error(ErrorKind::Target, errno_message(fmt::format("process {}: cannot stat {}", pid, path), err));
+  return st.st_ino;
 }
 
 // Loads a patch with dlopen from the bytes read (and judged) when the command
@@ -124,23 +127,16 @@ uint64_t dlopen_patch_bytes(Process& process, RemoteCall& rc, const LibcEntryPoi
                                                    "patch is loaded from a memfd only", pid));
   auto close_fd = [&] { rc.call(libc.close, {static_cast<uint64_t>(fd)}, "close(memfd)"); };
   try {
-    fill_memfd(pid, fd, *patch.bytes);
+    const uint64_t inode = fill_memfd(pid, fd, *patch.bytes);
     // dlopen returns an object already loaded under the same name without opening
-    // anything: an earlier patch's /proc/self/fd/N, its descriptor closed since, may
-    // hold this number. Move to a name no loaded object has.
-    std::string path;
-    for (int tries = 0;; ++tries) {
-      path = fmt::format("/proc/self/fd/{}", fd);
-      uint64_t loaded = rc.call(libc.dlopen, {rc.push_string(path).value(), RTLD_LAZY | RTLD_NOLOAD}, "dlopen(" + path + ", RTLD_NOLOAD)");
-      if (!loaded) break;
-      rc.call(libc.dlclose, {loaded}, "dlclose(" + path + ")");
-      int64_t moved = as_int(rc.call(libc.fcntl, {static_cast<uint64_t>(fd), F_DUPFD_CLOEXEC, static_cast<uint64_t>(fd + 1)},
-                                     "fcntl(memfd, F_DUPFD_CLOEXEC)"));
-      if (moved < 0 || tries >= 64)
-        throw Error(ErrorKind::Internal, fmt::format("process {}: no free name to load patch '{}' under", pid, patch.id));
-      close_fd();
-      fd = moved;
-    }
+    // anything, and every earlier copy (reverted patches stay mapped: Patcher::dispose)
+    // was loaded as /proc/self/fd/N with a descriptor number reused since. The name
+    // carries this memfd's inode (unique while any copy is mapped), one path step per
+    // bit ("/." for 0, "/../fd" for 1: both stay in /proc/self/fd), so no loaded copy
+    // has it.
+    std::string path = "/proc/self/fd";
+    for (uint64_t bits = inode; bits; bits >>= 1) path += (bits & 1) ? "/../fd" : "/.";
+    path += fmt::format("/{}", fd);
     uint64_t handle = remote_dlopen(process, rc, libc, path, patch.path);
     close_fd();  // the mapping keeps the memfd
     return handle;

@@ -3,6 +3,7 @@
 #include <elf.h>
 
 #include <algorithm>
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -15,6 +16,10 @@
 namespace hotpatch {
 
 namespace {
+
+// Mappings left free when a patch is loaded: its own (4-5, stubs, an unwind table),
+// those of the runtime, and room for the program's next mmaps.
+constexpr uint64_t kMappingsRoom = 1024;
 
 // The newest patch before `own_id` (all of them if empty) that redirects `target`.
 const PatchRecord* top_below(const Registry& registry, uint64_t target, const std::string& own_id) {
@@ -70,6 +75,23 @@ ApplyPlan plan_apply(Process& process, const TargetObjects& objects, const Patch
   // Patches and `lib load` libraries are mapped from memfds (patch_load.h), not by path.
   for (const auto& o : objects.objects())
     if (is_loaded_code_mapping(o.path)) plan.excluded.push_back(o.path);
+  // Reverted patches stay mapped (Patcher::dispose), so a target patched and reverted
+  // thousands of times nears the kernel's limit on mappings; past it, the program's
+  // own mmap (malloc) would fail. Leave it room.
+  {
+    std::ifstream limit_file("/proc/sys/vm/max_map_count");
+    uint64_t limit = 0;
+    const uint64_t used = objects.address_space().mappings().size();
+    if (limit_file >> limit && used + kMappingsRoom > limit)
+      throw Error(ErrorKind::DoesNotFit, fmt::format("process {}: has {} memory mappings of at most {} (vm.max_map_count); "
+                                                     "loading a patch could leave the program none (reverted patches stay "
+                                                     "mapped: restart it, or raise the limit)", pid, used, limit));
+  }
+  // Reverted patches stay mapped (Patcher::dispose): never resolve in them either.
+  // Copies of one patch share a path: each path once, thousands may be mapped.
+  for (const auto& o : objects.objects())
+    if (objects.is_patch(o) && std::find(plan.excluded.begin(), plan.excluded.end(), o.path) == plan.excluded.end())
+      plan.excluded.push_back(o.path);
 
   if (patch.object) {
     plan.pinned = objects.find_object(*patch.object);

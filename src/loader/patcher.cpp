@@ -80,6 +80,22 @@ Registry Patcher::applied() {
 
 ShadowStats Patcher::shadow_stats() { return read_shadow_stats(impl_->process, impl_->objects()); }
 
+Patcher::KeptCode Patcher::kept_code() {
+  const TargetObjects& objects = impl_->objects();
+  const Registry reg = applied();
+  KeptCode kept;
+  for (const auto& o : objects.objects()) {
+    if (!objects.is_patch(o)) continue;
+    bool live = std::any_of(reg.patches.begin(), reg.patches.end(),
+                            [&](const PatchRecord& p) { return o.span.contains(RemoteAddr(p.code.start)); });
+    if (live) continue;
+    kept.copies += 1;
+    for (const auto& m : objects.address_space().mappings())
+      if (m.inode == o.inode && m.device == o.device && m.path == o.path) kept.bytes += m.range.size();
+  }
+  return kept;
+}
+
 std::chrono::microseconds Patcher::prepare_runtime(const PatchFile& patch, Clock::time_point deadline) {
   // The bytes read (and judged) once, never the path again (docs/security.md).
   if (patch.shadow_ids.empty() &&
@@ -109,15 +125,15 @@ void Patcher::dispose(const PatchRecord& patch) {
                  process.pid(), patch.id, e.what());
     }
   }
-  // No thread is in the patch and nothing jumps to it any more.
-  try {
-    unload_code(process, objects, LoadedCode{patch.handle, patch.stubs, patch.unwind_tables});
-    test_steps::reached("unloaded");
-    verbose::step(fmt::format("process {}: unloaded '{}'", process.pid(), patch.id));
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "hotpatch: warning: process {}: patch '{}' is reverted but its code could not be unloaded: {}\n",
-               process.pid(), patch.id, e.what());
-  }
+  // Its code and data stay mapped (the dlopen handle is never closed, the stub pages
+  // stay): nothing jumps to the patch any more, but the program may still hold
+  // pointers into it that its code stored while the patch was live: a string literal
+  // only the fix has, the address of a function the patch added (an event handler),
+  // a table of its. Unmapping would turn the next use into a SIGSEGV long after the
+  // revert. Unwind tables stay registered too: a kept callback may still throw. A
+  // failed apply is different: nothing of it was ever live, ~PatchLoad unloads it.
+  test_steps::reached("disposed");
+  verbose::step(fmt::format("process {}: reverted '{}', its code stays mapped", process.pid(), patch.id));
 }
 
 ApplyReport Patcher::apply_one(const PatchFile& patch, std::chrono::milliseconds timeout, const std::string& replace) {
@@ -240,10 +256,10 @@ RevertReport Patcher::revert_one(const std::string& id, std::chrono::millisecond
   try {
     callback(plan.patch.post_revert, "post-revert");
   } catch (const Error& e) {
-    post_revert_failed = Error(e.kind(), fmt::format("patch '{}' is reverted (its shadow variables freed, its code "
-                                                     "unloaded), but {}", id, e.what()));
+    post_revert_failed = Error(e.kind(), fmt::format("patch '{}' is reverted (its shadow variables freed), but {}", id,
+                                                     e.what()));
   }
-  dispose(plan.patch);  // 4. shadow variables freed, code unloaded
+  dispose(plan.patch);  // 4. shadow variables freed; its code stays mapped
   if (post_revert_failed) throw *post_revert_failed;
   RevertReport report;
   static_cast<StopReport&>(report) = stop;

@@ -11,7 +11,8 @@
 //     checked, journal + jumps + registry written, or all of it undone in the same
 //     stop; retried while a function is busy;
 //  4. release: everyone resumed (the end of the stop); the load is kept, or unloaded.
-// Revert: plan, commit (the saved bytes back), release, then unload the patch.
+// Revert: plan, commit (the saved bytes back), release, then free the patch's shadow
+// variables; its code stays mapped (the program may hold pointers into it).
 #pragma once
 
 #include <sys/types.h>
@@ -49,8 +50,8 @@ class Patcher {
   // (finish_interrupted).
   // With `replace` (apply --replace OLD_ID, docs/creator.md#cumulative-patches-and-replace):
   // applies `patch` and reverts patch `replace` in the same stop, so that no call
-  // runs the original code of a function both replace; the old patch is unloaded
-  // after the stop. Callbacks (docs/creator.md#callbacks) run around the stop: the
+  // runs the original code of a function both replace; the old patch's code stays
+  // mapped after the stop (as after a revert). Callbacks (docs/creator.md#callbacks) run around the stop: the
   // new patch's pre-apply (a non-zero return: Error(Refused), nothing changed) and
   // post-apply; the replaced patch's run none.
   ApplyReport apply(const PatchFile& patch, std::chrono::milliseconds timeout, const std::string& replace = "");
@@ -61,12 +62,21 @@ class Patcher {
   Registry applied();
   // The shadow variables that exist in the process (all zero without a runtime).
   ShadowStats shadow_stats();
+  // Copies of reverted patches still mapped (a revert keeps a patch's code and data:
+  // the program may hold pointers into them), as /proc/PID/maps shows them: patch
+  // objects no applied patch's code lies in. A near-linked patch and jump stubs are
+  // anonymous memory, not counted.
+  struct KeptCode {
+    size_t copies = 0;
+    uint64_t bytes = 0;
+  };
+  KeptCode kept_code();
 
   // A CLI killed inside the stop leaves a record that is not Applied (see
   // PatchState). This rolls each one forward: an interrupted apply gets its missing
   // jumps (with the world stopped and the functions inactive, as any apply) if its
   // code is still mapped, else its saved bytes back and its record dropped; an
-  // interrupted revert gets its missing original bytes, and is then unloaded. Says
+  // interrupted revert gets its missing original bytes (its code then stays mapped). Says
   // what it did on stderr. Throws like apply/revert (Busy, Conflict...).
   void finish_interrupted(std::chrono::milliseconds timeout);
 
@@ -90,7 +100,7 @@ class Patcher {
   // it took when it was not there (else 0).
   std::chrono::microseconds prepare_runtime(const PatchFile& patch, std::chrono::steady_clock::time_point deadline);
   // After the stop that reverted `patch` (or replaced it): its shadow ids released,
-  // its code unloaded; failures are warnings (the revert is done).
+  // its code left mapped (dispose in patcher.cpp says why); failures are warnings.
   void dispose(const PatchRecord& patch);
 
   Impl* impl_;

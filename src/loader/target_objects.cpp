@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
+#include <tuple>
 
 #include "common/error.h"
 #include "common/paths.h"
@@ -21,12 +23,14 @@ TargetObjects::TargetObjects(const Process& process, AddressSpace space) : proce
     exe = process_.executable_path();
   } catch (const Error&) {
   }
-  // Group file mappings by (device, inode): one object each, in address order.
+  // Group file mappings by (device, inode): one object each, in address order. An
+  // index, not a search: reverted patches stay mapped (thousands after a long run).
+  std::map<std::tuple<uint64_t, std::string, std::string>, size_t> index;
   for (const auto& m : space_.mappings()) {
     if (!m.is_file()) continue;
-    auto it = std::find_if(objects_.begin(), objects_.end(),
-                           [&](const LoadedObject& o) { return o.inode == m.inode && o.device == m.device && o.path == m.path; });
-    if (it == objects_.end()) {
+    auto [slot, added] = index.try_emplace({m.inode, m.device, m.path}, objects_.size());
+    auto it = objects_.begin() + static_cast<std::ptrdiff_t>(slot->second);
+    if (added) {
       LoadedObject o;
       o.path = m.path;
       o.inode = m.inode;
@@ -43,27 +47,21 @@ TargetObjects::TargetObjects(const Process& process, AddressSpace space) : proce
     if (m.executable) it->executable_ranges.push_back(m.range);
     // The bias comes from the mapping of file offset 0, which holds the ELF header
     // and corresponds to the first PT_LOAD; fixed up once the image is read.
+    if (m.offset == 0 && it->header_mapping.start.is_null()) it->header_mapping = m.range;
   }
   // Drop file mappings that are not ELF objects (data files someone mmapped).
   std::erase_if(objects_, [](const LoadedObject& o) { return o.executable_ranges.empty(); });
   for (auto& o : objects_) {
-    const Mapping* first = nullptr;
-    for (const auto& m : space_.mappings())
-      if (m.inode == o.inode && m.device == o.device && m.path == o.path && m.offset == 0) {
-        first = &m;
-        break;
-      }
-    if (!first) continue;
-    o.header_mapping = first->range;
+    if (o.header_mapping.start.is_null()) continue;
     try {
       const ElfImage& img = image_without_debug_symbols(o);
       uint64_t first_vaddr = UINT64_MAX;
       for (const auto& seg : img.load_segments()) first_vaddr = std::min(first_vaddr, seg.vaddr & ~uint64_t{0xfff});
       if (first_vaddr == UINT64_MAX) first_vaddr = 0;
-      o.bias = img.elf_type() == ET_EXEC ? 0 : static_cast<int64_t>(first->range.start.value() - first_vaddr);
+      o.bias = img.elf_type() == ET_EXEC ? 0 : static_cast<int64_t>(o.header_mapping.start.value() - first_vaddr);
     } catch (const Error&) {
       // Not readable as ELF: keep it (addresses still map to it) but lookups skip it.
-      o.bias = static_cast<int64_t>(first->range.start.value());
+      o.bias = static_cast<int64_t>(o.header_mapping.start.value());
     }
   }
 }
@@ -147,6 +145,15 @@ ElfImage& TargetObjects::image_without_debug_symbols(const LoadedObject& object)
     images_.erase(object.path);
     unreadable_[object.path] = e.what();
     throw;
+  }
+}
+
+bool TargetObjects::is_patch(const LoadedObject& object) const {
+  if (object.path.rfind("/memfd:hotpatch:", 0) == 0) return true;
+  try {
+    return image_without_debug_symbols(object).section(".hotpatch").has_value();
+  } catch (const Error&) {
+    return false;
   }
 }
 

@@ -62,6 +62,9 @@ class TargetObjects {
   // (/usr/lib/debug/.build-id/..., the target's or ours, same build-id) merged in
   // when it is stripped.
   const ElfImage& image(const LoadedObject& object) const;
+  // Whether the object is a hotpatch patch (a ".hotpatch" section, or a memfd copy
+  // the Loader made): applied, or reverted and kept mapped (Patcher::dispose).
+  bool is_patch(const LoadedObject& object) const;
 
   // Looks `name` up in `pinned` if given, else in the main executable, then in the
   // other objects in address order, skipping `excluded` paths (the runtime, patches).

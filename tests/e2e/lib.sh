@@ -431,6 +431,10 @@ revert_ok() {
     "$LAST_OUT" "revert output"
 }
 
+# patches_listed TEXT: list's text without its "kept mapped: ..." line (reverted
+# patches' code stays mapped, docs/cli.md#revert).
+patches_listed() { grep -v '^kept mapped: [0-9]* reverted patch cop' <<<"$1" || true; }
+
 # redirect_re OLD ADDR NEW: a regex for list's line for one replaced function,
 # "  OLD (ADDR) -> NEW (0x...)", optionally followed by " via ..." (how it jumps).
 redirect_re() { echo "^  $1 \\($2\\) -> $3 \\(0x[0-9a-f]+\\)( via [a-z0-9, ]+)?$"; }

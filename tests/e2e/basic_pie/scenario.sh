@@ -40,7 +40,7 @@ assert_eq "$orig_bytes" "$(read_mem "$pid" "$addr" 16)" "code at compute ($addr)
 wait_for_log t '^compute\(7\)=21$' 2
 expect_output t '^compute\(7\)=21$' 5
 expect_success hp -p "$pid" list
-assert_eq "no patches applied" "$LAST_OUT" "list after revert"
+assert_eq "no patches applied" "$(patches_listed "$LAST_OUT")" "list after revert"
 
 step "apply again after revert"
 apply_ok "$pid" patch.so fix-compute

@@ -109,7 +109,7 @@ expect_success hp -p "$pid" func rollback add_func
 wait_for_log s 'add_func\(1,2\)=3 '
 expect_fail 8 "not upgraded; nothing to roll back" hp -p "$pid" func rollback add_func
 expect_success hp -p "$pid" list
-assert_eq "no patches applied" "$LAST_OUT" "ptrace list after rollbacks"
+assert_eq "no patches applied" "$(patches_listed "$LAST_OUT")" "ptrace list after rollbacks"
 
 step "a ptrace revert undoes a cooperative upgrade (shared registry)"
 expect_success hp -p "$pid" func upgrade add_func_patch1 add_func

@@ -52,5 +52,5 @@ revert_ok "$pid" conn-fix
 wait_for_log t '^hook pre-revert: handle answers 3, conns\[0\]->fd=100$' 2
 wait_for_log t '^hook post-revert: handle answers 1, conns\[0\]->fd=100$' 2
 expect_success hp -p "$pid" list
-assert_eq "no patches applied" "$LAST_OUT" "list after the revert (no shadow variable left)"
+assert_eq "no patches applied" "$(patches_listed "$LAST_OUT")" "list after the revert (no shadow variable left)"
 finish_target t

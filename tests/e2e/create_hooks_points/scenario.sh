@@ -24,7 +24,7 @@ wait_for_log t '^callback pre-apply refusing: compute\(7\)=21$' 2
 assert_eq "$code_before" "$(read_mem "$pid" "$entry" 16)" "compute's first bytes after the refused apply"
 grep -q "$WORK/patch.so" "/proc/$pid/maps" && fail "the refused patch is still mapped in the process"
 expect_success hp -p "$pid" list
-assert_eq "no patches applied" "$LAST_OUT" "list after the refused apply"
+assert_eq "no patches applied" "$(patches_listed "$LAST_OUT")" "list after the refused apply"
 expect_output t '^compute\(7\)=21$' 3
 expect_log_lacks t '^callback post-apply'
 
@@ -54,7 +54,7 @@ expect_alive "$pid"
 assert_eq "$code_before" "$(read_mem "$pid" "$entry" 16)" "compute's first bytes after a crashed pre-apply"
 grep -q "$WORK/crash.so" "/proc/$pid/maps" && fail "the patch whose pre-apply crashed is still mapped"
 expect_success hp -p "$pid" list
-assert_eq "no patches applied" "$LAST_OUT" "list after a crashed pre-apply"
+assert_eq "no patches applied" "$(patches_listed "$LAST_OUT")" "list after a crashed pre-apply"
 rm crash
 expect_fail 1 "patch 'crash-fix' is applied, but process [0-9]+ thread [0-9]+: post-apply callback post_apply of patch 'crash-fix' faulted" \
   hp -p "$pid" apply crash.so

@@ -44,5 +44,5 @@ for ending in resumed killed; do
   fi
 done
 expect_success hp -p "$pid" list
-assert_eq "no patches applied" "$LAST_OUT" "list at the end"
+assert_eq "no patches applied" "$(patches_listed "$LAST_OUT")" "list at the end"
 finish_target t

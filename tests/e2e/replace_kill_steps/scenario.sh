@@ -44,7 +44,7 @@ if [ "$kill_steps" != all ]; then
   mv short.steps replace.steps
 fi
 for s in apply:world-stopped apply:journal-written apply:jump-1-written apply:jump-2-written apply:committed \
-  apply:released apply:unloaded; do
+  apply:released apply:disposed; do
   grep -qx "$s" replace.steps || fail "apply --replace passes no step '$s'"
 done
 # beta gets its original bytes back in a write of its own; alpha goes from series-1's

@@ -42,7 +42,7 @@ revert_ok "$pid" shadow-fix
 wait_for_log t '^report requests=[0-9]+$' 2
 expect_output t '^(report requests=[0-9]+|returns v1=[0-9]+ v2=[0-9]+)$' 4
 expect_success hp -p "$pid" list
-assert_eq "no patches applied" "$LAST_OUT" "list after the revert (no shadow variable left)"
+assert_eq "no patches applied" "$(patches_listed "$LAST_OUT")" "list after the revert (no shadow variable left)"
 expect_success hp -p "$pid" --json list
 assert_match '"shadow":\{"bytes":0,"live":0\}' "$LAST_OUT" "list --json after the revert"
 
@@ -57,7 +57,7 @@ note "handled before the revert: $before; first report after the new apply: $aga
 step "a revert killed inside its stop: the next command finishes it and frees the shadows"
 kill_at revert:jump-1-restored -p "$pid" revert shadow-fix
 expect_success hp -p "$pid" list
-assert_eq "no patches applied" "$LAST_OUT" "list after the killed revert (finished, shadows freed)"
+assert_eq "no patches applied" "$(patches_listed "$LAST_OUT")" "list after the killed revert (finished, shadows freed)"
 assert_match "finished reverting 'shadow-fix'" "$LAST_ERR" "list finishes the killed revert"
 mark_log t
 wait_for_log t '^report requests=[0-9]+$' 2

@@ -39,7 +39,7 @@ revert_ok "$pid" p1
 wait_for_log t '^compute\(7\)=21$' 2
 expect_output t '^compute\(7\)=21$' 3
 expect_success hp -p "$pid" list
-assert_eq "no patches applied" "$LAST_OUT" "list at the end"
+assert_eq "no patches applied" "$(patches_listed "$LAST_OUT")" "list at the end"
 
 step "apply p2 alone, then p1 on top of it"
 apply_ok "$pid" patch2.so p2

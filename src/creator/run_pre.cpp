@@ -2,6 +2,7 @@
 
 #include <elf.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <set>
@@ -9,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "arch/instructions.h"
 #include "common/paths.h"
 #include "creator/dwarf_info.h"
 
@@ -81,25 +83,133 @@ class Matcher {
   std::optional<std::string> mismatch(const Unit& u, const ObjSymbol& o) {
     const ElfSymbol* b = binary_symbol(u, o.name, o.bind == STB_LOCAL, true);
     if (!b) return "the program has no such function (its build inlined it or left it out)";
-    if (b->size != o.size) return fmt::format("it is {} bytes in the program, {} rebuilt", b->size, o.size);
     auto bin = bin_.read_vaddr(b->value, b->size);
     auto span = bytes_of(u.orig, o);
+    if (b->size != o.size) {
+      std::string sizes = fmt::format("it is {} bytes in the program, {} rebuilt", b->size, o.size);
+      if (!bin || span.size() != o.size) return sizes;
+      if (auto problem = mismatch_by_instruction(u, o, *b, *bin, span)) return fmt::format("{}; {}", sizes, *problem);
+      return std::nullopt;
+    }
     if (!bin || span.size() != o.size) return std::nullopt;  // nothing to compare (not file-backed)
-    std::vector<uint8_t> mb = *bin, mo(span.begin(), span.end());
+    auto problem = mismatch_byte_for_byte(u, o, *b, *bin, span);
+    if (problem && !mismatch_by_instruction(u, o, *b, *bin, span)) return std::nullopt;
+    return problem;
+  }
+
+  // The fast path: the same bytes at the same offsets, relocations resolved.
+  std::optional<std::string> mismatch_byte_for_byte(const Unit& u, const ObjSymbol& o, const ElfSymbol& b,
+                                                    const std::vector<uint8_t>& bin, std::span<const uint8_t> span) {
+    std::vector<uint8_t> mb = bin, mo(span.begin(), span.end());
     CodeContext code = code_of(u.orig, o);
     for (const auto& r : relocations_in(u.orig, o.section, o.value, o.size)) {
       size_t k = r.offset - o.value, w = width_of(r.type);
       if (k + w > mb.size()) return fmt::format("a relocation at +{:#x} runs past its end", k);
       Target t = target_of(u.orig, r, code);
-      std::vector<size_t> also_masked;
-      if (auto problem = check_reference(u, r, t, k, b->value + k, *bin, mo, also_masked))
+      std::vector<ptrdiff_t> also_masked;
+      if (auto problem = check_reference(u, r, t, k, k, b.value + k, bin, mo, also_masked))
         return fmt::format("{} at +{:#x}", *problem, k);
       for (size_t i = k; i < k + w; ++i) mb[i] = mo[i] = 0;
-      for (size_t i : also_masked)
-        if (i < mb.size()) mb[i] = mo[i] = 0;
+      for (ptrdiff_t d : also_masked)
+        if (k + d < mb.size()) mb[k + d] = mo[k + d] = 0;
     }
     for (size_t i = 0; i < mb.size(); ++i)
       if (mb[i] != mo[i]) return fmt::format("the code differs at +{:#x}", i);
+    return std::nullopt;
+  }
+
+  // When the bytes differ: the same instructions one by one, where a relative jmp or
+  // jcc may be the other length of the same branch (the assembler relaxes branches
+  // per section and never shrinks one, so the program's one big .text and our one
+  // section per function can encode a branch differently) if its destination is the
+  // corresponding instruction, or the same place outside the function. Everything
+  // else must be byte for byte the same, relocations resolved.
+  std::optional<std::string> mismatch_by_instruction(const Unit& u, const ObjSymbol& o, const ElfSymbol& b,
+                                                     const std::vector<uint8_t>& bin, std::span<const uint8_t> span) {
+    auto ins = arch::decode_instructions(span);
+    if (!ins) return std::string("the rebuilt code does not decode");
+    auto relocs = relocations_in(u.orig, o.section, o.value, o.size);
+    std::sort(relocs.begin(), relocs.end(), [](const auto& x, const auto& y) { return x.offset < y.offset; });
+    const std::vector<uint8_t> mo(span.begin(), span.end());
+    CodeContext code = code_of(u.orig, o);
+    std::vector<uint64_t> at(ins->size() + 1);  // the program's offset of each instruction, and of the end
+    struct Branch {
+      size_t index;
+      int64_t rebuilt_target, program_target;
+    };
+    std::vector<Branch> branches;
+    uint64_t pb = 0;
+    size_t ri = 0;
+    for (size_t i = 0; i < ins->size(); ++i) {
+      const arch::Instruction& io = (*ins)[i];
+      at[i] = pb;
+      auto where = [&] { return fmt::format("instruction {} (+{:#x} rebuilt, +{:#x} in the program)", i, io.offset, pb); };
+      std::vector<const ObjRelocation*> here;  // the relocations inside this instruction
+      for (; ri < relocs.size() && relocs[ri].offset - o.value < io.offset + io.size; ++ri) here.push_back(&relocs[ri]);
+      if (pb >= bin.size()) return fmt::format("the program's code ends before {}", where());
+      if (io.branch != arch::Instruction::Branch::none) {
+        auto decoded = arch::decode_instructions(std::span<const uint8_t>(bin).subspan(pb), 1);
+        if (!decoded || decoded->size() != 1 || (*decoded)[0].branch != io.branch ||
+            (*decoded)[0].condition != io.condition)
+          return fmt::format("{} is another instruction", where());
+        const arch::Instruction& ib = (*decoded)[0];
+        if (here.empty()) {
+          branches.push_back({i, io.target, static_cast<int64_t>(pb) + ib.target});
+        } else {
+          // A branch out of the function: a relocation fills exactly its 32-bit
+          // displacement. Checked as if the program's branch had the rebuilt one's
+          // encoding and ended where the program's ends: the same destination.
+          const ObjRelocation& r = *here[0];
+          size_t ko = r.offset - o.value, field = ko - io.offset;
+          if (here.size() != 1 || !is_pc_relative(r.type) || width_of(r.type) != 4 || field + 4 != io.size)
+            return fmt::format("{} is a branch this check does not follow", where());
+          uint64_t end = b.value + pb + ib.size, destination = b.value + pb + ib.target;
+          std::vector<uint8_t> as_rebuilt(mo.begin() + io.offset, mo.begin() + io.offset + io.size);
+          int32_t displacement = static_cast<int32_t>(destination - end);
+          std::memcpy(as_rebuilt.data() + field, &displacement, 4);
+          std::vector<ptrdiff_t> unused;
+          if (auto problem = check_reference(u, r, target_of(u.orig, r, code), field, ko, end - 4, as_rebuilt, mo, unused))
+            return fmt::format("{}: {}", where(), *problem);
+        }
+        pb += ib.size;
+        continue;
+      }
+      if (pb + io.size > bin.size()) return fmt::format("the program's code ends inside {}", where());
+      std::vector<uint8_t> wb(bin.begin() + pb, bin.begin() + pb + io.size);
+      std::vector<uint8_t> wo(mo.begin() + io.offset, mo.begin() + io.offset + io.size);
+      for (const ObjRelocation* r : here) {
+        size_t ko = r->offset - o.value, kw = ko - io.offset, w = width_of(r->type);
+        if (kw + w > io.size) return fmt::format("a relocation at +{:#x} runs past its instruction", ko);
+        std::vector<ptrdiff_t> also_masked;
+        if (auto problem = check_reference(u, *r, target_of(u.orig, *r, code), pb + kw, ko, b.value + pb + kw, bin, mo,
+                                           also_masked))
+          return fmt::format("{}: {}", where(), *problem);
+        for (size_t k = kw; k < kw + w; ++k) wb[k] = wo[k] = 0;
+        for (ptrdiff_t d : also_masked)
+          if (kw + d < io.size) wb[kw + d] = wo[kw + d] = 0;
+      }
+      if (wb != wo) return fmt::format("{} differs", where());
+      pb += io.size;
+    }
+    at[ins->size()] = pb;
+    if (pb != bin.size()) return fmt::format("the program's code goes on after the last instruction (+{:#x})", pb);
+    for (const Branch& br : branches) {
+      // The rebuilt destination as an instruction (or the function's end); the
+      // program's branch must reach that same instruction in the program's layout.
+      auto it = std::lower_bound(ins->begin(), ins->end(), br.rebuilt_target, [](const arch::Instruction& x, int64_t t) {
+        return static_cast<int64_t>(x.offset) < t;
+      });
+      size_t j = it - ins->begin();
+      bool found = it != ins->end() ? static_cast<int64_t>(it->offset) == br.rebuilt_target
+                                    : br.rebuilt_target == static_cast<int64_t>(span.size());
+      if (!found)
+        return fmt::format("the branch of instruction {} goes outside the rebuilt function, or into an instruction, "
+                           "without a relocation",
+                           br.index);
+      if (br.program_target != static_cast<int64_t>(at[j]))
+        return fmt::format("the branch of instruction {} (+{:#x} rebuilt) reaches another instruction in the program",
+                           br.index, (*ins)[br.index].offset);
+    }
     return std::nullopt;
   }
 
@@ -125,10 +235,16 @@ class Matcher {
       std::string file = base_name(u.file);
       auto theirs_p = binary_dwarf_ ? binary_dwarf_->producer_of(file) : std::nullopt;
       auto ours_p = object_dwarf ? object_dwarf->producer_of(file) : std::nullopt;
-      if (theirs_p && ours_p && *theirs_p != *ours_p)
+      auto only_theirs = theirs_p && ours_p ? words_only_in(*theirs_p, *ours_p) : std::set<std::string>{};
+      auto only_ours = theirs_p && ours_p ? words_only_in(*ours_p, *theirs_p) : std::set<std::string>{};
+      if (!only_theirs.empty() || !only_ours.empty())
         why = fmt::format("other compiler flags: the program's {} was built with '{}', the rebuilt one with '{}' "
-                          "(the program's build: '{}')", file, join(words_only_in(*theirs_p, *ours_p), " "),
-                          join(words_only_in(*ours_p, *theirs_p), " "), *theirs_p);
+                          "(the program's build: '{}')", file, join(only_theirs, " "), join(only_ours, " "), *theirs_p);
+      else if (theirs_p && ours_p)
+        // Only our own -ffunction-sections/-fdata-sections (or nothing) differ: they
+        // move code between sections, which the comparison allows for.
+        why = fmt::format("the program's {} was built with the same recorded compiler flags (apart from the Creator's "
+                          "own -ffunction-sections -fdata-sections); ", file);
       else if (!theirs_p)
         why = fmt::format("the program has no debug information for {} to compare compiler flags with; ", file);
     }
@@ -180,12 +296,13 @@ class Matcher {
     return false;
   }
 
-  // Whether relocation `r` (field at +k, program address `place`) means in the
-  // program what it means in the object; a description of the difference if not.
-  // `also_masked`: instruction bytes the linker may rewrite (GOT relaxation).
+  // Whether relocation `r` (field at bin[k] in the program's code, obj[ko] in the
+  // object's; program address `place`) means in the program what it means in the
+  // object; a description of the difference if not. `also_masked`: instruction
+  // bytes the linker may rewrite (GOT relaxation), as offsets from the field.
   std::optional<std::string> check_reference(const Unit& u, const ObjRelocation& r, const Target& t, size_t k,
-                                             uint64_t place, const std::vector<uint8_t>& bin,
-                                             const std::vector<uint8_t>& obj, std::vector<size_t>& also_masked) {
+                                             size_t ko, uint64_t place, const std::vector<uint8_t>& bin,
+                                             const std::vector<uint8_t>& obj, std::vector<ptrdiff_t>& also_masked) {
     std::string name;
     std::optional<uint64_t> addr;
     if (t.kind == Target::Symbol) {
@@ -213,21 +330,21 @@ class Matcher {
       if (t.kind == Target::Section) return std::nullopt;
       uint64_t g = place + field32 - r.addend;
       if (is_got_slot_for(g, name, addr)) return std::nullopt;
-      if (addr && k >= 2) {
+      if (addr && k >= 2 && ko >= 2) {
         // ld's relaxations of a GOT load of a symbol it resolved: mov -> lea,
         // call/jmp *slot -> a direct call/jmp, or (non-PIE) an immediate operand.
-        uint8_t o1 = obj[k - 2], o2 = obj[k - 1], b1 = bin[k - 2], b2 = bin[k - 1];
+        uint8_t o1 = obj[ko - 2], o2 = obj[ko - 1], b1 = bin[k - 2], b2 = bin[k - 1];
         bool relaxed = false;
         if (o1 == 0x8b && b1 == 0x8d && g == *addr) {
-          relaxed = true, also_masked = {k - 2};
+          relaxed = true, also_masked = {-2};
         } else if (o1 == 0xff && o2 == 0x15 && b1 == 0x67 && b2 == 0xe8 && g == *addr) {
-          relaxed = true, also_masked = {k - 2, k - 1};
+          relaxed = true, also_masked = {-2, -1};
         } else if (o1 == 0xff && o2 == 0x25 && b1 == 0xe9 && k + 4 <= bin.size() && bin[k + 3] == 0x90 &&
                    place - 2 + 5 + static_cast<int64_t>(le32(bin, k - 1)) == *addr) {
-          relaxed = true, also_masked = {k - 2, k - 1, k, k + 1, k + 2, k + 3};
+          relaxed = true, also_masked = {-2, -1, 0, 1, 2, 3};
         } else if ((b1 == 0xc7 || b1 == 0xf7 || b1 == 0x81) && static_cast<uint32_t>(field32) == *addr) {
-          relaxed = true, also_masked = {k - 2, k - 1};
-          if (k >= 3) also_masked.push_back(k - 3);  // the REX prefix: the register moves from R to B
+          relaxed = true, also_masked = {-2, -1};
+          if (k >= 3 && ko >= 3) also_masked.push_back(-3);  // the REX prefix: the register moves from R to B
         }
         if (relaxed) return std::nullopt;
       }

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "arch/arch.h"
+#include "arch/instructions.h"
 
 using hotpatch::RemoteAddr;
 namespace arch = hotpatch::arch;
@@ -290,4 +291,41 @@ TEST(X86_64, ProgramStartedReadsGlibcStartFromTheInitialStack) {
   std::array<uint64_t, 3> not_program = {0x7f4e81ee6b78, sp0.value() - 8, 0};
   regs.set_pc(RemoteAddr(0x7f4e81ee7784));
   EXPECT_FALSE(arch::program_started(regs, sp0, entry, not_program, in_program));
+}
+
+// The branches the assembler may encode short or long are told by kind, condition
+// and destination, whatever their length; anything else is `none`.
+TEST(ArchX86_64, DecodedBranchesAreTheSameWhateverTheirLength) {
+  using B = arch::Instruction::Branch;
+  // jmp -125 (rel32, the program's, F4); jmp rel8 with the same destination from +5.
+  const uint8_t code[] = {0xe9, 0x83, 0xff, 0xff, 0xff, 0xeb, 0x86, 0x74, 0x02, 0x0f, 0x84, 0x10, 0x00,
+                          0x00, 0x00, 0x75, 0x00, 0xe8, 0x00, 0x00, 0x00, 0x00, 0x66, 0xe9, 0x00, 0x00, 0xc3};
+  auto ins = arch::decode_instructions(code);
+  ASSERT_TRUE(ins);
+  ASSERT_EQ(ins->size(), 8u);
+  EXPECT_EQ((*ins)[0].branch, B::jump);
+  EXPECT_EQ((*ins)[0].size, 5u);
+  EXPECT_EQ((*ins)[0].target, 5 - 125);
+  EXPECT_EQ((*ins)[1].branch, B::jump);
+  EXPECT_EQ((*ins)[1].offset, 5u);
+  EXPECT_EQ((*ins)[1].size, 2u);
+  EXPECT_EQ((*ins)[1].target, 7 - 122);
+  EXPECT_EQ((*ins)[2].branch, B::conditional);  // je +2
+  EXPECT_EQ((*ins)[3].branch, B::conditional);  // je rel32 +0x10
+  EXPECT_EQ((*ins)[2].condition, (*ins)[3].condition);
+  EXPECT_EQ((*ins)[2].target, 11);
+  EXPECT_EQ((*ins)[3].target, 15 + 0x10);
+  EXPECT_EQ((*ins)[4].branch, B::conditional);  // jne
+  EXPECT_NE((*ins)[4].condition, (*ins)[2].condition);
+  EXPECT_EQ((*ins)[5].branch, B::none);  // call rel32
+  EXPECT_EQ((*ins)[6].branch, B::none);  // jmp rel16 (operand-size prefix)
+  EXPECT_EQ((*ins)[6].size, 4u);
+  EXPECT_EQ((*ins)[7].branch, B::none);  // ret
+  // One instruction from an offset; code that does not decode to its end.
+  auto one = arch::decode_instructions(std::span<const uint8_t>(code).subspan(5), 1);
+  ASSERT_TRUE(one);
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ((*one)[0].target, 2 - 122);
+  const uint8_t cut[] = {0x90, 0x0f};
+  EXPECT_FALSE(arch::decode_instructions(cut));
 }

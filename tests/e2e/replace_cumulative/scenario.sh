@@ -42,7 +42,7 @@ assert_match "$(redirect_re alpha '0x[0-9a-f]+' alpha_2)" "$LAST_OUT" "list: alp
 assert_match "$(redirect_re gamma_ '0x[0-9a-f]+' gamma_2)" "$LAST_OUT" "list: gamma"
 assert_no_match '^  beta ' "$LAST_OUT" "list: beta is no one's any more"
 # The replaced patch's code stays mapped, as after a revert (docs/cli.md#revert).
-grep -q " $WORK/patch1.so$" "/proc/$pid/maps" || fail "series-1's code was unmapped when it was replaced"
+grep -q " /memfd:hotpatch:series-1 (deleted)$" "/proc/$pid/maps" || fail "series-1's code was unmapped when it was replaced"
 assert_match '^kept mapped: 1 reverted patch copy \([0-9]+ bytes\)$' "$LAST_OUT" "list: series-1's kept copy"
 
 step "refusals leave series-2 in place"

@@ -76,11 +76,13 @@ uint64_t remote_dlopen(Process& process, RemoteCall& rc, const LibcEntryPoints& 
 
 int64_t as_int(uint64_t v) { return static_cast<int64_t>(v); }
 
-// Writes `bytes` into the target's memfd `fd` from here (through /proc/PID/fd, which
+// Writes `bytes` into the target's memfd `fd` from here (through /proc/PID/task/TID/fd, which
 // reopens that very file), then seals it: nobody, the target included, can change
 // what will be mapped. Returns the memfd's inode.
-uint64_t fill_memfd(pid_t pid, int64_t fd, const std::vector<uint8_t>& bytes) {
-  const std::string path = fmt::format("/proc/{}/fd/{}", pid, fd);
+uint64_t fill_memfd(pid_t pid, pid_t tid, int64_t fd, const std::vector<uint8_t>& bytes) {
+  // Through the borrowed thread: /proc/PID/fd is gone once the thread-group leader
+  // has exited (e2e/leader_exited); the descriptor table is the same.
+  const std::string path = fmt::format("/proc/{}/task/{}/fd/{}", pid, tid, fd);
   int out = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (out < 0) throw Error(ErrorKind::Target, errno_message(fmt::format("process {}: cannot open its memfd {}", pid, path), errno));
   size_t done = 0;
@@ -108,7 +110,7 @@ uint64_t fill_memfd(pid_t pid, int64_t fd, const std::vector<uint8_t>& bytes) {
 
 // Loads a patch with dlopen from the bytes read (and judged) when the command
 // started, never from its path again (docs/security.md): they go into a sealed
-// memfd of the target's, and the target's dlopen maps /proc/self/fd/N. The
+// memfd of the target's, and the target's dlopen maps /proc/thread-self/fd/N. The
 // descriptor is closed once mapped; /proc/PID/maps names the mapping
 // "/memfd:hotpatch:ID (deleted)" (patch_mapping_name).
 uint64_t dlopen_patch_bytes(Process& process, RemoteCall& rc, const LibcEntryPoints& libc, const PatchFile& patch) {
@@ -127,14 +129,16 @@ uint64_t dlopen_patch_bytes(Process& process, RemoteCall& rc, const LibcEntryPoi
                                                    "patch is loaded from a memfd only", pid));
   auto close_fd = [&] { rc.call(libc.close, {static_cast<uint64_t>(fd)}, "close(memfd)"); };
   try {
-    const uint64_t inode = fill_memfd(pid, fd, *patch.bytes);
+    const uint64_t inode = fill_memfd(pid, rc.thread().tid(), fd, *patch.bytes);
     // dlopen returns an object already loaded under the same name without opening
     // anything, and every earlier copy (reverted patches stay mapped: Patcher::dispose)
-    // was loaded as /proc/self/fd/N with a descriptor number reused since. The name
+    // was loaded as /proc/thread-self/fd/N with a descriptor number reused since. The name
     // carries this memfd's inode (unique while any copy is mapped), one path step per
-    // bit ("/." for 0, "/../fd" for 1: both stay in /proc/self/fd), so no loaded copy
+    // bit ("/." for 0, "/../fd" for 1: both stay in the fd directory), so no loaded copy
     // has it.
-    std::string path = "/proc/self/fd";
+    // /proc/thread-self, not /proc/self: the latter is the thread-group leader's, whose
+    // descriptors cannot be read once it has exited (e2e/leader_exited).
+    std::string path = "/proc/thread-self/fd";
     for (uint64_t bits = inode; bits; bits >>= 1) path += (bits & 1) ? "/../fd" : "/.";
     path += fmt::format("/{}", fd);
     uint64_t handle = remote_dlopen(process, rc, libc, path, patch.path);

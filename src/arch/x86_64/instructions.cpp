@@ -1,9 +1,8 @@
 // x86_64 instruction decoding for comparisons of code (instructions.h):
 // lengths from capstone, and the relative branches the assembler may encode short
 // or long told apart from everything else.
-#include <capstone/capstone.h>
-
 #include "arch/instructions.h"
+#include "arch/x86_64/disassembler.h"
 
 namespace hotpatch::arch {
 
@@ -41,29 +40,17 @@ void classify(const cs_insn& insn, Instruction& out) {
 }  // namespace
 
 std::optional<std::vector<Instruction>> decode_instructions(std::span<const uint8_t> code, size_t max_count) {
-  csh cs;
-  if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) return std::nullopt;
-  cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
   std::vector<Instruction> out;
-  const uint8_t* p = code.data();
-  size_t left = code.size();
-  uint64_t address = 0;
-  cs_insn* insn = cs_malloc(cs);
-  bool failed = false;
-  while (left > 0 && out.size() < max_count) {
-    if (!cs_disasm_iter(cs, &p, &left, &address, insn)) {
-      failed = true;
-      break;
-    }
+  if (max_count == 0) return out;
+  const auto end = x86_64::walk_instructions(code, 0, true, [&](csh, const cs_insn& insn) {
     Instruction i;
-    i.offset = insn->address;
-    i.size = insn->size;
-    classify(*insn, i);
+    i.offset = insn.address;
+    i.size = insn.size;
+    classify(insn, i);
     out.push_back(i);
-  }
-  cs_free(insn, 1);
-  cs_close(&cs);
-  if (failed || (max_count == SIZE_MAX && left != 0)) return std::nullopt;
+    return out.size() < max_count;
+  });
+  if (end == x86_64::WalkEnd::Undecodable || end == x86_64::WalkEnd::NoDisassembler) return std::nullopt;
   return out;
 }
 

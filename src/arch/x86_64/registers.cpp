@@ -7,6 +7,7 @@
 #include <set>
 
 #include "arch/arch.h"
+#include "arch/x86_64/disassembler.h"
 
 namespace hotpatch::arch {
 
@@ -120,47 +121,28 @@ class ClobberAnalysis {
 }  // namespace
 
 std::optional<std::vector<uint64_t>> branches_leaving(std::span<const uint8_t> code) {
-  csh cs;
-  if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) return std::nullopt;
-  cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
   std::vector<uint64_t> out;
-  const uint8_t* p = code.data();
-  size_t left = code.size();
-  uint64_t address = 0;
-  cs_insn* insn = cs_malloc(cs);
-  while (left > 0 && cs_disasm_iter(cs, &p, &left, &address, insn)) {
-    bool relative = cs_insn_group(cs, insn, CS_GRP_BRANCH_RELATIVE);
-    const cs_x86& x = insn->detail->x86;
-    if (!relative || x.op_count != 1 || x.operands[0].type != X86_OP_IMM) continue;
-    uint64_t dest = static_cast<uint64_t>(x.operands[0].imm);
-    if (dest < code.size()) continue;
-    // Capstone describes the displacement of a relative branch as its immediate.
-    out.push_back(insn->address + (x.encoding.imm_size ? x.encoding.imm_offset : insn->size - 4));
-  }
-  bool complete = left == 0;
-  cs_free(insn, 1);
-  cs_close(&cs);
-  if (!complete) return std::nullopt;
+  const auto end = x86_64::walk_instructions(code, 0, true, [&](csh cs, const cs_insn& insn) {
+    const cs_x86& x = insn.detail->x86;
+    if (cs_insn_group(cs, &insn, CS_GRP_BRANCH_RELATIVE) && x.op_count == 1 && x.operands[0].type == X86_OP_IMM &&
+        static_cast<uint64_t>(x.operands[0].imm) >= code.size())
+      // Capstone describes the displacement of a relative branch as its immediate.
+      out.push_back(insn.address + (x.encoding.imm_size ? x.encoding.imm_offset : insn.size - 4));
+    return true;
+  });
+  if (end != x86_64::WalkEnd::AllDecoded) return std::nullopt;
   return out;
 }
 
 std::optional<uint64_t> instruction_end(std::span<const uint8_t> code, uint64_t offset) {
-  csh cs;
-  if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) return std::nullopt;
   std::optional<uint64_t> end;
-  const uint8_t* p = code.data();
-  size_t left = code.size();
-  uint64_t address = 0;
-  cs_insn* insn = cs_malloc(cs);
-  while (left > 0 && cs_disasm_iter(cs, &p, &left, &address, insn)) {
-    if (offset >= insn->address && offset < insn->address + insn->size) {
-      end = insn->address + insn->size;
-      break;
+  x86_64::walk_instructions(code, 0, false, [&](csh, const cs_insn& insn) {
+    if (offset >= insn.address && offset < insn.address + insn.size) {
+      end = insn.address + insn.size;
+      return false;
     }
-    if (insn->address > offset) break;
-  }
-  cs_free(insn, 1);
-  cs_close(&cs);
+    return insn.address <= offset;
+  });
   return end;
 }
 

@@ -72,9 +72,6 @@ ApplyPlan plan_apply(Process& process, const TargetObjects& objects, const Patch
   plan.excluded = {patch.path};
   if (plan.runtime) plan.excluded.push_back(plan.runtime->runtime_path());
   for (const auto& p : plan.before.registry.patches) plan.excluded.push_back(p.path);
-  // Patches and `lib load` libraries are mapped from memfds (patch_load.h), not by path.
-  for (const auto& o : objects.objects())
-    if (is_loaded_code_mapping(o.path)) plan.excluded.push_back(o.path);
   // Reverted patches stay mapped (Patcher::dispose), so a target patched and reverted
   // thousands of times nears the kernel's limit on mappings; past it, the program's
   // own mmap (malloc) would fail. Leave it room.
@@ -87,10 +84,12 @@ ApplyPlan plan_apply(Process& process, const TargetObjects& objects, const Patch
                                                      "loading a patch could leave the program none (reverted patches stay "
                                                      "mapped: restart it, or raise the limit)", pid, used, limit));
   }
-  // Reverted patches stay mapped (Patcher::dispose): never resolve in them either.
+  // Code we loaded is never a place to resolve in: patches (reverted ones stay mapped,
+  // Patcher::dispose) and `lib load` libraries, mapped from memfds (patch_load.h).
   // Copies of one patch share a path: each path once, thousands may be mapped.
   for (const auto& o : objects.objects())
-    if (objects.is_patch(o) && std::find(plan.excluded.begin(), plan.excluded.end(), o.path) == plan.excluded.end())
+    if ((objects.is_patch(o) || is_loaded_code_mapping(o.path)) &&
+        std::find(plan.excluded.begin(), plan.excluded.end(), o.path) == plan.excluded.end())
       plan.excluded.push_back(o.path);
 
   if (patch.object) {

@@ -1,7 +1,10 @@
 /* threads_come_and_go target: like a thread-per-request server, the main thread
  * keeps starting short-lived detached threads (at most SLOTS at a time, argv[1],
- * default 16), each of which calls compute() 10 times, sleeping PAUSE_US (argv[2],
- * default 0) after each call, and exits. Thousands of threads start and end per
+ * default 16), each of which calls compute() 1 to 19 times (10 on average),
+ * sleeping PAUSE_US (argv[2], default 0) after each call, and exits. The counts
+ * differ so that lifetimes spread out: with equal lifetimes the threads born
+ * together die together, and the live count swings in waves (an apply in a
+ * trough stops a third of SLOTS). Thousands of threads start and end per
  * second, so some are always being created or torn down while the patcher stops
  * the process. Every 20 ms a reporter thread prints compute(7), how many
  * short-lived threads have finished and how many are running now. Wrong results
@@ -23,7 +26,8 @@ static unsigned pause_us;
 static volatile unsigned long finished;
 
 static void *short_lived(void *arg) {
-  for (int x = 0; x < 10; x++) {
+  int calls = (int)(long)arg;
+  for (int x = 0; x < calls; x++) {
     int r = compute(x);
     if (r != 3 * x && r != 10 * x) printf("BAD compute(%d)=%d in a short-lived thread\n", x, r);
     if (pause_us) usleep(pause_us);
@@ -57,9 +61,11 @@ int main(int argc, char **argv) {
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&attr, 64 << 10); /* 1000 of them: keep the footprint small */
+  unsigned seed = (unsigned)getpid();
   for (;;) {
     sem_wait(&slots);
-    if (pthread_create(&t, &attr, short_lived, NULL) != 0) {
+    long calls = 1 + rand_r(&seed) % 19;
+    if (pthread_create(&t, &attr, short_lived, (void *)calls) != 0) {
       printf("BAD pthread_create failed\n");
       sem_post(&slots);
       usleep(1000);

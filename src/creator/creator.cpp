@@ -336,13 +336,15 @@ CreateResult create_patch(const CreateOptions& options) {
   result.recompiled = changed.recompiled;
   for (const auto& n : changed.notes) result.notes.push_back(n);
 
-  // New objects in the program (a new source file).
+  // New objects in the program (a source file the fix adds): compared with an
+  // empty object, so that all they define is new, linked inside the patch like the
+  // new functions and variables of a changed file.
   const std::set<std::string> known(objects.begin(), objects.end());
+  std::vector<std::string> added_units;
   if (const LinkRecord* link = link_of_binary(patched, work.tree() + "/" + binary_rel)) {
     for (const auto& o : objects_linked_into(patched, *link, work.tree()).objects) {
       std::string rel = relative_to(o, work.tree());
-      if (!known.count(rel))
-        result.report.refused.push_back(fmt::format("{}: a new source file; new files are not supported yet", rel));
+      if (!known.count(rel)) added_units.push_back(rel);
     }
   }
 
@@ -358,6 +360,14 @@ CreateResult create_patch(const CreateOptions& options) {
     }
     if (result.report.refused.size() != refusals) continue;
     builder.add_unit(rel, std::move(before), std::move(after));
+  }
+  for (const auto& rel : added_units) {
+    ObjectFile after = ObjectFile::read(work.tree() + "/" + rel);
+    const size_t refusals = result.report.refused.size();
+    check_object(after, rel, patched.compile_of(work.tree() + "/" + rel), result.report.refused);
+    if (result.report.refused.size() != refusals) continue;
+    result.added_files.push_back(rel);
+    builder.add_unit(rel, ObjectFile::empty(rel + " (not in the program)"), std::move(after));
   }
   // The rest of the program, read only if a pass needs it (readers of a changed
   // constant in other files).

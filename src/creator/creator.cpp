@@ -389,7 +389,11 @@ CreateResult create_patch(const CreateOptions& options) {
                                                    "files it touches are not compiled into it in this configuration)",
                                                    options.binary));
   if (!builder.has_changes())
-    throw Error(ErrorKind::DoesNotFit, fmt::format("the diff changes no function of {}", options.binary));
+    throw Error(ErrorKind::DoesNotFit,
+                fmt::format("the diff changes no function of {}: the objects it touches compile to the same code and "
+                            "data as before (the change is in code this configuration leaves out, for another "
+                            "platform, or in comments); there is nothing to patch live in this build",
+                            options.binary));
 
   if (InterruptGuard::signal()) throw Error(ErrorKind::Internal, "interrupted");
   std::string id = options.id.empty() ? default_id(options.output) : options.id;

@@ -84,8 +84,8 @@ class Verifier {
   // start from its initial value while the program's code keeps its own (a
   // variable), or leave the program's callers on the old code and drop a change
   // made in the move (a function). C++'s weak copies of inline functions are
-  // interchangeable and stay allowed; a writable weak object (a template's static
-  // member, an inline function's static) has state and does not.
+  // interchangeable and stay allowed; for a weak or unique object (an inline
+  // function's static) the patch uses the program's (closure.cpp).
   void moved_definitions(const Unit& u) {
     if (!p_.binary) return;
     const auto& syms = u.patched.symbols();
@@ -93,7 +93,7 @@ class Verifier {
       const ObjSymbol& s = syms[i];
       if (s.bind == STB_LOCAL || c_.twin_of({u.number, i})) continue;
       const bool function = is_defined_function(s);
-      if (function ? s.bind != STB_GLOBAL : !(is_defined_object(s) && u.patched.sections()[s.section].is_writable()))
+      if (s.bind != STB_GLOBAL || !(function || (is_defined_object(s) && u.patched.sections()[s.section].is_writable())))
         continue;
       for (const ElfSymbol* b : p_.binary->find_symbols(s.name)) {
         if (b->section_index == SHN_UNDEF || b->bind == STB_LOCAL) continue;

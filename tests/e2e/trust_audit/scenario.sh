@@ -78,6 +78,15 @@ printf 'require_signature = yes\ntrusted_keys = %s\n' "$WORK/trusted" >policy
 expect_fail 11 "not signed" hp_ns -p "$pid" check patch.so
 expect_record HOTPATCH_ACTION=check HOTPATCH_RESULT=refused "HOTPATCH_PATCH_PATH=$WORK/patch.so" HOTPATCH_SIGNER=none \
   "HOTPATCH_ERROR=.*not signed, and the policy $WORK/policy requires signatures.*"
+expect_fail 11 "not signed" hp_ns install-patch --patch-dir "$WORK/store" patch.so
+expect_record HOTPATCH_ACTION=install-patch HOTPATCH_RESULT=refused "HOTPATCH_PATCH_PATH=$WORK/patch.so" HOTPATCH_SIGNER=none \
+  "HOTPATCH_ERROR=.*not signed, and the policy $WORK/policy requires signatures.*"
+# Installed while the policy allowed it, read by `patches` (as by the agent) once it does not.
+: >open
+HOTPATCH_POLICY=$WORK/open expect_success hp_ns install-patch --patch-dir "$WORK/store" wrong-build.so
+run_cmd hp_ns patches --patch-dir "$WORK/store"
+expect_record HOTPATCH_ACTION=installed-patch HOTPATCH_RESULT=refused "HOTPATCH_PATCH_PATH=$WORK/store/fix-compute.so" \
+  HOTPATCH_SIGNER=none "HOTPATCH_ERROR=.*not signed, and the policy $WORK/policy requires signatures.*"
 
 step "the runtime: lib load, func upgrade, func rollback, lib unload, and a refused lib load"
 EX=$(dirname "$HOTPATCH")/examples

@@ -2,7 +2,8 @@
 # install-patch, the agent and the runtime's lib load and func upgrade refuse an
 # unsigned patch or library (exit 11, or the agent skips it), and nothing in the
 # target changes; signed by a trusted key, each goes through. A policy file with a
-# mistake, or one others could edit, refuses everything, naming the file and line.
+# mistake, or one others could edit, refuses everything, naming the file and line; so
+# does the agent a patch directory others could write.
 build_unique_target svc "$E2E_DIR/ops_agent/target.c"
 build_patch patch.so "$E2E_DIR/ops_many/patch.c" -DBUILD_ID="\"$(build_id_of svc)\""
 mkdir keys trusted
@@ -60,6 +61,12 @@ assert_eq "no patches applied" "$(patches_listed "$LAST_OUT")" "list after the r
 step "the agent skips an unsigned installed patch, applies a signed one"
 : >open
 HOTPATCH_POLICY=$WORK/open expect_success hp install-patch --patch-dir "$store" patch.so # installed under an open policy
+# A patch directory others could write is no source of patches, whatever its files say.
+chmod 777 "$store"
+expect_fail 4 "$store: writable by other users \\(owner uid 0, mode 777\\); refusing to take patches from it" \
+  timeout -k 5 60 "$HOTPATCH" agent --patch-dir "$store" --run-dir "$WORK/run" --log stderr
+expect_fail 4 "$store: writable by other users" hp install-patch --patch-dir "$store" signed.so
+chmod 755 "$store"
 start_target agent "$HOTPATCH" agent --patch-dir "$store" --run-dir "$WORK/run" --log stderr
 wait_for_log agent '^hotpatch-agent: ready: watching process starts; 0 patches in ' 10
 assert_match "^hotpatch-agent: $store/fix-compute.so: not signed, and the policy $WORK/policy requires signatures \\(hotpatch sign\\); skipped$" \

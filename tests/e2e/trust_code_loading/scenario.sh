@@ -3,13 +3,9 @@
 # lib load, lib unload, func upgrade and func rollback are refused (exit 11) unless
 # the policy lists the uid in code_loading_uids; root may always. The policy is read
 # by the runtime from the service's environment, anew for every command.
-source "$E2E_DIR/trust_ptracer/stage.sh" # the service's files, as_nobody, hp_nobody
-start_target s setpriv --reuid=65534 --regid=65534 --clear-groups -- env XDG_RUNTIME_DIR= LD_LIBRARY_PATH="$WORK/stage" \
-  "$WORK/stage/simple_server" --interval_ms=50 --minloglevel=2
-spid=$LAST_PID
-wait_for_log s '^ready pid='
-wait_for_log s 'add_func\(1,2\)=3 '
-assert_eq 65534 "$(stat -c %u /proc/$spid)" "the service runs as nobody"
+source "$E2E_DIR/trust_ptracer/stage.sh" # the service's files, as_nobody, hp_nobody, start_service
+start_service s
+spid=$SPID
 grep -q " $WORK/stage/libhotpatch" "/proc/$spid/maps" || fail "the service does not run the staged runtime"
 
 step "the same uid, not listed: variables yes, code no; the process is not changed"

@@ -17,12 +17,8 @@ printf 'code_loading_uids = 65534\n' >client-policy
 chmod 644 client-policy
 as_stranger() { setpriv --reuid=65533 --regid=65533 --clear-groups -- "$@"; }
 
-start_target s setpriv --reuid=65534 --regid=65534 --clear-groups -- env XDG_RUNTIME_DIR= LD_LIBRARY_PATH="$WORK/stage" \
-  LD_PRELOAD="$WORK/stage/spy.so" "$WORK/stage/simple_server" --interval_ms=50 --minloglevel=2
-spid=$LAST_PID
-wait_for_log s '^ready pid='
-wait_for_log s 'add_func\(1,2\)=3 '
-assert_eq 65534 "$(stat -c %u /proc/$spid)" "the service runs as nobody"
+start_service s LD_PRELOAD="$WORK/stage/spy.so"
+spid=$SPID
 grep -q " $WORK/stage/spy.so$" "/proc/$spid/maps" || fail "spy.so is not loaded in the service"
 
 step "another uid: no tracing, no socket"

@@ -5,7 +5,8 @@
 #           it), spy.so (trust_ptracer/spy.c) and try_attach (trust_ptracer/try_attach.c);
 #   libadd_func_patch1.so, libadd_func_patch2.so, and policy (empty), which
 #   $HOTPATCH_POLICY names.
-# Defines as_nobody CMD... and hp_nobody ARGS... (the staged CLI as nobody).
+# Defines as_nobody CMD..., hp_nobody ARGS... (the staged CLI as nobody) and
+# start_service.
 EX=$(dirname "$HOTPATCH")/examples
 [ -x "$EX/simple_server" ] || fail "examples not built: $EX/simple_server"
 command -v setpriv >/dev/null || fail "setpriv (util-linux) is needed"
@@ -25,3 +26,16 @@ build_target stage/try_attach "$E2E_DIR/trust_ptracer/try_attach.c"
 chmod 755 stage stage/*
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
 hp_nobody() { as_nobody timeout -k 5 60 "$WORK/stage/hotpatch" "$@"; }
+
+# start_service NAME [VAR=VALUE...]: the staged simple_server as nobody, with these
+# variables added to its environment; waits until it computes. SPID: its pid.
+start_service() {
+  local name=$1
+  shift
+  start_target "$name" setpriv --reuid=65534 --regid=65534 --clear-groups -- env XDG_RUNTIME_DIR= \
+    LD_LIBRARY_PATH="$WORK/stage" "$@" "$WORK/stage/simple_server" --interval_ms=50 --minloglevel=2
+  SPID=$LAST_PID
+  wait_for_log "$name" '^ready pid='
+  wait_for_log "$name" 'add_func\(1,2\)=3 '
+  assert_eq 65534 "$(stat -c %u "/proc/$SPID")" "the service runs as nobody"
+}

@@ -44,12 +44,20 @@ exec "$WORK/stage/hotpatch" "\$@"
 WRAPPER
 chmod 755 stage/helper
 
+# upgrade_and_back LOG CLI...: func upgrade p1 add_func and func rollback through CLI
+# (hp or hp_nobody, with -p PID), each seen in the target's LOG.
+upgrade_and_back() {
+  local log=$1
+  shift
+  expect_success "$@" func upgrade p1 add_func
+  wait_for_log "$log" 'add_func\(1,2\)=1003 '
+  expect_success "$@" func rollback add_func
+  wait_for_log "$log" 'add_func\(1,2\)=3 '
+}
+
 set_scope 1
-start_target s setpriv --reuid=65534 --regid=65534 --clear-groups -- env XDG_RUNTIME_DIR= LD_LIBRARY_PATH="$WORK/stage" \
-  LD_PRELOAD="$WORK/stage/spy.so" HOTPATCH_CLI="$WORK/stage/helper" "$WORK/stage/simple_server" --interval_ms=50 --minloglevel=2
-spid=$LAST_PID
-wait_for_log s '^ready pid='
-wait_for_log s 'add_func\(1,2\)=3 '
+start_service s LD_PRELOAD="$WORK/stage/spy.so" HOTPATCH_CLI="$WORK/stage/helper"
+spid=$SPID
 expect_success hp -p "$spid" lib load p1 "$WORK/libadd_func_patch1.so"
 
 step "ptrace_scope 1: a sibling of the same uid may not attach; the runtime's helper may"
@@ -94,18 +102,12 @@ rpid=$LAST_PID
 wait_for_log r '^ready pid='
 wait_for_log r 'add_func\(1,2\)=3 '
 expect_success hp -p "$rpid" lib load p1 "$WORK/libadd_func_patch1.so"
-expect_success hp -p "$rpid" func upgrade p1 add_func
-wait_for_log r 'add_func\(1,2\)=1003 '
-expect_success hp -p "$rpid" func rollback add_func
-wait_for_log r 'add_func\(1,2\)=3 '
+upgrade_and_back r hp -p "$rpid"
 set_scope "$orig"
 finish_target r
 
 step "back to ptrace_scope 1: nobody's func upgrade works again"
 set_scope 1
-expect_success hp_nobody -p "$spid" func upgrade p1 add_func
-wait_for_log s 'add_func\(1,2\)=1003 '
-expect_success hp_nobody -p "$spid" func rollback add_func
-wait_for_log s 'add_func\(1,2\)=3 '
+upgrade_and_back s hp_nobody -p "$spid"
 set_scope "$orig"
 finish_target s

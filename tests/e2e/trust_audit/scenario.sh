@@ -88,7 +88,7 @@ run_cmd hp_ns patches --patch-dir "$WORK/store"
 expect_record HOTPATCH_ACTION=installed-patch HOTPATCH_RESULT=refused "HOTPATCH_PATCH_PATH=$WORK/store/fix-compute.so" \
   HOTPATCH_SIGNER=none "HOTPATCH_ERROR=.*not signed, and the policy $WORK/policy requires signatures.*"
 
-step "the runtime: lib load, func upgrade, func rollback, lib unload, and a refused lib load"
+step "the runtime: lib load, func upgrade, func rollback, lib unload, a failed func upgrade, a refused lib load"
 EX=$(dirname "$HOTPATCH")/examples
 [ -x "$EX/simple_server" ] || fail "examples not built: $EX/simple_server"
 cp "$EX/libadd_func_patch1.so" libsigned.so
@@ -111,6 +111,10 @@ expect_record SYSLOG_IDENTIFIER=libhotpatch HOTPATCH_ACTION=func-upgrade HOTPATC
 expect_success hp_ns -p "$spid" func rollback add_func
 expect_record HOTPATCH_ACTION=func-rollback HOTPATCH_RESULT=ok HOTPATCH_PATCH_ID=func:add_func "HOTPATCH_PAUSE_US=[0-9]+" \
   "HOTPATCH_TARGET_PID=$spid"
+run_cmd hp_ns -p "$spid" func upgrade nosuch add_func
+[ "$LAST_RC" -ne 0 ] || fail "func upgrade into a library never loaded succeeded"
+expect_record HOTPATCH_ACTION=func-upgrade HOTPATCH_RESULT=failed PRIORITY=4 HOTPATCH_PATCH_ID=func:add_func \
+  "HOTPATCH_ERROR=no library named 'nosuch' is loaded.*" "HOTPATCH_TARGET_PID=$spid"
 expect_success hp_ns -p "$spid" lib unload p1
 expect_record HOTPATCH_ACTION=lib-unload HOTPATCH_RESULT=ok HOTPATCH_PATCH_ID=p1 "HOTPATCH_SIGNER=$key_id" "HOTPATCH_TARGET_PID=$spid"
 expect_fail 11 "policy: $WORK/libunsigned.so: not signed" hp_ns -p "$spid" lib load p2 "$WORK/libunsigned.so"

@@ -121,17 +121,26 @@ revert_ok "$pid" trust-fix
 wait_for_log t '^compute\(7\)=21$' 2
 
 step "the bytes checked are the bytes loaded: the file rewritten after the check changes nothing"
-cp signed.so swap.so
-stop_cli_at apply:thread-seized -p "$pid" apply swap.so
-# The same inode, other bytes: a patch that multiplies by 99 (and is not even signed).
-cat evil.so >swap.so
-kill -CONT "$CLI_PID"
-wait "$CLI_PID" || fail "apply failed after the file changed under it: $(cat cli.err)"
-assert_match '^applied trust-fix: ' "$(cat cli.out)" "apply output"
-mark_log t
-expect_output t '^compute\(7\)=70$' 3
-expect_log_lacks t '^BAD'
-revert_ok "$pid" trust-fix
+# Both ways of loading: dlopen (from a memfd) and near-linked (written by the loader).
+build_patch near.so "$CASE_DIR/patch.c" -DNEAR -nostartfiles
+build_patch evil-near.so "$CASE_DIR/patch.c" -DNEAR -DEVIL -nostartfiles
+expect_success hp sign --key keys/release.key near.so
+for pair in signed.so:evil.so near.so:evil-near.so; do
+  cp "${pair%%:*}" swap.so
+  stop_cli_at apply:thread-seized -p "$pid" apply swap.so
+  # The same inode, other bytes: a patch that multiplies by 99 (and is not even signed).
+  cat "${pair#*:}" >swap.so
+  kill -CONT "$CLI_PID"
+  wait "$CLI_PID" || fail "apply of ${pair%%:*} failed after the file changed under it: $(cat cli.err)"
+  assert_match '^applied trust-fix: ' "$(cat cli.out)" "apply output"
+  mark_log t
+  expect_output t '^compute\(7\)=70$' 3
+  expect_log_lacks t '^BAD'
+  if [ "${pair%%:*}" = near.so ]; then
+    ! grep -q 'memfd:hotpatch:trust-fix' "/proc/$pid/maps" || fail "the near-linked patch was loaded with dlopen"
+  fi
+  revert_ok "$pid" trust-fix
+done
 
 step "create --sign signs what it writes"
 cp -r "$E2E_DIR/create_basic/project" src

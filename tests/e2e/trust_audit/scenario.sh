@@ -55,8 +55,17 @@ expect_record SYSLOG_IDENTIFIER=hotpatch SYSLOG_FACILITY=10 PRIORITY=5 HOTPATCH_
   HOTPATCH_PATCH_ID=trust-fix "HOTPATCH_PATCH_PATH=$WORK/signed.so" "HOTPATCH_PATCH_SHA256=$(sha256sum signed.so | cut -c1-64)" \
   "HOTPATCH_SIGNER=$key_id" "HOTPATCH_TARGET_PID=$pid" "HOTPATCH_TARGET_EXE=$WORK/target" "HOTPATCH_TARGET_BUILD_ID=$build_id" \
   "HOTPATCH_PAUSE_US=[0-9]+" "MESSAGE=apply ok: trust-fix \\(sha256 [0-9a-f]{16}, signed by $key_id\\) in process $pid \\($WORK/target\\) by uid 0 pid [0-9]+, paused [0-9]+ us"
-expect_success hp_ns -p "$pid" apply signed.so
-expect_record HOTPATCH_ACTION=apply HOTPATCH_RESULT=already-applied HOTPATCH_PATCH_ID=trust-fix "HOTPATCH_TARGET_PID=$pid"
+# Again, as root by way of sudo: uid 0, and the login uid of the user who logged in
+# (set once per session by pam_loginuid; set here by hand, where the kernel lets us).
+if in_ns sh -c 'echo 1000 >/proc/self/loginuid' 2>/dev/null; then
+  expect_success in_ns sh -c "echo 1000 >/proc/self/loginuid && exec timeout -k 5 60 '$HOTPATCH' -p $pid apply signed.so"
+  expect_record HOTPATCH_ACTION=apply HOTPATCH_RESULT=already-applied HOTPATCH_PATCH_ID=trust-fix "HOTPATCH_TARGET_PID=$pid" \
+    HOTPATCH_CALLER_UID=0 HOTPATCH_CALLER_LOGINUID=1000
+else
+  note "SKIP (login uid): this kernel does not let us set /proc/self/loginuid; checking already-applied only"
+  expect_success hp_ns -p "$pid" apply signed.so
+  expect_record HOTPATCH_ACTION=apply HOTPATCH_RESULT=already-applied HOTPATCH_PATCH_ID=trust-fix "HOTPATCH_TARGET_PID=$pid"
+fi
 
 step "revert"
 expect_success hp_ns -p "$pid" revert trust-fix

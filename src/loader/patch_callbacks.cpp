@@ -3,6 +3,8 @@
 #include <dlfcn.h>
 
 #include <cerrno>
+#include <cstring>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -10,6 +12,7 @@
 #include "loader/patch_load.h"
 #include "loader/process.h"
 #include "loader/remote_call.h"
+#include "loader/runtime_registry.h"
 #include "loader/target_objects.h"
 #include "loader/thread.h"
 
@@ -64,8 +67,38 @@ void load_runtime_globally(Process& process, const TargetObjects& objects, const
                                                    runtime_path));
 }
 
+namespace {
+
+// A thread of the runtime's own for the callback: a borrowed program thread may
+// hold a lock the callback takes (it would wait for itself forever); the
+// runtime's thread holds none. Without a runtime that can start one (an older
+// one), the callback runs on a borrowed thread as before.
+void ensure_runtime_thread(Process& process, const TargetObjects& objects, Clock::time_point deadline) {
+  if (runtime_control_thread(process, objects)) return;
+  auto start = runtime_export(objects, "hotpatch_start_call_thread");
+  if (!start) return;
+  {
+    auto thread = acquire_thread_for_calls(process, objects, deadline);
+    RemoteCall rc(process, *thread, objects);
+    auto result = static_cast<int>(static_cast<uint32_t>(rc.call(*start, {}, "hotpatch_start_call_thread()")));
+    if (result != 0)
+      throw Error(ErrorKind::Internal, fmt::format("process {}: the runtime could not start a thread for callbacks: {}",
+                                                   process.pid(), std::strerror(-result)));
+  }
+  // The new thread says its id once it runs.
+  while (!runtime_control_thread(process, objects)) {
+    if (Clock::now() >= deadline)
+      throw Error(ErrorKind::Busy, fmt::format("process {}: the runtime's thread for callbacks did not start in time",
+                                               process.pid()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+}  // namespace
+
 int run_callback(Process& process, const TargetObjects& objects, RemoteAddr function, const std::string& what,
                  Clock::time_point deadline) {
+  ensure_runtime_thread(process, objects, deadline);
   auto thread = acquire_thread_for_calls(process, objects, deadline);
   RemoteCall rc(process, *thread, objects);
   return static_cast<int>(static_cast<uint32_t>(rc.call(function, {}, what)));

@@ -5,7 +5,9 @@
 //
 // Every call borrows one thread (acquire_thread_for_calls) while the program's
 // other threads run: never inside the stop, where a callback that takes one of
-// the program's locks would wait for a stopped thread holding it.
+// the program's locks would wait for a stopped thread holding it. A callback runs
+// on the runtime's own thread (its control thread, or one it starts for this,
+// "hotpatch-call"): a borrowed program thread may itself hold the lock.
 #pragma once
 
 #include <chrono>

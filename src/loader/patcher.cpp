@@ -98,7 +98,10 @@ Patcher::KeptCode Patcher::kept_code() {
 
 std::chrono::microseconds Patcher::prepare_runtime(const PatchFile& patch, Clock::time_point deadline) {
   // The bytes read (and judged) once, never the path again (docs/security.md).
-  if (patch.shadow_ids.empty() &&
+  // Callbacks run on a thread of the runtime's own (patch_callbacks.h): it must be
+  // there before the pre-apply one.
+  const bool callbacks = patch.pre_apply || patch.post_apply || patch.pre_revert || patch.post_revert;
+  if (patch.shadow_ids.empty() && !callbacks &&
       !uses_runtime_api(patch.bytes ? ElfImage::from_bytes(*patch.bytes, patch.path) : ElfImage::open(patch.path), patch))
     return {};
   auto runtime = RuntimeRegistry::find(impl_->objects());

@@ -83,6 +83,17 @@ bool start_thread(void* (*fn)(void*), void* arg) {
   return rc == 0;
 }
 
+// The thread the Loader runs patch callbacks on when no control server runs
+// (hotpatch_start_call_thread): it only waits, holding none of the program's locks.
+pid_t call_thread_process = 0;  // the process it was started in: a forked child has none
+
+void* call_thread_main(void*) {
+  pthread_setname_np(pthread_self(), "hotpatch-call");
+  __atomic_store_n(&hotpatch_control_thread, static_cast<int>(::syscall(SYS_gettid)), __ATOMIC_RELEASE);
+  for (;;) ::pause();  // every signal but faults is blocked: only the Loader wakes it
+  return nullptr;
+}
+
 struct ClientStart {
   ControlServer* server;
   int fd;
@@ -263,3 +274,18 @@ void ControlServer::serve_client(int fd, const Peer& peer) {
 }
 
 }  // namespace hotpatch::runtime
+
+// Called by the Loader (on a borrowed thread) before it runs a patch's callback:
+// a callback may take the program's locks, which the borrowed thread itself may
+// hold; on a thread of ours it waits for their owners like any other thread.
+// 0 once the thread runs (or already ran in this process), else -errno.
+extern "C" __attribute__((visibility("default"))) int hotpatch_start_call_thread(void) {
+  using namespace hotpatch::runtime;
+  const pid_t self = ::getpid();
+  if (__atomic_load_n(&call_thread_process, __ATOMIC_ACQUIRE) == self) return 0;
+  __atomic_store_n(&hotpatch_control_thread, 0, __ATOMIC_RELEASE);  // a forked child's is its parent's
+  if (!start_thread(call_thread_main, nullptr)) return -errno;
+  __atomic_store_n(&call_thread_process, self, __ATOMIC_RELEASE);
+  return 0;
+}
+

@@ -139,8 +139,12 @@ TEST(Thread, AThreadIdOfAnotherProcessIsLetGoNotTaken) {
   Thread t(ours.pid(), stranger);
   EXPECT_FALSE(t.seize_and_interrupt());
   EXPECT_FALSE(t.seized());
-  std::this_thread::sleep_for(20ms);
-  EXPECT_EQ(thread_state(stranger, stranger), 'S');  // not left stopped
+  // Not left stopped: once let go it runs on to pause() (on a loaded machine that
+  // takes a while, so wait for the state rather than a fixed time).
+  char state = 0;
+  for (auto until = Clock::now() + 5s; Clock::now() < until; std::this_thread::sleep_for(5ms))
+    if ((state = thread_state(stranger, stranger)) == 'S') break;
+  EXPECT_EQ(state, 'S');
   EXPECT_EQ(::ptrace(PTRACE_SEIZE, stranger, nullptr, nullptr), 0) << "still traced by us";
   ::kill(stranger, SIGKILL);
   ::waitpid(stranger, nullptr, 0);

@@ -3,6 +3,9 @@
  * old or new code), after taking the program's big_lock (held by a worker thread
  * most of the time) and seeing the worker make progress meanwhile. The pre-apply
  * callback refuses with 7 while the file REFUSE_FILE exists. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,8 +30,12 @@ static void say(const char *point) {
   pthread_mutex_lock(big_lock); /* held by the worker: we wait for it to let go */
   pthread_mutex_unlock(big_lock);
   while (*rounds < before + 2) usleep(1000); /* the program runs meanwhile */
-  char line[128];
-  int n = snprintf(line, sizeof line, "callback %s: compute(7)=%d\n", point, compute_fn(7));
+  /* Which thread runs it: one of the runtime's own, never a program thread that
+   * could hold big_lock itself (it would wait for itself forever). */
+  char thread[32] = "?";
+  pthread_getname_np(pthread_self(), thread, sizeof thread);
+  char line[160];
+  int n = snprintf(line, sizeof line, "callback %s: compute(7)=%d on %s\n", point, compute_fn(7), thread);
   if (write(1, line, (size_t)n) < 0) {}
 }
 

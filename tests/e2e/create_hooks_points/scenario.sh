@@ -1,7 +1,8 @@
 # Callbacks (docs/creator.md#callbacks), in a hand-written patch: each runs at its
 # point (what compute(7) answers there: old code before the jumps, new code after),
-# on a borrowed thread while the program runs (each takes the program's big_lock,
-# which a worker thread holds most of the time, and waits for the worker to go on),
+# on the runtime's own thread (hotpatch-call) while the program runs (each takes the
+# program's big_lock, which a worker thread holds most of the time: a borrowed worker
+# would wait for itself forever; and waits for the worker to go on),
 # and a pre-apply callback that refuses leaves nothing changed.
 build_target target "$CASE_DIR/target.c"
 build_patch patch.so "$CASE_DIR/patch.c" "-DREFUSE_FILE=\"$WORK/refuse\""
@@ -20,7 +21,7 @@ step "pre-apply refuses: nothing changed"
 : >refuse
 expect_fail 8 "patch 'hooks-fix' refused by its pre-apply callback pre_apply \(returned 7\); nothing was changed" \
   hp -p "$pid" apply patch.so
-wait_for_log t '^callback pre-apply refusing: compute\(7\)=21$' 2
+wait_for_log t '^callback pre-apply refusing: compute\(7\)=21 on hotpatch-call$' 2
 assert_eq "$code_before" "$(read_mem "$pid" "$entry" 16)" "compute's first bytes after the refused apply"
 grep -q "$WORK/patch.so" "/proc/$pid/maps" && fail "the refused patch is still mapped in the process"
 expect_success hp -p "$pid" list
@@ -32,8 +33,8 @@ step "apply: pre-apply sees the old code, post-apply the new"
 rm refuse
 mark_log t
 apply_ok "$pid" patch.so hooks-fix
-wait_for_log t '^callback pre-apply: compute\(7\)=21$' 2
-wait_for_log t '^callback post-apply: compute\(7\)=70$' 2
+wait_for_log t '^callback pre-apply: compute\(7\)=21 on hotpatch-call$' 2
+wait_for_log t '^callback post-apply: compute\(7\)=70 on hotpatch-call$' 2
 wait_for_log t '^compute\(7\)=70$' 2
 expect_output t '^compute\(7\)=70$' 3
 [ "$(read_mem "$pid" "$entry" 16)" != "$code_before" ] || fail "compute's entry did not change"
@@ -41,8 +42,8 @@ expect_output t '^compute\(7\)=70$' 3
 step "revert: pre-revert sees the new code, post-revert the old"
 mark_log t
 revert_ok "$pid" hooks-fix
-wait_for_log t '^callback pre-revert: compute\(7\)=70$' 2
-wait_for_log t '^callback post-revert: compute\(7\)=21$' 2
+wait_for_log t '^callback pre-revert: compute\(7\)=70 on hotpatch-call$' 2
+wait_for_log t '^callback post-revert: compute\(7\)=21 on hotpatch-call$' 2
 wait_for_log t '^compute\(7\)=21$' 2
 assert_eq "$code_before" "$(read_mem "$pid" "$entry" 16)" "compute's first bytes after the revert"
 

@@ -244,6 +244,18 @@ expect_fail() {
   _indent "$WORK/last.err"
 }
 
+# steps_of ARGS...: runs `hp ARGS` with HOTPATCH_TEST_STEPS=list, which must succeed;
+# STEPS is the names of the steps it passed ("hotpatch: step NAME" on stderr), one
+# per line, in order.
+steps_of() {
+  HOTPATCH_TEST_STEPS=list run_cmd hp "$@"
+  if [ "$LAST_RC" -ne 0 ]; then
+    _show_run hp "$@"
+    fail "the listing run failed: hp $*"
+  fi
+  STEPS=$(sed -n 's/^hotpatch: step //p' "$WORK/last.err")
+}
+
 # stop_cli_at STEP ARGS...: runs the CLI (ARGS) in the background with
 # HOTPATCH_TEST_STOP_AT=STEP and waits until it has stopped itself there (SIGSTOP);
 # CLI_PID is its pid, its output goes to $WORK/cli.out and cli.err. Then kill -CONT

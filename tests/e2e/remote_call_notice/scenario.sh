@@ -7,7 +7,7 @@
 # handler); no notice is left pending; signal masks are as they were. And a call
 # that blocks the notice signal itself (a patch constructor) still ends.
 build_target target "$CASE_DIR/target.c"
-build_patch patch.so "$CASE_DIR/patch.c"
+build_patch patch.so "$E2E_DIR/basic_pie/patch.c"
 build_patch blocking.so "$CASE_DIR/blocking.c"
 
 # signal_state PID: every thread's blocked mask, and the notice signals (SIGURG,

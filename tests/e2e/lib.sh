@@ -147,6 +147,18 @@ expect_alive() {
   [ "$_TRACER" = 0 ] || fail "process $1 is still traced by pid $_TRACER (TracerPid), expected 0"
 }
 
+# expect_survives PID SECONDS WHAT: the target PID (a child of the scenario's shell,
+# as start_target makes it) is still running SECONDS after WHAT; if it died, fails
+# with its exit status (139: SIGSEGV, e.g. a jump into code a revert unmapped).
+expect_survives() {
+  local pid=$1 rc=0
+  nap "$2"
+  if ! kill -0 "$pid" 2>/dev/null; then
+    wait "$pid" || rc=$?
+    fail "the target died after $3 (exit status $rc$([ $rc = 139 ] && echo ', SIGSEGV'))"
+  fi
+}
+
 # expect_state PID LETTER [TIMEOUT_S=5]: waits until /proc/PID/stat shows that state.
 expect_state() {
   local pid=$1 want=$2
@@ -249,6 +261,18 @@ expect_fail() {
     fail "expected exit $code with stderr matching /$regex/, got exit $LAST_RC"
   fi
   _indent "$WORK/last.err"
+}
+
+# steps_of ARGS...: runs `hp ARGS` with HOTPATCH_TEST_STEPS=list, which must succeed;
+# STEPS is the names of the steps it passed ("hotpatch: step NAME" on stderr), one
+# per line, in order.
+steps_of() {
+  HOTPATCH_TEST_STEPS=list run_cmd hp "$@"
+  if [ "$LAST_RC" -ne 0 ]; then
+    _show_run hp "$@"
+    fail "the listing run failed: hp $*"
+  fi
+  STEPS=$(sed -n 's/^hotpatch: step //p' "$WORK/last.err")
 }
 
 # stop_cli_at STEP ARGS...: runs the CLI (ARGS) in the background with

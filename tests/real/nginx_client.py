@@ -49,6 +49,16 @@ def http_request(method, path, headers=None, body=None, timeout=10):
         conn.close()
 
 
+def read_to_end(sock):
+    """All the peer sends until it closes the connection."""
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
 def tls_context(client_cert=True):
     ctx = ssl.create_default_context(cafile=os.path.join(PREFIX, "ssl", "ca.pem"))
     if client_cert:
@@ -182,12 +192,7 @@ def op_https(tid):
     with socket.create_connection(("127.0.0.1", PORTS["https"]), timeout=10) as raw:
         with tls_context().wrap_socket(raw, server_hostname="a.test") as s:
             s.sendall(b"GET / HTTP/1.0\r\nHost: a.test\r\n\r\n")
-            data = b""
-            while True:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
+            data = read_to_end(s)
     assert data.startswith(b"HTTP/1.1 200") and data.endswith(b"a.test SUCCESS\n"), data[-80:]
 
 
@@ -351,12 +356,7 @@ def check_42055():
     since = log_size()
     with socket.create_connection(("127.0.0.1", PORTS["http"]), timeout=30) as s:
         s.sendall(b"GET /grpc/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\nX-Big: " + b"a" * 2097300 + b"\r\n\r\n")
-        reply = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            reply += chunk
+        reply = read_to_end(s)
     status = reply.split(b"\r\n", 1)[0].decode("latin-1")
     if " 500 " in status and log_has("too long http2 header value", since):
         return "fixed", "a 2 MiB header for gRPC: %s, logged" % status
@@ -433,12 +433,7 @@ def sni_get(ctx, host, session=None):
             return None, "handshake refused (%s)" % e.reason
         with s:
             s.sendall(b"GET / HTTP/1.0\r\nHost: %s\r\n\r\n" % host.encode())
-            data = b""
-            while True:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
+            data = read_to_end(s)
             return s.session, "%s%s" % (data.split(b"\r\n\r\n", 1)[-1].decode().strip(),
                                         " (resumed)" if s.session_reused else "")
 

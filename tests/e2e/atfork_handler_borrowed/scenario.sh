@@ -7,7 +7,7 @@
 # and makes no remote call, so no dlclose -- which takes atfork_lock -- can hang on
 # such a thread: checked below too.)
 build_target target "$CASE_DIR/target.c"
-build_patch patch.so "$CASE_DIR/patch.c"
+build_patch patch.so "$E2E_DIR/basic_pie/patch.c"
 mkfifo "$WORK/handler.fifo"
 
 start_target t ./target "$WORK/handler.fifo"

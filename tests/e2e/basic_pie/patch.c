@@ -1,3 +1,5 @@
+/* compute(x) becomes 10*x, id fix-compute. Many cases apply this same patch to a
+ * target of their own (build_patch ... "$E2E_DIR/basic_pie/patch.c"). */
 #include <hotpatch/patch.h>
 
 int compute_v2(int x) {

@@ -3,7 +3,7 @@
 # half begun: the Loader must not borrow it for its remote dlopen. The target has
 # no other thread, so apply waits until the program's dlopen is over, then works.
 build_target target "$CASE_DIR/target.c" -ldl
-build_patch patch.so "$CASE_DIR/patch.c"
+build_patch patch.so "$E2E_DIR/basic_pie/patch.c"
 mkfifo "$WORK/lib.fifo"
 
 start_target t ./target "$WORK/lib.fifo"

@@ -23,9 +23,8 @@ borrowed_by() {
   local pid=$1 who=$2 log=$3 cmd steps
   for cmd in "apply ptrace_patch.so" "revert compute-x1000"; do
     # shellcheck disable=SC2086
-    HOTPATCH_TEST_STEPS=list run_cmd hp -p "$pid" $cmd
-    [ "$LAST_RC" -eq 0 ] || { _show_run hp -p "$pid" $cmd; fail "$cmd failed"; }
-    steps=$(sed -n 's/^hotpatch: step //p' "$WORK/last.err")
+    steps_of -p "$pid" $cmd
+    steps=$STEPS
     # A revert makes no remote call (its code stays mapped: docs/cli.md#revert).
     if [ "$cmd" = "revert compute-x1000" ]; then
       ! grep -qE ':borrowed-' <<<"$steps" || fail "$cmd borrowed a thread: $(grep borrowed <<<"$steps" | tr '\n' ' ')"

@@ -8,7 +8,7 @@
 # Knob: EXEC_ROUNDS (default 20).
 rounds=${EXEC_ROUNDS:-20}
 build_target target "$CASE_DIR/target.c"
-build_patch patch.so "$CASE_DIR/patch.c"
+build_patch patch.so "$E2E_DIR/basic_pie/patch.c"
 
 start_target t ./target 0
 pid=$LAST_PID

@@ -3,7 +3,7 @@
 # in the target's memory, so the child has its own copy). From then on they are
 # two processes: patching or reverting one leaves the other as it was.
 build_target target "$CASE_DIR/target.c"
-build_patch patch1.so "$CASE_DIR/patch1.c"
+build_patch patch1.so "$E2E_DIR/basic_pie/patch.c"
 build_patch patch2.so "$CASE_DIR/patch2.c"
 
 start_target p ./target "$WORK/c.log"

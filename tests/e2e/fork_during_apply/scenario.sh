@@ -7,7 +7,7 @@
 # Knob: FORK_ROUNDS (default 10).
 rounds=${FORK_ROUNDS:-10}
 build_target target "$CASE_DIR/target.c"
-build_patch patch.so "$CASE_DIR/patch.c"
+build_patch patch.so "$E2E_DIR/basic_pie/patch.c"
 
 start_target t nice -n 19 ./target # (see target.c)
 pid=$LAST_PID

@@ -3,7 +3,7 @@
 # it was -- or, for a remote call already running, left to finish it on its own,
 # as after a SIGKILL of the CLI.
 build_target target "$CASE_DIR/target.c"
-build_patch patch.so "$CASE_DIR/patch.c"
+build_patch patch.so "$E2E_DIR/basic_pie/patch.c"
 build_patch patch_spin.so "$CASE_DIR/patch_spin.c"
 build_patch patch_slow.so "$CASE_DIR/patch_slow.c"
 start_target t ./target

@@ -11,7 +11,7 @@ jemalloc_a=/usr/lib/x86_64-linux-gnu/libjemalloc_pic.a
 [ -f "$jemalloc_so" ] && [ -f "$jemalloc_a" ] || fail "jemalloc is not installed (Debian: libjemalloc2, libjemalloc-dev)"
 build_target target_dyn "$CASE_DIR/target.c"
 build_target target_static "$CASE_DIR/target.c" "$jemalloc_a" -lm -ldl
-build_patch patch.so "$CASE_DIR/patch.c"
+build_patch patch.so "$E2E_DIR/basic_pie/patch.c"
 readelf --dyn-syms -W target_static | grep -qE ' FUNC +GLOBAL +DEFAULT +[0-9]+ malloc$' ||
   fail "target_static does not export its own malloc: the test would not test anything"
 cycles=${JEMALLOC_CYCLES:-10}

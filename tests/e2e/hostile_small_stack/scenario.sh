@@ -4,7 +4,7 @@
 # ~6 KiB left of a 16 KiB stack laid out as pthread's (a guard page below); the call
 # must go to the other thread, and both must live on.
 build_target target "$CASE_DIR/target.c"
-build_patch patch.so "$CASE_DIR/patch.c"
+build_patch patch.so "$E2E_DIR/basic_pie/patch.c"
 start_target t ./target
 wait_for_log t '^ready pid='
 pid=$LAST_PID

@@ -5,7 +5,7 @@
 # kernel's rt_sigreturn resets the restart block, so a sleep interrupted with
 # -ERESTART_RESTARTBLOCK used to fail with EINTR once per borrowed session).
 build_target target "$CASE_DIR/target.c"
-build_patch patch.so "$CASE_DIR/patch.c"
+build_patch patch.so "$E2E_DIR/basic_pie/patch.c"
 
 calls="nanosleep clock_nanosleep poll ppoll select epoll_wait futex sem_timedwait cond_timedwait"
 for call in $calls; do

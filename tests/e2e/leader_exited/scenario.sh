@@ -1,7 +1,7 @@
 # The main thread has left with pthread_exit(): the thread-group leader is a zombie
 # but the process is alive and must be patchable like any other.
 build_target target "$CASE_DIR/target.c"
-build_patch patch.so "$CASE_DIR/patch.c"
+build_patch patch.so "$E2E_DIR/basic_pie/patch.c"
 
 start_target t ./target
 pid=$LAST_PID

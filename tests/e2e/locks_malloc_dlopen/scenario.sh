@@ -15,7 +15,7 @@ cli_limit=45 # seconds: the load phase's own bound (30 s) + --timeout + slack
 build_target target "$CASE_DIR/target.c"
 cc -shared -fPIC -O2 -Wall -Werror -o libsmall1.so "$CASE_DIR/small.c" || fail "could not build libsmall1.so"
 cp libsmall1.so libsmall2.so
-build_patch patch.so "$CASE_DIR/patch.c"
+build_patch patch.so "$E2E_DIR/basic_pie/patch.c"
 
 # progress NAME: MALLOCS and DLOPENS from NAME's newest report line.
 progress() {

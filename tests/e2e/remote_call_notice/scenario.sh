@@ -7,7 +7,7 @@
 # handler); no notice is left pending; signal masks are as they were. And a call
 # that blocks the notice signal itself (a patch constructor) still ends.
 build_target target "$CASE_DIR/target.c"
-build_patch patch.so "$CASE_DIR/patch.c"
+build_patch patch.so "$E2E_DIR/basic_pie/patch.c"
 build_patch blocking.so "$CASE_DIR/blocking.c"
 
 # signal_state PID: every thread's blocked mask, and the notice signals (SIGURG,
@@ -26,15 +26,6 @@ signal_state() {
   echo "blocked=${blocked//[[:space:]]/,} notices_pending=$((pending & ((1 << 22) | (1 << 27))))"
 }
 
-# steps_of CMD...: runs the CLI listing its steps; sets STEPS (one per line).
-steps_of() {
-  HOTPATCH_TEST_STEPS=list run_cmd hp "$@"
-  if [ "$LAST_RC" -ne 0 ]; then
-    _show_run "$@"
-    fail "expected success from: $*"
-  fi
-  STEPS=$(sed -n 's/^hotpatch: step //p' "$WORK/last.err")
-}
 count_steps() { grep -cE -- "$1" <<<"$STEPS" || true; }
 
 for mode in plain catch-urg catch-both; do

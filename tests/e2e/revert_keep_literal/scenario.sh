@@ -26,12 +26,7 @@ mapped=$(patch_mappings "$pid")
 
 step "revert: the program still reads the literal, the patch stays mapped"
 revert_ok "$pid" fix-enter
-nap 0.2
-if ! kill -0 "$pid" 2>/dev/null; then
-  rc=0
-  wait "$pid" || rc=$?
-  fail "the target died after the revert (exit status $rc$([ $rc = 139 ] && echo ', SIGSEGV'))"
-fi
+expect_survives "$pid" 0.2 "the revert"
 mark_log t
 expect_output t '^action=in the fixed loop len=17 entered=2$' 5
 assert_eq "$mapped" "$(patch_mappings "$pid")" "patch mappings after the revert (kept)"

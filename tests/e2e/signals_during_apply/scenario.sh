@@ -2,7 +2,7 @@
 # patch goes in and out: the target's handler must count every one of them.
 build_target target "$CASE_DIR/target.c"
 build_target sender "$CASE_DIR/sender.c"
-build_patch patch.so "$CASE_DIR/patch.c"
+build_patch patch.so "$E2E_DIR/basic_pie/patch.c"
 
 start_target t ./target
 pid=$LAST_PID

@@ -1,7 +1,7 @@
 # Threads blocked in read, epoll_wait, futex, semop, nanosleep and sigtimedwait
 # must not see EINTR or an early return because of apply/revert.
 build_target target "$CASE_DIR/target.c"
-build_patch patch.so "$CASE_DIR/patch.c"
+build_patch patch.so "$E2E_DIR/basic_pie/patch.c"
 semid=$(ipcmk -S 1 | grep -oE '[0-9]+$') || fail "ipcmk -S 1 failed"
 on_cleanup ipcrm -s "$semid"
 

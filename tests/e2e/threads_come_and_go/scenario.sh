@@ -5,7 +5,7 @@
 # that an apply stops about a thousand threads while hundreds are being born and
 # dying (thousands per second).
 build_target target "$CASE_DIR/target.c"
-build_patch patch.so "$CASE_DIR/patch.c"
+build_patch patch.so "$E2E_DIR/basic_pie/patch.c"
 
 start_target t ./target
 pid=$LAST_PID

@@ -2,7 +2,7 @@
 # gives the old or the new result, never anything else; after each apply/revert
 # every thread shows the new/old behaviour within a second; nothing crashes.
 build_target target "$CASE_DIR/target.c"
-build_patch patch.so "$CASE_DIR/patch.c"
+build_patch patch.so "$E2E_DIR/basic_pie/patch.c"
 
 start_target t ./target
 pid=$LAST_PID

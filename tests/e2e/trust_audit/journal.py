@@ -1,7 +1,8 @@
 """A stand-in for journald's native socket, for tests: binds a Unix datagram socket
 at argv[1] and appends each record it receives to argv[2] as one JSON object per
 line ({"FIELD": "value", ...}), decoding the native protocol (KEY=VALUE lines, and
-the binary-safe KEY\\n<64-bit length><value>\\n form)."""
+the binary-safe KEY\\n<64-bit length><value>\\n form). Bound at /dev/log instead, it
+stands in for syslog: a line "<PRI>..." is kept whole as {"SYSLOG_LINE": line}."""
 import json
 import os
 import socket
@@ -40,10 +41,13 @@ def main():
     with open(out, "a") as f:
         while True:
             data = sock.recv(1 << 20)
-            try:
-                record = decode(data)
-            except ValueError as e:
-                record = {"UNDECODABLE": str(e)}
+            if data.startswith(b"<"):  # a syslog line (/dev/log), not the native protocol
+                record = {"SYSLOG_LINE": data.decode()}
+            else:
+                try:
+                    record = decode(data)
+                except ValueError as e:
+                    record = {"UNDECODABLE": str(e)}
             f.write(json.dumps(record, sort_keys=True) + "\n")
             f.flush()
 

@@ -6,7 +6,8 @@
 # The journal is the test's own: everything runs in a private mount namespace whose
 # /run is a fresh tmpfs, where journal.py listens on /run/systemd/journal/socket (the
 # path journald's native protocol uses) and writes each record it gets to
-# journal.jsonl. The machine's journal, if any, sees none of this.
+# journal.jsonl. The machine's journal, if any, sees none of this. Last, without a
+# journal socket: the same records as syslog lines to a /dev/log of the test's own.
 command -v unshare >/dev/null && command -v nsenter >/dev/null || fail "unshare/nsenter (util-linux) are needed"
 build_target target "$E2E_DIR/basic_pie/target.c" -fPIE -pie
 build_patch patch.so "$E2E_DIR/trust_sign/patch.c"
@@ -31,12 +32,13 @@ wait_for_log journal '^listening$' 10
 in_ns() { nsenter -t "$ns" -m --wd="$WORK" -- "$@"; }
 hp_ns() { in_ns timeout -k 5 60 "$HOTPATCH" "$@"; }
 
-# expect_record KEY=REGEX...: a record with all of these arrives (within 5 s).
+# expect_record KEY=REGEX...: a record with all of these arrives (within 5 s) in
+# $RECORDS (default journal.jsonl).
 expect_record() {
   local end
   _deadline 5
   end=$_DEADLINE
-  until python3 "$CASE_DIR/record.py" journal.jsonl "$@" >record.out 2>record.err; do
+  until python3 "$CASE_DIR/record.py" "${RECORDS:-journal.jsonl}" "$@" >record.out 2>record.err; do
     _past "$end" && { cat record.err >&2; fail "no audit record with: $*"; }
     nap 0.05
   done
@@ -131,4 +133,25 @@ expect_record SYSLOG_IDENTIFIER=libhotpatch HOTPATCH_ACTION=lib-load HOTPATCH_RE
   HOTPATCH_SIGNER=none "HOTPATCH_PATCH_SHA256=$(sha256sum libunsigned.so | cut -c1-64)" \
   "HOTPATCH_ERROR=policy: $WORK/libunsigned.so: not signed, and the policy $WORK/policy requires signatures.*"
 finish_target s
+
+step "no journal socket: the same record as one line to /dev/log (authpriv)"
+# Another namespace: /run without a journal, and a /dev of its own (the machine's
+# null, zero, random and urandom, and our /dev/log).
+mkdir olddev
+start_target syslog unshare -m --propagation private sh -c "set -e
+  mount --bind /dev '$WORK/olddev'
+  mount -t tmpfs -o mode=755 tmpfs /dev
+  for node in null zero random urandom; do touch /dev/\$node; mount --bind '$WORK/olddev/'\$node /dev/\$node; done
+  mount -t tmpfs -o mode=755 tmpfs /run
+  exec python3 '$CASE_DIR/journal.py' /dev/log '$WORK/syslog.jsonl'"
+wait_for_log syslog '^listening$' 10
+syslog_ns=$LAST_PID
+[ "$(readlink /proc/$syslog_ns/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" ] || fail "the syslog stand-in does not run in a namespace of its own"
+hp_syslog() { nsenter -t "$syslog_ns" -m --wd="$WORK" -- timeout -k 5 60 "$HOTPATCH" "$@"; }
+expect_success hp_syslog -p "$pid" apply signed.so
+RECORDS=syslog.jsonl expect_record \
+  "SYSLOG_LINE=<85>hotpatch\\[[0-9]+\\]: apply ok: trust-fix \\(sha256 [0-9a-f]{16}, signed by $key_id\\) in process $pid .* action=apply result=ok caller_uid=0 .*patch_id=trust-fix .*signer=$key_id .*target_pid=$pid .*"
+expect_success hp_syslog -p "$pid" revert trust-fix
+RECORDS=syslog.jsonl expect_record "SYSLOG_LINE=<85>hotpatch\\[[0-9]+\\]: revert ok: .* action=revert result=ok .*"
+! grep -q '"HOTPATCH_ACTION"' syslog.jsonl || fail "a native journal record went to /dev/log"
 finish_target t

@@ -3,7 +3,7 @@
 # lib load, lib unload, func upgrade and func rollback are refused (exit 11) unless
 # the policy lists the uid in code_loading_uids; root may always. The policy is read
 # by the runtime from the service's environment, anew for every command.
-source "$E2E_DIR/trust_ptracer/stage.sh" # the service's files, as_nobody, hp_nobody, start_service
+source "$E2E_DIR/common/nobody_service.sh" # the service's files, as_nobody, hp_nobody, start_service
 start_service s
 spid=$SPID
 grep -q " $WORK/stage/libhotpatch" "/proc/$spid/maps" || fail "the service does not run the staged runtime"

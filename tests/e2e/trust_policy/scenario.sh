@@ -101,7 +101,7 @@ assert_eq "no libraries loaded" "$LAST_OUT" "lib list after the refusal"
 expect_success hp -p "$spid" lib load signed "$WORK/libsigned.so"
 assert_match "^loaded signed $WORK/libsigned.so \\(signed by key [0-9a-f]{16}\\)$" "$LAST_OUT" "lib load of a signed library"
 grep -q '/memfd:hotpatch-lib:signed (deleted)$' "/proc/$spid/maps" || fail "the library is not mapped from its memfd"
-expect_success python3 "$E2E_DIR/trust_sign/sealed.py" "$spid" hotpatch-lib:signed
+expect_success python3 "$E2E_DIR/common/sealed_memfd.py" "$spid" hotpatch-lib:signed
 expect_success hp -p "$spid" func upgrade signed add_func
 wait_for_log s 'add_func\(1,2\)=1003 '
 expect_success hp -p "$spid" func rollback add_func

@@ -12,7 +12,7 @@
 #   PR_SET_PTRACER_ANY, never another process; lib load/unload make none.
 # The grants are seen by spy.so, preloaded into the service, which logs every
 # prctl(PR_SET_PTRACER, ...) with what the named pid is at that moment.
-source "$E2E_DIR/trust_ptracer/stage.sh"
+source "$E2E_DIR/common/nobody_service.sh"
 printf 'code_loading_uids = 65534\n' >client-policy
 chmod 644 client-policy
 as_stranger() { setpriv --reuid=65533 --regid=65533 --clear-groups -- "$@"; }

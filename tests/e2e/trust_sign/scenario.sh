@@ -116,7 +116,7 @@ apply_ok "$pid" signed.so trust-fix
 wait_for_log t '^compute\(7\)=70$' 2
 grep -q "/memfd:hotpatch:trust-fix (deleted)$" "/proc/$pid/maps" || fail "the patch is not mapped from its memfd: $(cat /proc/$pid/maps)"
 ! grep -q " $WORK/signed.so$" "/proc/$pid/maps" || fail "the patch was mapped from its file"
-expect_success python3 "$E2E_DIR/trust_sign/sealed.py" "$pid" hotpatch:trust-fix
+expect_success python3 "$E2E_DIR/common/sealed_memfd.py" "$pid" hotpatch:trust-fix
 revert_ok "$pid" trust-fix
 wait_for_log t '^compute\(7\)=21$' 2
 

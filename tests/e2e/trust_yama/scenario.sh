@@ -27,7 +27,7 @@ set_scope() {
   note "ptrace_scope = $1"
 }
 
-source "$E2E_DIR/trust_ptracer/stage.sh"
+source "$E2E_DIR/common/nobody_service.sh"
 printf 'code_loading_uids = 65534\n' >policy
 # The service's helper is a wrapper (HOTPATCH_CLI) that, when $WORK/sync/hold exists,
 # writes its pid and waits (at most 10 s) for $WORK/sync/go before it becomes the real

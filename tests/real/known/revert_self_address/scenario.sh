@@ -17,11 +17,7 @@ wait_for_log t '^step=2 ' 2
 expect_output t '^step=2 stored=on_event$' 3 2
 expect_success hp -p "$pid" revert fix-ev
 assert_match "^reverted fix-ev: 1 function" "$LAST_OUT" "revert output"
-nap 0.3
-if ! kill -0 "$pid" 2>/dev/null; then
-  rc=0; wait "$pid" || rc=$?  # the target is this shell's child
-  fail "the target died after the revert (exit status $rc$( [ $rc = 139 ] && echo ', SIGSEGV'))"
-fi
+expect_survives "$pid" 0.3 "the revert"
 wait_for_log t '^step=1 ' 3
 expect_output t '^step=1 stored=on_event$' 5 3
 expect_alive "$pid"

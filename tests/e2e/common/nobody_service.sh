@@ -2,7 +2,7 @@
 # nobody runs or reads comes from $WORK, laid out as the build tree (which may sit
 # where nobody cannot enter, e.g. a checkout under /root):
 #   stage/: simple_server, hotpatch, libhotpatch.so.0 (the helper is found next to
-#           it), spy.so (trust_ptracer/spy.c) and try_attach (trust_ptracer/try_attach.c);
+#           it), spy.so (common/ptracer_spy.c) and try_attach (common/try_attach.c);
 #   libadd_func_patch1.so, libadd_func_patch2.so, and policy (empty), which
 #   $HOTPATCH_POLICY names.
 # Defines as_nobody CMD..., hp_nobody ARGS... (the staged CLI as nobody) and
@@ -21,8 +21,8 @@ cp "$EX/simple_server" "$HOTPATCH" stage/
 _runtime_file=$(readlink -f "$(dirname "$HOTPATCH")/libhotpatch.so.0")
 cp "$_runtime_file" stage/
 ln -s "$(basename "$_runtime_file")" stage/libhotpatch.so.0
-cc -shared -fPIC -O2 -Wall -Werror -o stage/spy.so "$E2E_DIR/trust_ptracer/spy.c" || fail "cannot build spy.so"
-build_target stage/try_attach "$E2E_DIR/trust_ptracer/try_attach.c"
+cc -shared -fPIC -O2 -Wall -Werror -o stage/spy.so "$E2E_DIR/common/ptracer_spy.c" || fail "cannot build spy.so"
+build_target stage/try_attach "$E2E_DIR/common/try_attach.c"
 chmod 755 stage stage/*
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
 hp_nobody() { as_nobody timeout -k 5 60 "$WORK/stage/hotpatch" "$@"; }

@@ -1,4 +1,4 @@
-# sealed.py PID NAME: the mapping of /memfd:NAME (deleted) in process PID is a memfd
+# sealed_memfd.py PID NAME: the mapping of /memfd:NAME (deleted) in process PID is a memfd
 # no one can change any more, root included (F_SEAL_WRITE, F_SEAL_SHRINK,
 # F_SEAL_GROW): writing it, mapping it writable and shared, shrinking and growing it
 # all fail with EPERM. Opened through /proc/PID/map_files (root may).

@@ -1,2 +1,0 @@
-int compute(int x);
-const char *label(void);

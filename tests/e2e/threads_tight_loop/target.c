@@ -1,7 +1,8 @@
 /* threads_tight_loop target: 8 threads call compute() in a tight loop. Each call
  * must give the old (3x) or the new (10x) result; anything else prints BAD. Each
  * thread publishes which semantics its last call had; every 50 ms the main thread
- * prints "state XXXXXXXX" with O (old) or N (new) per thread. */
+ * prints "state XXXXXXXX calls=TOTAL each=C0,...,C7" with O (old) or N (new) per
+ * thread and each thread's call count. */
 #include <pthread.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -45,14 +46,17 @@ int main(void) {
   }
   printf("ready pid=%d threads=%d\n", (int)getpid(), NTHREADS);
   for (;;) {
-    char s[NTHREADS + 1];
+    char s[NTHREADS + 1], each[NTHREADS * 21] = "";
     unsigned long total = 0;
+    size_t used = 0;
     for (int i = 0; i < NTHREADS; i++) {
       s[i] = state[i];
-      total += calls[i];
+      unsigned long c = calls[i];
+      total += c;
+      used += (size_t)snprintf(each + used, sizeof each - used, "%s%lu", i ? "," : "", c);
     }
     s[NTHREADS] = 0;
-    printf("state %s calls=%lu\n", s, total);
+    printf("state %s calls=%lu each=%s\n", s, total, each);
     usleep(50000);
   }
 }

@@ -90,15 +90,7 @@ wait_for_log t '^tick [012] compute=21$'
 
 runtime=$(awk '$6 ~ /\/libhotpatch\.so/ { print $6; exit }' "/proc/$pid/maps")
 registry=$(symbol_addr "$pid" "$runtime" hotpatch_registry)
-# lock_with TID: writes TID into the registry header's lock field (offset 12).
-lock_with() {
-  python3 -c '
-import struct, sys
-pid, addr, tid = int(sys.argv[1]), int(sys.argv[2], 0), int(sys.argv[3])
-with open(f"/proc/{pid}/mem", "r+b") as mem:
-    mem.seek(addr + 12)
-    mem.write(struct.pack("<I", tid))' "$pid" "$registry" "$1" || fail "cannot write the registry lock"
-}
+lock_with() { set_registry_lock "$pid" "$registry" "$1"; }
 step "the registry locked by thread 1 of the namespace (the main thread, alive): busy, not taken over"
 lock_with 1
 expect_fail 6 "registry is being updated by thread $pid \\(1 in its PID namespace\\)" hp -p "$pid" apply patch.so --timeout 500

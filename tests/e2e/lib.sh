@@ -442,6 +442,18 @@ with open(f"/proc/{pid}/mem", "rb") as mem:
     print(mem.read(n).hex())' "$@" || fail "cannot read $3 bytes at $2 in process $1"
 }
 
+# set_registry_lock PID REGISTRY TID: writes TID into the lock field (offset 12) of
+# the registry header at address REGISTRY in PID (registry_layout.h), as a thread
+# of the runtime holding the lock would; 0 frees it.
+set_registry_lock() {
+  python3 -c '
+import struct, sys
+pid, addr, tid = int(sys.argv[1]), int(sys.argv[2], 0), int(sys.argv[3])
+with open(f"/proc/{pid}/mem", "r+b") as mem:
+    mem.seek(addr + 12)
+    mem.write(struct.pack("<I", tid))' "$@" || fail "cannot write the registry lock in process $1"
+}
+
 # A jump as the loader may write it at a function's entry: e9 rel32, or
 # ff 25 00000000 + an absolute address.
 JUMP_RE='^(e9|ff2500000000)'

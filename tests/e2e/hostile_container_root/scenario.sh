@@ -8,14 +8,13 @@
 #   CLI checked), apply/list/revert work, `inject` starts the control server whose
 #   socket is found under /proc/PID/root, and `func upgrade` runs the hotpatch found
 #   inside (`-p 1`: the target, in the container's /proc).
-# (The program, patch and library are hostile_pid_namespace's.)
+# (Program, patch and library: tests/e2e/common/ticker_threads*.c, ticker_v2.c.)
 command -v unshare >/dev/null && command -v nsenter >/dev/null && command -v chroot >/dev/null ||
   fail "unshare/nsenter (util-linux) and chroot (coreutils) are needed"
 BUILD=$(cd "$(dirname "$HOTPATCH")" && pwd)
-SRC=$CASE_DIR/../hostile_pid_namespace
-build_target app "$SRC/target.c"
-build_patch patch.so "$SRC/patch.c"
-cc -shared -fPIC -O2 -o "$WORK/lib.so" "$SRC/lib.c" || fail "cannot build lib.so"
+build_target app "$E2E_DIR/common/ticker_threads.c"
+build_patch patch.so "$E2E_DIR/common/ticker_threads_patch.c"
+cc -shared -fPIC -O2 -o "$WORK/lib.so" "$E2E_DIR/common/ticker_v2.c" || fail "cannot build lib.so"
 
 root=$WORK/root
 mkdir -p "$root/proc" "$root/run"

@@ -13,9 +13,9 @@
 # A socket named like the target's but listened on by another process is refused.
 command -v unshare >/dev/null && command -v nsenter >/dev/null || fail "unshare/nsenter (util-linux) are needed"
 BUILD=$(dirname "$HOTPATCH")
-build_target app "$CASE_DIR/target.c"
-build_patch patch.so "$CASE_DIR/patch.c"
-cc -shared -fPIC -O2 -o "$WORK/lib.so" "$CASE_DIR/lib.c" || fail "cannot build lib.so"
+build_target app "$E2E_DIR/common/ticker_threads.c"
+build_patch patch.so "$E2E_DIR/common/ticker_threads_patch.c"
+cc -shared -fPIC -O2 -o "$WORK/lib.so" "$E2E_DIR/common/ticker_v2.c" || fail "cannot build lib.so"
 
 # child_of PID: its one child's pid (unshare --fork runs the namespace's process 1 as one).
 child_of() {
@@ -56,12 +56,12 @@ assert_eq "/proc/$pid/root/run/hotpatch/1.sock" "$LAST_OUT" "socket"
 
 step "the audit record of the runtime names no caller pid (ours is not visible from there)"
 start_target journal nsenter -t "$pid" -m -- sh -c \
-  "mkdir -p /run/systemd/journal && exec python3 '$CASE_DIR/../trust_audit/journal.py' /run/systemd/journal/socket '$WORK/journal.jsonl'"
+  "mkdir -p /run/systemd/journal && exec python3 '$E2E_DIR/trust_audit/journal.py' /run/systemd/journal/socket '$WORK/journal.jsonl'"
 wait_for_log journal '^listening$' 10
 expect_success hp -p "$pid" lib load l "$WORK/lib.so"
 _deadline 5
 end=$_DEADLINE
-until python3 "$CASE_DIR/../trust_audit/record.py" journal.jsonl HOTPATCH_ACTION=lib-load HOTPATCH_RESULT=ok \
+until python3 "$E2E_DIR/trust_audit/record.py" journal.jsonl HOTPATCH_ACTION=lib-load HOTPATCH_RESULT=ok \
   HOTPATCH_TARGET_PID=1 HOTPATCH_CALLER_UID=0 >record.out 2>record.err; do
   _past "$end" && { cat record.err >&2; fail "no audit record of lib load"; }
   nap 0.05
@@ -90,15 +90,7 @@ wait_for_log t '^tick [012] compute=21$'
 
 runtime=$(awk '$6 ~ /\/libhotpatch\.so/ { print $6; exit }' "/proc/$pid/maps")
 registry=$(symbol_addr "$pid" "$runtime" hotpatch_registry)
-# lock_with TID: writes TID into the registry header's lock field (offset 12).
-lock_with() {
-  python3 -c '
-import struct, sys
-pid, addr, tid = int(sys.argv[1]), int(sys.argv[2], 0), int(sys.argv[3])
-with open(f"/proc/{pid}/mem", "r+b") as mem:
-    mem.seek(addr + 12)
-    mem.write(struct.pack("<I", tid))' "$pid" "$registry" "$1" || fail "cannot write the registry lock"
-}
+lock_with() { set_registry_lock "$pid" "$registry" "$1"; }
 step "the registry locked by thread 1 of the namespace (the main thread, alive): busy, not taken over"
 lock_with 1
 expect_fail 6 "registry is being updated by thread $pid \\(1 in its PID namespace\\)" hp -p "$pid" apply patch.so --timeout 500

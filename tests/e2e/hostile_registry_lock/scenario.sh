@@ -15,15 +15,7 @@ runtime=$(awk '$6 ~ /\/libhotpatch\.so/ { print $6; exit }' "/proc/$pid/maps")
 [ -n "$runtime" ] || fail "libhotpatch.so is not mapped in process $pid"
 registry=$(symbol_addr "$pid" "$runtime" hotpatch_registry)
 
-# lock_with TID: writes TID into the registry header's lock field (offset 12).
-lock_with() {
-  python3 -c '
-import struct, sys
-pid, addr, tid = int(sys.argv[1]), int(sys.argv[2], 0), int(sys.argv[3])
-with open(f"/proc/{pid}/mem", "r+b") as mem:
-    mem.seek(addr + 12)
-    mem.write(struct.pack("<I", tid))' "$pid" "$registry" "$1" || fail "cannot write the registry lock"
-}
+lock_with() { set_registry_lock "$pid" "$registry" "$1"; }
 # A tid that is no thread of the target: a short-lived process's pid, now gone.
 sh -c 'exit 0' &
 dead=$!

@@ -1,6 +1,7 @@
-/* hostile_pid_namespace target: runs in its own PID namespace (pid 1 there, as a
- * container's program often is) with two worker threads. Prints its pid as it sees
- * it, then each thread prints "tick N compute=..." every 50 ms. */
+/* common/ticker.c with three threads, for the container cases (hostile_pid_namespace,
+ * hostile_container_root), where it runs as process 1 of its own PID namespace:
+ * prints its pid as it sees it ("ready pid=1" there), then each thread N (0, 1, 2)
+ * prints "tick N compute=..." every 50 ms. Patched by ticker_threads_patch.c. */
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>

@@ -6,5 +6,5 @@ int compute_v3(int x) {
 }
 
 HOTPATCH_ID("pidns-fix");
-HOTPATCH_DESCRIPTION("hostile_pid_namespace: compute multiplies by 100");
+HOTPATCH_DESCRIPTION("common/ticker_threads_patch.c: compute multiplies by 100");
 HOTPATCH_REPLACE(compute, compute_v3);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make test-real, third server: Debian 12's redis 7.0.15 with the CVE fixes of its
-# debian/patches taken back out, built with redis's own Makefile and its vendored
-# dependencies (Lua, jemalloc, hiredis: see redis_tree.sh). For each CVE fix that applies
+# debian/patches taken back out, built with redis's own Makefile as Debian does, its
+# vendored Lua and hiredis linked in (see redis_tree.sh). For each CVE fix that applies
 # alone to that tree, `hotpatch create` makes a patch from Debian's own diff; every patch
 # made is applied to the running redis-server while a client keeps requests going (strings,
 # counters, Lua scripts, HyperLogLog), the fix is checked where a command can show it, and
@@ -21,9 +21,15 @@ command -v python3 >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install 
 src=$(bash "$here/redis_tree.sh" "$build")
 root=$(dirname "$src")
 tree_key=$(cat "$root/tree.key")
-make_cmd="make -j$jobs BUILD_TLS=yes"  # the same arguments as redis_tree.sh's build
+# The same arguments as redis_tree.sh's build. redis's src/Makefile builds deps/ (Lua,
+# hiredis, linenoise, hdr_histogram) only when its settings change (a stamp file, .make-prerequisites),
+# so a plain `make` neither rebuilds an archive `create` removed from its copy (to compile
+# its objects through the capture) nor recompiles a deps/lua file a fix changes: the
+# command builds deps/ first, as `make -C deps` after a fix to deps/lua would by hand.
+make_args="USE_SYSTEM_JEMALLOC=yes BUILD_TLS=yes"
+make_cmd="make -C deps hiredis linenoise lua hdr_histogram $make_args && make -j$jobs $make_args"
 version=$(cd "$src" && dpkg-parsechangelog -S Version)
-mapfile -t cves < <(grep -i 'cve' "$src/debian/patches/series")
+mapfile -t cves <"$root/cves"  # the CVE fixes, in series order (redis_tree.sh)
 echo "redis $version: ${#cves[@]} CVE fixes in debian/patches, taken back out; binary $src/src/redis-server"
 
 # One --work tree for every create, kept while the tree and hotpatch are the same.

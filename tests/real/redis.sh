@@ -182,6 +182,14 @@ for p in "${cves[@]}"; do
          -o "$out/series-$((k + 1)).so" --id "series-$((k + 1))" --work "$root/work" 2>&1)
   rc=$?
   set -e
+  if [ $rc = 2 ] && grep -q 'does not apply cleanly' <<<"$text"; then
+    # Its diff needs a fix left out above (CVE-2025-46819's test hunk follows CVE-2025-46818's).
+    echo "---- series: $id left out, its diff does not apply without the fixes left out before it"
+    unset 'series[${#series[@]}-1]' 'series[${#series[@]}-1]'
+    series=("${series[@]}") series_cves=${series_cves% "$id"} left_out+=("$id")
+    rc=0
+    continue
+  fi
   if [ $rc != 0 ]; then
     echo "---- create series-$((k + 1)) (fixes 1..$((k + 1)), up to $id): exit $rc"
     echo "$text"
@@ -198,7 +206,7 @@ else
   cumulative="${#steps[@]} of $(wc -w <<<"$series_cves") made, replaced one by one: $live_result"
 fi
 [ $rc = 0 ] || [ ${#steps[@]} = 0 ] || { cumulative="$cumulative; SERIES CREATE FAILED at patch $((${#steps[@]} + 1)): $(grep -E '^(refused|hotpatch: error)' <<<"$text" | head -n 1)"; failures=$((failures + 1)); }
-[ ${#left_out[@]} = 0 ] || cumulative="$cumulative (left out, refused alone: ${left_out[*]})"
+[ ${#left_out[@]} = 0 ] || cumulative="$cumulative (left out: refused alone, or needing one of those: ${left_out[*]})"
 echo "---- cumulative: $cumulative"
 
 # 5. summary ---------------------------------------------------------------------------------

@@ -144,7 +144,19 @@ nlohmann::json make_cache(WorkTree& work, const CacheKey& key, PhaseTimer& phase
   work.copy_source(key.binary);
   phase("copy the tree");
   work.fresh_records("unpatched");
-  work.build(key.build_command, "the unpatched tree", "unpatched");
+  try {
+    work.build(key.build_command, "the unpatched tree", "unpatched");
+  } catch (const Error& e) {
+    std::vector<std::string> missing = work.removed_not_rebuilt();
+    if (missing.empty()) throw;
+    std::string list;
+    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+    throw Error(e.kind(), fmt::format("{}\ncreate deleted {} from its copy of the tree so that the build compiles it "
+                                      "through the compiler wrapper, and the build did not make it again (a Makefile "
+                                      "that builds a bundled library only once, behind a stamp file or a settings "
+                                      "check, has no rule to remake it): give --build a command that builds it too, "
+                                      "e.g. 'make -C DIR && make'", e.what(), list));
+  }
   phase("the build of the tree");
   BuildRecords unpatched = BuildRecords::read(work.records("unpatched"));
   nlohmann::json state = binary_objects(work, unpatched, key.binary, key.build_command);

@@ -316,8 +316,12 @@ void WorkTree::copy_source(const std::string& binary) {
     fs::path stem = p.stem();  // calc.o -> calc; CMake's calc.c.o -> calc.c -> calc
     return is_source(stem) ? stem.stem().string() : stem.string();
   };
+  removed_.clear();
+  auto remove = [&](const fs::path& p) {
+    if (fs::remove(p, ec)) removed_.push_back(fs::relative(p, tree_, ec).string());
+  };
   for (const auto& o : objects)
-    if (stems.count(object_stem(o))) fs::remove(o, ec);
+    if (stems.count(object_stem(o))) remove(o);
   for (const auto& a : archives) {
     bool ours = true;
     try {
@@ -326,11 +330,21 @@ void WorkTree::copy_source(const std::string& binary) {
     } catch (const Error&) {
       ours = false;
     }
-    if (ours) fs::remove(a, ec);
+    if (ours) remove(a);
   }
   fs::remove(tree_ + "/" + binary, ec);
   touch_sources();
   adapt_build_dirs();
+}
+
+std::vector<std::string> WorkTree::removed_not_rebuilt() const {
+  std::string tail = tail_of_file(dir_ + "/build.log", 15);
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& rel : removed_)
+    if (!fs::exists(fs::path(tree_) / rel, ec) && tail.find(fs::path(rel).filename().string()) != std::string::npos)
+      out.push_back(rel);
+  return out;
 }
 
 void WorkTree::touch(const std::vector<std::string>& paths) {

@@ -61,6 +61,10 @@ class WorkTree {
   // the copy holds are deleted (they were built without our flags and no record says
   // how), and so is the program itself, so the build compiles and links it all.
   void copy_source(const std::string& binary);
+  // What copy_source deleted (relative to the tree) that is not there again and that
+  // the build log's last lines name: the build failed for want of it (a Makefile that
+  // makes a vendored library only once, from a stamp file, has no rule to remake it).
+  std::vector<std::string> removed_not_rebuilt() const;
   // Makes every source file newer than anything built from it.
   void touch_sources();
   // The same for `paths` (absolute, inside the tree; others are ignored).
@@ -97,6 +101,7 @@ class WorkTree {
   std::string capture_lib_;
   std::string wrapper_;
   std::string epoch_;
+  std::vector<std::string> removed_;  // by copy_source, relative to the tree
   int lock_fd_ = -1;  // flock on DIR/lock: one create at a time per work directory
   bool temporary_ = false;
 };

@@ -1,0 +1,6 @@
+static int steps;
+
+int v_step(int x) {
+  steps++;
+  return x + 1;
+}

@@ -257,15 +257,27 @@ class Matcher {
 
  private:
   // The program's symbol for a symbol of unit `u`: a file-local one by its file.
+  // A global of the object with hidden visibility (-fvisibility=hidden, a
+  // library's internal functions) is local in the linked program: taken when it
+  // is the program's only local definition of the name (the loader resolves the
+  // name the same way; several are ambiguous there too).
   const ElfSymbol* binary_symbol(const Unit& u, const std::string& name, bool local, bool function) const {
+    const ElfSymbol* only_local = nullptr;
+    int locals = 0;
     for (const ElfSymbol* s : bin_.find_symbols(name)) {
       if (s->section_index == SHN_UNDEF) continue;
       if (function && s->type != STT_FUNC) continue;
-      if (local != (s->bind == STB_LOCAL)) continue;
+      if (local != (s->bind == STB_LOCAL)) {
+        if (!local && s->bind == STB_LOCAL && (!only_local || only_local->value != s->value)) {
+          only_local = s;
+          ++locals;
+        }
+        continue;
+      }
       if (local && base_name(s->source_file) != base_name(u.file)) continue;
       return s;
     }
-    return nullptr;
+    return locals == 1 ? only_local : nullptr;
   }
 
   // Code at `x` that jumps through a GOT slot bound to `name` (a PLT entry).

@@ -22,6 +22,9 @@ struct Instruction {
   Branch branch = Branch::none;  // only plain relative jmp / jcc (no prefix); calls and loops are none
   uint8_t condition = 0;         // of a conditional branch: the same number for its short and long form
   int64_t target = 0;            // of a branch: its destination, as an offset from the start of the code
+  // A no-op the assembler put there to align what follows: its length depends on
+  // where it lands (after a branch of the other length, another nop fills the gap).
+  bool padding = false;
 };
 // The instructions of `code` from its start, at most `max_count`; nullopt if those
 // do not all decode (max_count unlimited: the whole of `code` must).

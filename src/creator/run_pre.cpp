@@ -140,8 +140,24 @@ class Matcher {
     std::vector<Branch> branches;
     uint64_t pb = 0;
     size_t ri = 0;
+    // Alignment padding is compared as nothing: after a branch of the other length
+    // the next aligned instruction is reached with a nop of another length.
+    auto skip_program_padding = [&] {
+      while (pb < bin.size()) {
+        auto next = arch::decode_instructions(std::span<const uint8_t>(bin).subspan(pb), 1);
+        if (!next || next->size() != 1 || !(*next)[0].padding) return;
+        pb += (*next)[0].size;
+      }
+    };
     for (size_t i = 0; i < ins->size(); ++i) {
       const arch::Instruction& io = (*ins)[i];
+      if (io.padding && std::none_of(relocs.begin(), relocs.end(), [&](const ObjRelocation& r) {
+            return r.offset - o.value >= io.offset && r.offset - o.value < io.offset + io.size;
+          })) {
+        at[i] = pb;
+        continue;
+      }
+      skip_program_padding();
       at[i] = pb;
       auto where = [&] { return fmt::format("instruction {} (+{:#x} rebuilt, +{:#x} in the program)", i, io.offset, pb); };
       std::vector<const ObjRelocation*> here;  // the relocations inside this instruction
@@ -191,6 +207,7 @@ class Matcher {
       if (wb != wo) return fmt::format("{} differs", where());
       pb += io.size;
     }
+    skip_program_padding();
     at[ins->size()] = pb;
     if (pb != bin.size()) return fmt::format("the program's code goes on after the last instruction (+{:#x})", pb);
     for (const Branch& br : branches) {

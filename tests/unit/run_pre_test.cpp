@@ -120,10 +120,17 @@ TEST_F(RunPreBranchTest, ASameLengthJumpToAnotherInstructionIsRefused) {
 }
 
 TEST_F(RunPreBranchTest, AnExtraInstructionIsRefused) {
-  auto r = match_branches(std::string(".byte 0x90\\n") + kLongJmpL1, kShortJmpL1);  // nop
+  auto r = match_branches(std::string(".byte 0xff,0xc0\\n") + kLongJmpL1, kShortJmpL1);  // inc eax
   ASSERT_EQ(r.size(), 1u);
-  EXPECT_NE(r[0].find("it is 16 bytes in the program, 12 rebuilt; instruction 4 (+0x9 rebuilt, +0x9 in the program) "
+  EXPECT_NE(r[0].find("it is 17 bytes in the program, 12 rebuilt; instruction 4 (+0x9 rebuilt, +0x9 in the program) "
                       "is another instruction"), std::string::npos) << r[0];
+}
+
+// Alignment padding does nothing: a nop of another length (or one more) where the
+// branches' lengths moved what follows is not a difference.
+TEST_F(RunPreBranchTest, ExtraPaddingMatches) {
+  auto r = match_branches(std::string(".byte 0x66,0x90\\n") + kLongJmpL1, kShortJmpL1);  // xchg %ax,%ax
+  EXPECT_TRUE(r.empty()) << r[0];
 }
 
 // A jump out of the function: relocated rebuilt (jmp g, rel32), resolved short in

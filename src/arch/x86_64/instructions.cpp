@@ -17,7 +17,17 @@ constexpr uint8_t kJccRel32First = 0x80;
 // A plain relative jmp or jcc: its kind and condition from its opcode. Prefixed
 // ones (operand size 66 truncates the destination, hints, bnd) are left as `none`,
 // so only byte-identical copies of them match.
+bool is_padding(const cs_insn& insn) {
+  if (insn.id == X86_INS_NOP) return true;  // 90, 0f 1f /0 with any prefixes
+  // 66 90 ("xchg %ax,%ax"), 66 66 90 ...: operand-size prefixes on a one-byte nop.
+  if (insn.size < 2 || insn.bytes[insn.size - 1] != 0x90) return false;
+  for (size_t i = 0; i + 1 < insn.size; ++i)
+    if (insn.bytes[i] != 0x66) return false;
+  return true;
+}
+
 void classify(const cs_insn& insn, Instruction& out) {
+  out.padding = is_padding(insn);
   const cs_x86& x = insn.detail->x86;
   for (uint8_t p : x.prefix)
     if (p != 0) return;

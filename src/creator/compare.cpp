@@ -86,10 +86,11 @@ void compare_unit(const Program& p, const Unit& u, const Correlation& c, Changes
   for (uint32_t i = 0; i < syms.size(); ++i) {
     const ObjSymbol& s = syms[i];
     SymRef ref{u.number, i};
+    if (!c.is_canonical(p, ref)) continue;  // compared where the first unit defines it
     if (is_defined_function(s)) {
       auto twin = c.twin_of(ref);
       if (!twin) {
-        out.added.insert(ref);
+        if (c.is_new(ref)) out.added.insert(ref);
         continue;
       }
       const ObjSymbol& o = osyms[*twin];

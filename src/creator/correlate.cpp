@@ -188,11 +188,23 @@ std::optional<uint32_t> Correlation::twin_of(SymRef s) const {
 }
 
 std::optional<SymRef> Correlation::definition(const Program& p, uint32_t unit, const Target& t) const {
-  if (t.kind == Target::Symbol) return SymRef{unit, t.index};
-  if (t.kind != Target::External) return std::nullopt;
-  auto it = globals.find(p.unit(unit).patched.symbols()[t.index].name);
+  if (t.kind != Target::Symbol && t.kind != Target::External) return std::nullopt;
+  const ObjSymbol& s = p.unit(unit).patched.symbols()[t.index];
+  // A C++ inline function, template instance or their statics is defined in every
+  // object that uses it (weak, in a COMDAT group); the linker kept one copy. Every
+  // unit's reference means that one: the first unit's definition (is_canonical()).
+  if (t.kind == Target::Symbol && s.bind == STB_LOCAL) return SymRef{unit, t.index};
+  auto it = globals.find(s.name);
+  if (t.kind == Target::Symbol) return it == globals.end() ? SymRef{unit, t.index} : it->second;
   if (it == globals.end()) return std::nullopt;
   return it->second;
+}
+
+bool Correlation::is_canonical(const Program& p, SymRef s) const {
+  const ObjSymbol& sym = p.sym(s);
+  if (sym.bind == STB_LOCAL) return true;
+  auto it = globals.find(sym.name);
+  return it == globals.end() || it->second == s;
 }
 
 std::string Correlation::binary_name(const Program& p, SymRef s) const {
@@ -212,8 +224,12 @@ void correlate_units(const Program& program, Correlation& c, size_t from) {
     const auto& syms = u.patched.symbols();
     for (uint32_t i = 0; i < syms.size(); ++i) {
       const ObjSymbol& s = syms[i];
-      if ((s.bind == STB_GLOBAL || s.bind == STB_WEAK) && (is_defined_function(s) || is_defined_object(s)))
-        c.globals.emplace(s.name, SymRef{static_cast<uint32_t>(n), i});
+      if (s.bind == STB_LOCAL || !(is_defined_function(s) || is_defined_object(s))) continue;  // GLOBAL, WEAK, UNIQUE
+      SymRef ref{static_cast<uint32_t>(n), i};
+      auto [it, fresh] = c.globals.emplace(s.name, ref);
+      // Of several copies of an inline function, the one of a file that had it before
+      // the fix stands for all: compared with its original, it shows a change.
+      if (!fresh && !c.twin_of(it->second) && c.twin_of(ref)) it->second = ref;
     }
   }
 }
@@ -221,6 +237,17 @@ void correlate_units(const Program& program, Correlation& c, size_t from) {
 Correlation correlate(const Program& program) {
   Correlation c;
   correlate_units(program, c, 0);
+  c.in_program.resize(program.units.size());
+  if (!program.binary) return c;
+  for (const auto& [name, ref] : c.globals) {
+    const ObjSymbol& s = program.sym(ref);
+    if (s.bind == STB_GLOBAL || c.twin_of(ref)) continue;
+    for (const ElfSymbol* b : program.binary->find_symbols(name))
+      if (b->section_index != SHN_UNDEF && b->bind != STB_LOCAL) {
+        c.in_program[ref.unit].insert(ref.index);
+        break;
+      }
+  }
   return c;
 }
 

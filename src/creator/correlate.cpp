@@ -79,6 +79,58 @@ void renumbered_cpp_locals(const Unit& u, std::map<uint32_t, uint32_t>& twin,
   }
 }
 
+// The lambdas a demangled name mentions, each as its family: the text up to its
+// number, "make_cb(int)::{lambda(int)#" of "make_cb(int)::{lambda(int)#2}".
+std::vector<std::pair<std::string, std::string>> lambda_families(const std::string& demangled) {
+  std::vector<std::pair<std::string, std::string>> out;  // family, number
+  for (size_t at = demangled.find("{lambda("); at != std::string::npos; at = demangled.find("{lambda(", at + 1)) {
+    size_t i = at + 8;
+    for (int depth = 1; i < demangled.size() && depth > 0; ++i) depth += demangled[i] == '(' ? 1 : demangled[i] == ')' ? -1 : 0;
+    if (i >= demangled.size() || demangled[i] != '#') continue;
+    size_t end = demangled.find('}', i);
+    out.emplace_back(demangled.substr(0, i + 1), demangled.substr(i + 1, end == std::string::npos ? 0 : end - i - 1));
+  }
+  return out;
+}
+
+// GCC numbers the closure types of one function's lambdas of one signature in order
+// (`make_cb(int)::{lambda(int)#1}`, `#2`), and names after them what it makes for
+// each: the operator(), std::function's invoker and manager, typeinfo. A fix that
+// adds or removes one renumbers the others: the old lambda's invoker would be
+// "changed" into the new lambda's, and a callback stored before the apply would run
+// the other lambda's code on its captures. Which is which cannot be told: untied.
+void renumbered_lambdas(const Unit& u, std::map<uint32_t, uint32_t>& twin,
+                        std::map<uint32_t, std::string>& ambiguous) {
+  auto numbers_of = [](const ObjectFile& obj) {
+    std::map<std::string, std::set<std::string>> out;
+    for (const auto& s : obj.symbols())
+      if (s.name.find("Ul") != std::string::npos)
+        for (auto& [family, number] : lambda_families(readable_name(s.name))) out[family].insert(number);
+    return out;
+  };
+  auto before = numbers_of(u.orig), after = numbers_of(u.patched);
+  std::set<std::string> renumbered;
+  for (const auto& [family, numbers] : after)
+    if (before.count(family) && before.at(family) != numbers) renumbered.insert(family);
+  for (const auto& [family, numbers] : before)
+    if (!after.count(family)) renumbered.insert(family);
+  if (renumbered.empty()) return;
+  const auto& syms = u.patched.symbols();
+  for (uint32_t i = 0; i < syms.size(); ++i) {
+    if (syms[i].name.find("Ul") == std::string::npos) continue;
+    for (const auto& family_number : lambda_families(readable_name(syms[i].name))) {
+      if (!renumbered.count(family_number.first)) continue;
+      twin.erase(i);
+      ambiguous[i] =
+          "the fix adds or removes a lambda of this signature in the same function, and the compiler numbers them "
+          "in order ({lambda(...)#1}, #2), so which lambda is which cannot be told (a callback made before the apply "
+          "would run another lambda's code); put the new code in a named function (a lambda in a new function of "
+          "its own is numbered apart), or restart the program";
+      break;
+    }
+  }
+}
+
 void correlate_unit(const Unit& u, std::map<uint32_t, uint32_t>& twin, std::map<uint32_t, std::string>& ambiguous) {
   const auto& syms = u.patched.symbols();
   if (u.unchanged) {
@@ -98,6 +150,7 @@ void correlate_unit(const Unit& u, std::map<uint32_t, uint32_t>& twin, std::map<
   }
 
   renumbered_cpp_locals(u, twin, ambiguous);
+  renumbered_lambdas(u, twin, ambiguous);
 
   // Function-local statics: the originals each twin function refers to, by base name.
   std::map<uint32_t, std::map<std::string, std::set<uint32_t>>> orig_locals_of;  // orig function -> base -> statics

@@ -5,6 +5,7 @@
 #include <linux/netlink.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,7 +18,28 @@
 namespace hotpatch::ops {
 
 
+namespace {
+
+// The inode numbers of the initial PID and user namespaces (PROC_PID_INIT_INO,
+// PROC_USER_INIT_INO in the kernel's proc_ns.h), fixed since Linux 3.8.
+constexpr ino_t kInitialPidNamespace = 0xEFFFFFFCU;
+constexpr ino_t kInitialUserNamespace = 0xEFFFFFFDU;
+
+bool in_namespace(const char* link, ino_t inode) {
+  struct stat st{};
+  return ::stat(link, &st) != 0 || st.st_ino == inode;  // unknown: let the kernel say
+}
+
+}  // namespace
+
 ProcEvents::ProcEvents() {
+  // The kernel sends process events only to listeners in the initial PID and user
+  // namespaces, and ignores the "listen" of any other without an error: an agent in
+  // a container would wait for ever and see no process start.
+  if (!in_namespace("/proc/self/ns/pid", kInitialPidNamespace) || !in_namespace("/proc/self/ns/user", kInitialUserNamespace))
+    throw Error(ErrorKind::Target, "cannot watch process starts from here: the kernel sends process events only to the "
+                                   "initial PID and user namespaces (this is a container, or `unshare --pid`); run the "
+                                   "agent on the host, where it sees the processes of every container");
   fd_ = ::socket(PF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_CONNECTOR);
   if (fd_ < 0)
     throw Error(ErrorKind::Target, errno_message("cannot open the kernel's process-events connector (netlink "

@@ -46,10 +46,12 @@ int cmd_create(const CreateCommand& opts, Output& out) {
                {"line_noise", rep.line_noise},
                {"refused", rep.refused},
                {"recompiled", r.recompiled},
+               {"added_files", r.added_files},
                {"notes", r.notes},
                {"rebuilt_from_scratch", r.rebuilt_from_scratch},
                {"seconds", r.seconds}};
   } else {
+    for (const auto& f : r.added_files) fmt::print("new file: {}\n", f);
     for (const auto& f : rep.changed) fmt::print("changed: {}\n", f);
     for (const auto& f : rep.added_functions) fmt::print("new function: {}\n", f);
     for (const auto& d : rep.added_data) fmt::print("carried data: {}\n", d);

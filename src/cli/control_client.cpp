@@ -14,6 +14,7 @@
 
 #include "common/control_socket_path.h"
 #include "common/error.h"
+#include "loader/process.h"
 
 namespace hotpatch::cli {
 
@@ -54,13 +55,37 @@ class Socket {
   int fd_;
 };
 
+std::string proc_link(const std::string& path) {
+  char buf[128] = {};
+  return ::readlink(path.c_str(), buf, sizeof buf - 1) > 0 ? buf : "";
+}
+
+// The runtime makes its socket under its own root and mounts (a container's): seen
+// from here through /proc/PID/root when those are not ours, else by the plain path.
+std::string root_seen_from_here(pid_t pid) {
+  const std::string root = fmt::format("/proc/{}/root", pid);
+  struct stat theirs{}, ours{};
+  const std::string their_mounts = proc_link(fmt::format("/proc/{}/ns/mnt", pid));
+  if (their_mounts.empty()) return "";  // not ours to look into: as before namespaces
+  if (their_mounts == proc_link("/proc/self/ns/mnt") && ::stat(root.c_str(), &theirs) == 0 && ::stat("/", &ours) == 0 &&
+      theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino)
+    return "";
+  return root;
+}
+
 }  // namespace
 
 std::optional<std::string> find_control_socket(pid_t pid, std::vector<std::string>* looked_at) {
+  check_proc_is_ours();
   auto uid = process_euid(pid);
   if (!uid) throw Error(ErrorKind::Target, fmt::format("process {}: no such process", pid));
+  // The runtime names the socket after its getpid(), in its own PID namespace.
+  const std::optional<pid_t> own_pid = id_in_own_namespace(pid, pid);
+  if (!own_pid) throw Error(ErrorKind::Target, fmt::format("process {}: no such process", pid));
+  const std::string root = root_seen_from_here(pid);
   std::string xdg = environ_value(pid, "XDG_RUNTIME_DIR");
-  for (const auto& path : control::candidate_socket_paths(pid, *uid, xdg.empty() ? nullptr : xdg.c_str())) {
+  for (const auto& in_target : control::candidate_socket_paths(*own_pid, *uid, xdg.empty() ? nullptr : xdg.c_str())) {
+    const std::string path = root + in_target;
     if (looked_at) looked_at->push_back(path);
     struct stat st{};
     if (::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) return path;
@@ -85,6 +110,18 @@ ControlAnswer send_control_command(pid_t pid, const std::string& socket_path, co
                             "one with `hotpatch -p {} inject` or LD_PRELOAD)",
                             pid, socket_path, std::strerror(err), pid));
   }
+  // The listener must be the process asked for: a socket of the same name can be
+  // another's (a container's process with the same pid in its own namespace, in a
+  // /run shared with us). SO_PEERCRED names the process that listens, by our pid.
+  ucred listener{};
+  socklen_t len = sizeof listener;
+  if (::getsockopt(sock.fd(), SOL_SOCKET, SO_PEERCRED, &listener, &len) == 0 && listener.pid != pid)
+    throw Error(ErrorKind::NoControlServer,
+                fmt::format("process {}: the socket {} is not its own but {} (a process with the same pid in another PID "
+                            "namespace?); not sending to it",
+                            pid, socket_path,
+                            listener.pid > 0 ? fmt::format("process {}'s", listener.pid)
+                                             : std::string("a process outside our PID namespace's")));
   timeval timeout{kReplyTimeoutSeconds, 0};
   ::setsockopt(sock.fd(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   std::string out = line + "\n";

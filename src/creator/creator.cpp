@@ -336,13 +336,15 @@ CreateResult create_patch(const CreateOptions& options) {
   result.recompiled = changed.recompiled;
   for (const auto& n : changed.notes) result.notes.push_back(n);
 
-  // New objects in the program (a new source file).
+  // New objects in the program (a source file the fix adds): compared with an
+  // empty object, so that all they define is new, linked inside the patch like the
+  // new functions and variables of a changed file.
   const std::set<std::string> known(objects.begin(), objects.end());
+  std::vector<std::string> added_units;
   if (const LinkRecord* link = link_of_binary(patched, work.tree() + "/" + binary_rel)) {
     for (const auto& o : objects_linked_into(patched, *link, work.tree()).objects) {
       std::string rel = relative_to(o, work.tree());
-      if (!known.count(rel))
-        result.report.refused.push_back(fmt::format("{}: a new source file; new files are not supported yet", rel));
+      if (!known.count(rel)) added_units.push_back(rel);
     }
   }
 
@@ -358,6 +360,14 @@ CreateResult create_patch(const CreateOptions& options) {
     }
     if (result.report.refused.size() != refusals) continue;
     builder.add_unit(rel, std::move(before), std::move(after));
+  }
+  for (const auto& rel : added_units) {
+    ObjectFile after = ObjectFile::read(work.tree() + "/" + rel);
+    const size_t refusals = result.report.refused.size();
+    check_object(after, rel, patched.compile_of(work.tree() + "/" + rel), result.report.refused);
+    if (result.report.refused.size() != refusals) continue;
+    result.added_files.push_back(rel);
+    builder.add_unit(rel, ObjectFile::empty(rel + " (not in the program)"), std::move(after));
   }
   // The rest of the program, read only if a pass needs it (readers of a changed
   // constant in other files).
@@ -379,7 +389,11 @@ CreateResult create_patch(const CreateOptions& options) {
                                                    "files it touches are not compiled into it in this configuration)",
                                                    options.binary));
   if (!builder.has_changes())
-    throw Error(ErrorKind::DoesNotFit, fmt::format("the diff changes no function of {}", options.binary));
+    throw Error(ErrorKind::DoesNotFit,
+                fmt::format("the diff changes no function of {}: the objects it touches compile to the same code and "
+                            "data as before (the change is in code this configuration leaves out, for another "
+                            "platform, or in comments); there is nothing to patch live in this build",
+                            options.binary));
 
   if (InterruptGuard::signal()) throw Error(ErrorKind::Internal, "interrupted");
   std::string id = options.id.empty() ? default_id(options.output) : options.id;

@@ -34,6 +34,9 @@ struct CreateResult {
   // Objects compiled again by create itself ("obj (why)"), and what it left out
   // or wants the patch author to know ("note: ...").
   std::vector<std::string> recompiled;
+  // Objects of the patched program that the unpatched one does not have (source
+  // files the fix adds), compared with an empty object.
+  std::vector<std::string> added_files;
   std::vector<std::string> notes;
   double seconds = 0;
   bool rebuilt_from_scratch = false;

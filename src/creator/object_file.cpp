@@ -94,6 +94,14 @@ ObjectFile ObjectFile::read(const std::string& path) {
   return obj;
 }
 
+ObjectFile ObjectFile::empty(const std::string& path) {
+  ObjectFile obj;
+  obj.path_ = path;
+  obj.sections_.resize(1);
+  obj.symbols_.resize(1);
+  return obj;
+}
+
 std::string ObjectFile::source_file() const {
   for (const auto& s : symbols_)
     if (s.type == STT_FILE) return s.name;

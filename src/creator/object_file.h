@@ -43,6 +43,9 @@ class ObjectFile {
  public:
   // Throws Error(Internal) naming the path if it is not an x86_64 ELF relocatable.
   static ObjectFile read(const std::string& path);
+  // An object with nothing in it (only the null section and symbol): the "before"
+  // of a source file the fix adds.
+  static ObjectFile empty(const std::string& path);
 
   const std::string& path() const { return path_; }
   std::string source_file() const;  // the STT_FILE name, e.g. "memcached.c"

@@ -38,6 +38,8 @@ class Verifier {
                         "program needs its effect, do that in a HOTPATCH_POST_APPLY callback of a hook file "
                         "(create --hooks, docs/creator.md#callbacks), or restart the program");
     for (const auto& [d, what] : changes_.changed_data) changed_data(d, what);
+    for (const auto& u : p_.units)
+      if (!u->unchanged) moved_definitions(*u);
     for (SymRef f : plan_.too_short)
       refuse(f, fmt::format("changed, but it is {} bytes in the program, too short for a jump, and other files may call "
                             "it; make it static (then its callers are patched instead) or change its callers, or "
@@ -74,6 +76,40 @@ class Verifier {
       refuse(d, what + "; a running process already has its own value, which a patch does not re-initialise: leave "
                        "the initialiser as it is, and set the live value in a HOTPATCH_POST_APPLY callback of a hook "
                        "file (create --hooks, docs/creator.md#callbacks) if it must change, or restart the program");
+  }
+
+  // A global the fixed file defines and its object did not, but the program does:
+  // the fix moved it from another file (or from a file into a new one). A global
+  // name is one thing in a program, so this is not new: a copy in the patch would
+  // start from its initial value while the program's code keeps its own (a
+  // variable), or leave the program's callers on the old code and drop a change
+  // made in the move (a function). C++'s weak copies of inline functions are
+  // interchangeable and stay allowed; for a weak or unique object (an inline
+  // function's static) the patch uses the program's (closure.cpp).
+  void moved_definitions(const Unit& u) {
+    if (!p_.binary) return;
+    const auto& syms = u.patched.symbols();
+    for (uint32_t i = 0; i < syms.size(); ++i) {
+      const ObjSymbol& s = syms[i];
+      if (s.bind == STB_LOCAL || c_.twin_of({u.number, i})) continue;
+      const bool function = is_defined_function(s);
+      if (s.bind != STB_GLOBAL || !(function || (is_defined_object(s) && u.patched.sections()[s.section].is_writable())))
+        continue;
+      for (const ElfSymbol* b : p_.binary->find_symbols(s.name)) {
+        if (b->section_index == SHN_UNDEF || b->bind == STB_LOCAL) continue;
+        const bool b_function = b->type == STT_FUNC || b->type == STT_GNU_IFUNC;
+        if (b_function != function) continue;
+        refuse({u.number, i},
+               fmt::format("defined here by the fix, but the program already has this {} in another file (moved "
+                           "between files?): {}; keep the definition in the file it was in, or restart the program",
+                           function ? "global function" : "global variable",
+                           function ? "its callers in the program would keep the old code, and a change made in the "
+                                      "move would be lost"
+                                    : "the patch would get a second copy starting from its initial value while the "
+                                      "program's code keeps using its own"));
+        break;
+      }
+    }
   }
 
   // Code registered to run at program start that is new or changed. A patch is

@@ -115,6 +115,58 @@ std::string describe_thread_state(pid_t pid, pid_t tid) {
   return text;
 }
 
+std::optional<pid_t> id_in_own_namespace(pid_t pid, pid_t tid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/task/%d/status", static_cast<int>(pid), static_cast<int>(tid));
+  char text[4096];
+  if (!read_proc_text(path, text)) return std::nullopt;
+  const char* at = std::strstr(text, "\nNSpid:");
+  if (!at) return tid;  // a kernel before 4.1 shows no NSpid: no namespaces to tell apart
+  at += std::strlen("\nNSpid:");
+  if (char* eol = std::strchr(const_cast<char*>(at), '\n')) *eol = 0;  // this line's ids only
+  long last = 0;
+  for (char* end = nullptr;; at = end) {
+    long id = std::strtol(at, &end, 10);
+    if (end == at) break;
+    last = id;
+  }
+  if (last <= 0) return std::nullopt;
+  return static_cast<pid_t>(last);
+}
+
+std::optional<pid_t> thread_with_own_id(pid_t pid, pid_t own_id) {
+  char ours[64] = {}, theirs[64] = {};
+  const std::string ns = "/proc/" + std::to_string(pid) + "/ns/pid";
+  if (::readlink("/proc/self/ns/pid", ours, sizeof ours - 1) > 0 && ::readlink(ns.c_str(), theirs, sizeof theirs - 1) > 0 &&
+      std::strcmp(ours, theirs) == 0)
+    return own_id;  // our namespace: the same ids
+  DIR* dir = ::opendir(("/proc/" + std::to_string(pid) + "/task").c_str());
+  if (!dir) return std::nullopt;
+  std::optional<pid_t> found;
+  while (dirent* e = ::readdir(dir)) {
+    const pid_t tid = static_cast<pid_t>(std::atoi(e->d_name));
+    if (tid > 0 && id_in_own_namespace(pid, tid) == own_id) {
+      found = tid;
+      break;
+    }
+  }
+  ::closedir(dir);
+  return found;
+}
+
+void check_proc_is_ours() {
+  // Not cached: a forked child has another pid (one readlink per process we open).
+  char self[32] = {};
+  if (::readlink("/proc/self", self, sizeof self - 1) <= 0) return;  // no /proc: every read of it will say so
+  const pid_t proc_says = static_cast<pid_t>(std::atoi(self));
+  if (proc_says != ::getpid())
+    throw Error(ErrorKind::Target,
+                fmt::format("the /proc mounted here belongs to another PID namespace (it calls us process {}, we are {}): "
+                            "the process ids it shows are not the ones we could attach to; run hotpatch where /proc is "
+                            "this namespace's (mount -t proc proc /proc, unshare --mount-proc)",
+                            proc_says, ::getpid()));
+}
+
 std::optional<pid_t> Process::thread_in_uninterruptible_sleep() const {
   for (pid_t tid : thread_ids())
     if (thread_state(pid_, tid) == 'D') return tid;
@@ -123,6 +175,7 @@ std::optional<pid_t> Process::thread_in_uninterruptible_sleep() const {
 
 Process::Process(pid_t pid) : pid_(pid), memory_tid_(pid) {
   if (pid <= 0) throw Error(ErrorKind::Usage, fmt::format("invalid pid {}", pid));
+  check_proc_is_ours();
   if (::kill(pid, 0) != 0 && errno == ESRCH) throw Error(ErrorKind::Target, fmt::format("process {}: no such process", pid));
   auto fields = stat_fields("/proc/" + std::to_string(pid) + "/stat");
   char state = fields.empty() || fields[0].empty() ? 0 : fields[0][0];

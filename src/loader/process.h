@@ -107,6 +107,22 @@ char thread_state(pid_t pid, pid_t tid);
 // kernel function it waits in, when /proc shows it), or "gone".
 std::string describe_thread_state(pid_t pid, pid_t tid);
 
+// PID namespaces (a container's program, `unshare --pid`): the target calls itself
+// and its threads by ids of its own namespace (getpid(), gettid()), which is what it
+// writes into its registry and names its control socket after; ptrace and /proc
+// here use ours. The id of thread TID of process PID inside its own namespace (the
+// last field of NSpid in its /proc status; TID itself when it shares ours), or
+// nullopt if it is gone.
+std::optional<pid_t> id_in_own_namespace(pid_t pid, pid_t tid);
+// The thread of process PID whose id in its own namespace is `own_id`, by our id;
+// nullopt if it has none (the holder of that id is gone).
+std::optional<pid_t> thread_with_own_id(pid_t pid, pid_t own_id);
+// Throws Error(Target) if the /proc mounted here is another PID namespace's than
+// ours (`unshare --pid` without --mount-proc, a container given the host's /proc):
+// the pids read from it would not be the ones ptrace and kill() use, and a pid given
+// to us would name another process in each.
+void check_proc_is_ours();
+
 // A thread's signal masks as /proc/PID/task/TID/status shows them (bit N-1 for
 // signal N); nullopt if the thread is gone. Read with one read() into a stack
 // buffer: it runs inside stops.

@@ -259,10 +259,16 @@ StopReport commit_in_stop(Process& process, const RuntimeRegistry* runtime, cons
       if (snap.lock_holder != 0) {
         // Every thread is stopped: a holder that is not one of them died holding the
         // lock (or the process forked while another thread held it). Our write of
-        // the registry clears it.
-        const bool holder_lives = std::any_of(world.threads().begin(), world.threads().end(),
-                                              [&](const auto& t) { return t->tid() == static_cast<pid_t>(snap.lock_holder); });
-        if (holder_lives) return fmt::format("the registry is being updated by thread {}", snap.lock_holder);
+        // the registry clears it. The runtime wrote its gettid(): in a PID namespace
+        // of its own (a container) that is not our id of the thread.
+        const std::optional<pid_t> holder = thread_with_own_id(process.pid(), static_cast<pid_t>(snap.lock_holder));
+        const bool holder_lives = holder && std::any_of(world.threads().begin(), world.threads().end(),
+                                                        [&](const auto& t) { return t->tid() == *holder; });
+        if (holder_lives)
+          return *holder == static_cast<pid_t>(snap.lock_holder)
+                     ? fmt::format("the registry is being updated by thread {}", *holder)
+                     : fmt::format("the registry is being updated by thread {} ({} in its PID namespace)", *holder,
+                                   snap.lock_holder);
       }
     }
     if (auto active = ThreadActivity(process, world, space).find_active(guarded)) return active;

@@ -113,7 +113,9 @@ std::optional<pid_t> runtime_control_thread(const Process& process, const Target
       for (const ElfSymbol* s : objects.image(o).find_symbols(HOTPATCH_CONTROL_THREAD_SYMBOL)) {
         if (!s->dynamic || s->section_index == 0) continue;
         int32_t tid = 0;
-        if (process.read_partial(RemoteAddr(s->value + o.bias), &tid, sizeof tid) == sizeof tid && tid > 0) return tid;
+        // Its gettid(), an id of the process's own PID namespace: ours may differ.
+        if (process.read_partial(RemoteAddr(s->value + o.bias), &tid, sizeof tid) == sizeof tid && tid > 0)
+          return thread_with_own_id(process.pid(), tid);
       }
     } catch (const Error&) {
     }

@@ -107,8 +107,12 @@ std::string self_build_id() {
 void AuditEvent::caller_is_self() { caller_is(::getpid(), ::getuid()); }
 
 void AuditEvent::caller_is(pid_t pid, uid_t uid) {
-  caller_pid = pid;
   caller_uid = uid;
+  // SO_PEERCRED gives pid 0 for a peer outside our PID namespace (a CLI on the host
+  // talking to a container's process): unknown here, not process 0 (nor whatever
+  // our /proc/0 would be).
+  if (pid <= 0) return;
+  caller_pid = pid;
   caller_loginuid = login_uid_of(pid);
   caller_exe = executable_of(pid);
 }

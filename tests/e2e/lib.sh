@@ -16,6 +16,13 @@ fail() {
   exit 1
 }
 
+# skip REASON: this machine cannot run the case (ctest reports it as skipped, exit 77:
+# SKIP_RETURN_CODE in CMakeLists.txt); the reason is printed, never a silent pass.
+skip() {
+  echo "SKIP: $*"
+  exit 77
+}
+
 _T0=${EPOCHREALTIME/./}
 # step TEXT: a heading, with the seconds since the case started.
 step() {
@@ -54,6 +61,8 @@ nap() { read -r -t "$1" -u "$_NAP_FD" _ || true; }
 
 # build_target OUT SRC [cc flags...]   (-O2 -g -pthread; later flags win, e.g. -O0).
 # Warnings are errors: a sloppy target would make a test pass or fail for nothing.
+# Sources that several cases build alike live in tests/e2e/common/ (not a case: no
+# scenario.sh), e.g. build_target target "$E2E_DIR/common/ticker.c".
 build_target() {
   local out=$1 src=$2 cc=cc
   shift 2

@@ -71,7 +71,9 @@ cleanup() {
   if [ -f "$WORK/cleanup-hooks" ]; then
     bash "$WORK/cleanup-hooks" >/dev/null 2>&1 || true
   fi
-  if [ "$rc" -ne 0 ]; then
+  if [ "$rc" -eq 77 ]; then
+    echo "e2e/$CASE: skipped"
+  elif [ "$rc" -ne 0 ]; then
     # The targets' own words usually say what went wrong: show the end of each log.
     local log
     for log in "$WORK"/*.log; do
@@ -126,8 +128,8 @@ wait "$watchdog" 2>/dev/null
 if [ -f "$WORK/timed-out" ]; then
   exit 124
 fi
-if [ "$rc" -ne 0 ]; then
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then # 77: skipped (lib.sh skip)
   [ -f "$WORK/failed" ] || echo "e2e/$CASE: FAIL: scenario.sh exited with status $rc (a command failed under set -e; see above)" >&2
   exit "$rc"
 fi
-exit 0
+exit "$rc" # 0, or 77

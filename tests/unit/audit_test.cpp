@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -85,15 +86,25 @@ TEST(Audit, SyslogLineIsKeyValueText) {
   EXPECT_EQ(syslog_datagram(e, "hotpatch", 77).rfind("<84>", 0), 0u);  // authpriv.warning
 }
 
-TEST(Audit, DeliveredToADatagramSocket) {
-  char dir[] = "/tmp/hotpatch-audit-test.XXXXXX";
-  ASSERT_NE(mkdtemp(dir), nullptr);
-  const std::string path = std::string(dir) + "/log";
+// A datagram socket bound at PATH (a journal of the test's own), or -1.
+int bound_datagram_socket(const std::string& path) {
   int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::strcpy(addr.sun_path, path.c_str());
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+TEST(Audit, DeliveredToADatagramSocket) {
+  char dir[] = "/tmp/hotpatch-audit-test.XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/log";
+  int fd = bound_datagram_socket(path);
+  ASSERT_GE(fd, 0);
   EXPECT_TRUE(send_datagram(path, "HOTPATCH_ACTION=apply\n"));
   char buf[256];
   ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
@@ -102,6 +113,25 @@ TEST(Audit, DeliveredToADatagramSocket) {
   close(fd);
   EXPECT_FALSE(send_datagram(path, "nobody listens")) << "a socket nobody reads is reported, not waited for";
   EXPECT_FALSE(send_datagram(std::string(dir) + "/none", "x"));
+  std::system(("rm -rf '" + std::string(dir) + "'").c_str());
+}
+
+// A journal that does not keep up never holds up a patch: once the socket's queue is
+// full, a record is dropped at once (MSG_DONTWAIT), not waited for.
+TEST(Audit, AFullJournalDoesNotBlock) {
+  char dir[] = "/tmp/hotpatch-audit-test.XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/journal";
+  int fd = bound_datagram_socket(path);
+  ASSERT_GE(fd, 0);
+  int sent = 0;
+  while (sent < 100000 && send_datagram(path, std::string(1024, 'x'))) ++sent;  // never read
+  EXPECT_GT(sent, 0);
+  ASSERT_LT(sent, 100000) << "the socket's queue never filled";
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(send_datagram(path, "HOTPATCH_ACTION=apply\n"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  close(fd);
   std::system(("rm -rf '" + std::string(dir) + "'").c_str());
 }
 

@@ -151,6 +151,27 @@ TEST_F(PolicyFiles, TrustedKeysAreEveryPubFileAndABadOneIsAnError) {
   EXPECT_EQ(error, dir_ + "/c.pub: not a hotpatch public key: does not start with 'hotpatch-ed25519 '");
 }
 
+// Whoever can edit a trusted key decides what runs: each key file, like the policy,
+// must be root's and writable by no one else.
+TEST_F(PolicyFiles, AKeyOthersCouldWriteIsNotTrusted) {
+  if (geteuid() != 0) GTEST_SKIP() << "key files must be owned by root";
+  PublicKey a;
+  std::array<uint8_t, kSecretKeySize> sa;
+  generate_key_pair(a, sa);
+  std::string path = write("a.pub", format_public_key(a, "a"), 0664);
+  std::vector<PublicKey> keys;
+  std::string error;
+  EXPECT_FALSE(load_trusted_keys(dir_, keys, error));
+  EXPECT_EQ(error, path + ": writable by other users (mode 664); refusing to trust it");
+  chmod(path.c_str(), 0644);
+  ASSERT_EQ(chown(path.c_str(), 65534, 65534), 0);
+  EXPECT_FALSE(load_trusted_keys(dir_, keys, error));
+  EXPECT_EQ(error, path + ": owned by uid 65534, not root; refusing to trust it");
+  ASSERT_EQ(chown(path.c_str(), 0, 0), 0);
+  ASSERT_TRUE(load_trusted_keys(dir_, keys, error)) << error;
+  EXPECT_EQ(keys, std::vector<PublicKey>{a});
+}
+
 TEST_F(PolicyFiles, JudgeAppliesTheRules) {
   if (geteuid() != 0) GTEST_SKIP() << "key files must be owned by root";
   PublicKey trusted_pk, other_pk;

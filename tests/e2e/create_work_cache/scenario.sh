@@ -1,6 +1,6 @@
 # The --work cache is transactional: a create that fails or is refused halfway (a
 # diff that does not apply, a build that breaks, a refusal after the Makefile
-# changed and a file was added, Ctrl-C during the build) leaves the cache exactly
+# changed and a file with a constructor was added, Ctrl-C during the build) leaves the cache exactly
 # as it found it, and the next create on it makes the same patch as before. A cache
 # made for another state of the tree is made again.
 cp -r "$CASE_DIR/../create_basic/project" src
@@ -37,7 +37,8 @@ assert_eq "$before" "$(cache)" "the cache after a broken build"
 
 step "a fix that changes the Makefile and adds a source file (refused)"
 expect_fail 5 'cannot make a live patch' create --diff "$CASE_DIR/new_file.diff" -o new.so
-assert_match '^refused: extra\.o: a new source file' "$LAST_OUT" "the refusal"
+assert_match '^new file: extra\.o$' "$LAST_OUT" "the new file, compiled and compared"
+assert_match '^refused: set_ready \(extra\.c\): a new constructor' "$LAST_OUT" "the refusal"
 assert_eq "$before" "$(cache)" "the cache after a refusal"
 
 step "Ctrl-C while the patched tree builds"

@@ -3,7 +3,7 @@
 # lock. The fault is not delivered (the program lives on, the thread is put back),
 # and the command says that a lock may stay held and runs nothing more in the
 # process: no unload (a dlclose would wait for that lock forever), no hang.
-build_target target "$CASE_DIR/target.c"
+build_target target "$E2E_DIR/common/ticker.c"
 build_patch patch.so "$CASE_DIR/patch.c"
 start_target t ./target
 pid=$LAST_PID

@@ -4,8 +4,8 @@
 # MALLOC_*, its own variables) reaches it. The helper here is a wrapper (named by
 # HOTPATCH_CLI) that records its environment, then runs the real CLI.
 BUILD=$(dirname "$HOTPATCH")
-build_target target "$CASE_DIR/target.c"
-cc -shared -fPIC -O2 -o "$WORK/lib.so" "$CASE_DIR/lib.c" || fail "cannot build lib.so"
+build_target target "$E2E_DIR/common/ticker.c"
+cc -shared -fPIC -O2 -o "$WORK/lib.so" "$E2E_DIR/common/ticker_v2.c" || fail "cannot build lib.so"
 cat >"$WORK/helper" <<WRAPPER
 #!/bin/sh
 env > "$WORK/helper.env"

@@ -1,6 +1,7 @@
 /* hostile_mount_namespace target, built twice: as it is, and with -DSHIFTED, which
  * puts a large function before compute() so that compute() lies elsewhere in the
- * file. Prints compute(7) every 50 ms. */
+ * file. Prints "started", then compute(7) every 50 ms. hostile_mount_namespace_load
+ * builds it as it is. */
 #include <stdio.h>
 #include <unistd.h>
 

@@ -6,7 +6,7 @@
 # file's constructor never runs. (The runtime, loaded by path, is checked by device
 # and inode in the target's namespace before its dlopen: patch_load.h.)
 command -v unshare >/dev/null && command -v nsenter >/dev/null || fail "unshare/nsenter (util-linux) are needed"
-build_target app "$CASE_DIR/target.c"
+build_target app "$E2E_DIR/hostile_mount_namespace/target.c"
 build_patch patch.so "$CASE_DIR/patch.c"
 build_patch other.so "$CASE_DIR/other.c"
 

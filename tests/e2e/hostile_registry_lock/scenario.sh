@@ -3,9 +3,9 @@
 # lock names a thread of the parent). Neither the Loader nor the runtime may wait
 # for it forever: the holder is no thread of the process, so the lock is taken over.
 BUILD=$(dirname "$HOTPATCH")
-build_target target "$CASE_DIR/target.c"
+build_target target "$E2E_DIR/common/ticker.c"
 build_patch patch.so "$CASE_DIR/patch.c"
-cc -shared -fPIC -O2 -o "$WORK/lib.so" "$CASE_DIR/lib.c" || fail "cannot build lib.so"
+cc -shared -fPIC -O2 -o "$WORK/lib.so" "$E2E_DIR/common/ticker_v2.c" || fail "cannot build lib.so"
 start_target t env LD_PRELOAD="$BUILD/libhotpatch_preload.so" ./target
 pid=$LAST_PID
 wait_for_log t '^ready pid='

@@ -5,8 +5,8 @@
 # recorded (and can be rolled back), the program runs the new code meanwhile.
 # Then the same for a rollback whose helper dies after restoring the entry.
 BUILD=$(dirname "$HOTPATCH")
-build_target target "$CASE_DIR/target.c"
-cc -shared -fPIC -O2 -o "$WORK/lib.so" "$CASE_DIR/lib.c" || fail "cannot build lib.so"
+build_target target "$E2E_DIR/common/ticker.c"
+cc -shared -fPIC -O2 -o "$WORK/lib.so" "$E2E_DIR/common/ticker_v2.c" || fail "cannot build lib.so"
 cat >"$WORK/helper" <<WRAPPER
 #!/bin/sh
 # The real helper, then, when $WORK/die exists and this was a write: death, unreported.

@@ -20,7 +20,13 @@ static volatile sig_atomic_t urg, winch;
 static void on_urg(int sig) { urg++; }
 static void on_winch(int sig) { winch++; }
 
+/* "ready" only once both threads run their own code: a new thread starts with every
+ * signal blocked (glibc blocks them around clone) until its start routine is called,
+ * and the test compares the signal masks it reads after "ready" with later ones. */
+static pthread_barrier_t started;
+
 static void *idle(void *arg) {
+  pthread_barrier_wait(&started);
   for (;;) usleep(7000);
   return NULL;
 }
@@ -38,7 +44,9 @@ int main(int argc, char **argv) {
     sigaction(SIGWINCH, &sa, NULL);
   }
   pthread_t t;
+  pthread_barrier_init(&started, NULL, 3);
   for (int i = 0; i < 2; i++) pthread_create(&t, NULL, idle, NULL);
+  pthread_barrier_wait(&started);
   printf("ready pid=%d mode=%s\n", (int)getpid(), mode);
   for (;;) {
     int r = compute(7);

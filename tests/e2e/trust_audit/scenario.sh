@@ -55,8 +55,17 @@ expect_record SYSLOG_IDENTIFIER=hotpatch SYSLOG_FACILITY=10 PRIORITY=5 HOTPATCH_
   HOTPATCH_PATCH_ID=trust-fix "HOTPATCH_PATCH_PATH=$WORK/signed.so" "HOTPATCH_PATCH_SHA256=$(sha256sum signed.so | cut -c1-64)" \
   "HOTPATCH_SIGNER=$key_id" "HOTPATCH_TARGET_PID=$pid" "HOTPATCH_TARGET_EXE=$WORK/target" "HOTPATCH_TARGET_BUILD_ID=$build_id" \
   "HOTPATCH_PAUSE_US=[0-9]+" "MESSAGE=apply ok: trust-fix \\(sha256 [0-9a-f]{16}, signed by $key_id\\) in process $pid \\($WORK/target\\) by uid 0 pid [0-9]+, paused [0-9]+ us"
-expect_success hp_ns -p "$pid" apply signed.so
-expect_record HOTPATCH_ACTION=apply HOTPATCH_RESULT=already-applied HOTPATCH_PATCH_ID=trust-fix "HOTPATCH_TARGET_PID=$pid"
+# Again, as root by way of sudo: uid 0, and the login uid of the user who logged in
+# (set once per session by pam_loginuid; set here by hand, where the kernel lets us).
+if in_ns sh -c 'echo 1000 >/proc/self/loginuid' 2>/dev/null; then
+  expect_success in_ns sh -c "echo 1000 >/proc/self/loginuid && exec timeout -k 5 60 '$HOTPATCH' -p $pid apply signed.so"
+  expect_record HOTPATCH_ACTION=apply HOTPATCH_RESULT=already-applied HOTPATCH_PATCH_ID=trust-fix "HOTPATCH_TARGET_PID=$pid" \
+    HOTPATCH_CALLER_UID=0 HOTPATCH_CALLER_LOGINUID=1000
+else
+  note "SKIP (login uid): this kernel does not let us set /proc/self/loginuid; checking already-applied only"
+  expect_success hp_ns -p "$pid" apply signed.so
+  expect_record HOTPATCH_ACTION=apply HOTPATCH_RESULT=already-applied HOTPATCH_PATCH_ID=trust-fix "HOTPATCH_TARGET_PID=$pid"
+fi
 
 step "revert"
 expect_success hp_ns -p "$pid" revert trust-fix
@@ -78,8 +87,17 @@ printf 'require_signature = yes\ntrusted_keys = %s\n' "$WORK/trusted" >policy
 expect_fail 11 "not signed" hp_ns -p "$pid" check patch.so
 expect_record HOTPATCH_ACTION=check HOTPATCH_RESULT=refused "HOTPATCH_PATCH_PATH=$WORK/patch.so" HOTPATCH_SIGNER=none \
   "HOTPATCH_ERROR=.*not signed, and the policy $WORK/policy requires signatures.*"
+expect_fail 11 "not signed" hp_ns install-patch --patch-dir "$WORK/store" patch.so
+expect_record HOTPATCH_ACTION=install-patch HOTPATCH_RESULT=refused "HOTPATCH_PATCH_PATH=$WORK/patch.so" HOTPATCH_SIGNER=none \
+  "HOTPATCH_ERROR=.*not signed, and the policy $WORK/policy requires signatures.*"
+# Installed while the policy allowed it, read by `patches` (as by the agent) once it does not.
+: >open
+HOTPATCH_POLICY=$WORK/open expect_success hp_ns install-patch --patch-dir "$WORK/store" wrong-build.so
+run_cmd hp_ns patches --patch-dir "$WORK/store"
+expect_record HOTPATCH_ACTION=installed-patch HOTPATCH_RESULT=refused "HOTPATCH_PATCH_PATH=$WORK/store/fix-compute.so" \
+  HOTPATCH_SIGNER=none "HOTPATCH_ERROR=.*not signed, and the policy $WORK/policy requires signatures.*"
 
-step "the runtime: lib load, func upgrade, func rollback, lib unload, and a refused lib load"
+step "the runtime: lib load, func upgrade, func rollback, lib unload, a failed func upgrade, a refused lib load"
 EX=$(dirname "$HOTPATCH")/examples
 [ -x "$EX/simple_server" ] || fail "examples not built: $EX/simple_server"
 cp "$EX/libadd_func_patch1.so" libsigned.so
@@ -102,6 +120,10 @@ expect_record SYSLOG_IDENTIFIER=libhotpatch HOTPATCH_ACTION=func-upgrade HOTPATC
 expect_success hp_ns -p "$spid" func rollback add_func
 expect_record HOTPATCH_ACTION=func-rollback HOTPATCH_RESULT=ok HOTPATCH_PATCH_ID=func:add_func "HOTPATCH_PAUSE_US=[0-9]+" \
   "HOTPATCH_TARGET_PID=$spid"
+run_cmd hp_ns -p "$spid" func upgrade nosuch add_func
+[ "$LAST_RC" -ne 0 ] || fail "func upgrade into a library never loaded succeeded"
+expect_record HOTPATCH_ACTION=func-upgrade HOTPATCH_RESULT=failed PRIORITY=4 HOTPATCH_PATCH_ID=func:add_func \
+  "HOTPATCH_ERROR=no library named 'nosuch' is loaded.*" "HOTPATCH_TARGET_PID=$spid"
 expect_success hp_ns -p "$spid" lib unload p1
 expect_record HOTPATCH_ACTION=lib-unload HOTPATCH_RESULT=ok HOTPATCH_PATCH_ID=p1 "HOTPATCH_SIGNER=$key_id" "HOTPATCH_TARGET_PID=$spid"
 expect_fail 11 "policy: $WORK/libunsigned.so: not signed" hp_ns -p "$spid" lib load p2 "$WORK/libunsigned.so"

@@ -3,35 +3,9 @@
 # lib load, lib unload, func upgrade and func rollback are refused (exit 11) unless
 # the policy lists the uid in code_loading_uids; root may always. The policy is read
 # by the runtime from the service's environment, anew for every command.
-EX=$(dirname "$HOTPATCH")/examples
-[ -x "$EX/simple_server" ] || fail "examples not built: $EX/simple_server"
-command -v setpriv >/dev/null || fail "setpriv (util-linux) is needed"
-# The service, running as nobody, reads the policy and the libraries here.
-chmod 755 "$WORK"
-cp "$EX/libadd_func_patch1.so" "$EX/libadd_func_patch2.so" .
-chmod 644 lib*.so
-: >policy
-chmod 644 policy
-export HOTPATCH_POLICY=$WORK/policy
-# What runs as nobody (the service, its runtime, the CLI the runtime's helper finds
-# next to it) comes from here, laid out as the build tree: the build tree itself may
-# sit where nobody cannot enter (a checkout under /root).
-BUILD=$(dirname "$HOTPATCH")
-mkdir stage
-cp "$EX/simple_server" "$HOTPATCH" stage/
-runtime_file=$(readlink -f "$BUILD/libhotpatch.so.0")
-cp "$runtime_file" stage/
-ln -s "$(basename "$runtime_file")" stage/libhotpatch.so.0
-chmod 755 stage stage/simple_server stage/hotpatch "stage/$(basename "$runtime_file")"
-as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
-hp_nobody() { as_nobody timeout -k 5 60 "$WORK/stage/hotpatch" "$@"; }
-
-start_target s setpriv --reuid=65534 --regid=65534 --clear-groups -- env XDG_RUNTIME_DIR= LD_LIBRARY_PATH="$WORK/stage" \
-  "$WORK/stage/simple_server" --interval_ms=50 --minloglevel=2
-spid=$LAST_PID
-wait_for_log s '^ready pid='
-wait_for_log s 'add_func\(1,2\)=3 '
-assert_eq 65534 "$(stat -c %u /proc/$spid)" "the service runs as nobody"
+source "$E2E_DIR/trust_ptracer/stage.sh" # the service's files, as_nobody, hp_nobody, start_service
+start_service s
+spid=$SPID
 grep -q " $WORK/stage/libhotpatch" "/proc/$spid/maps" || fail "the service does not run the staged runtime"
 
 step "the same uid, not listed: variables yes, code no; the process is not changed"

@@ -1,8 +1,9 @@
 # require_signature = yes (docs/security.md, "The policy file"): apply, check,
 # install-patch, the agent and the runtime's lib load and func upgrade refuse an
-# unsigned patch or library (exit 10, or the agent skips it), and nothing in the
+# unsigned patch or library (exit 11, or the agent skips it), and nothing in the
 # target changes; signed by a trusted key, each goes through. A policy file with a
-# mistake, or one others could edit, refuses everything, naming the file and line.
+# mistake, or one others could edit, refuses everything, naming the file and line; so
+# does the agent a patch directory others could write.
 build_unique_target svc "$E2E_DIR/ops_agent/target.c"
 build_patch patch.so "$E2E_DIR/ops_many/patch.c" -DBUILD_ID="\"$(build_id_of svc)\""
 mkdir keys trusted
@@ -60,6 +61,12 @@ assert_eq "no patches applied" "$(patches_listed "$LAST_OUT")" "list after the r
 step "the agent skips an unsigned installed patch, applies a signed one"
 : >open
 HOTPATCH_POLICY=$WORK/open expect_success hp install-patch --patch-dir "$store" patch.so # installed under an open policy
+# A patch directory others could write is no source of patches, whatever its files say.
+chmod 777 "$store"
+expect_fail 4 "$store: writable by other users \\(owner uid 0, mode 777\\); refusing to take patches from it" \
+  timeout -k 5 60 "$HOTPATCH" agent --patch-dir "$store" --run-dir "$WORK/run" --log stderr
+expect_fail 4 "$store: writable by other users" hp install-patch --patch-dir "$store" signed.so
+chmod 755 "$store"
 start_target agent "$HOTPATCH" agent --patch-dir "$store" --run-dir "$WORK/run" --log stderr
 wait_for_log agent '^hotpatch-agent: ready: watching process starts; 0 patches in ' 10
 assert_match "^hotpatch-agent: $store/fix-compute.so: not signed, and the policy $WORK/policy requires signatures \\(hotpatch sign\\); skipped$" \
@@ -94,6 +101,7 @@ assert_eq "no libraries loaded" "$LAST_OUT" "lib list after the refusal"
 expect_success hp -p "$spid" lib load signed "$WORK/libsigned.so"
 assert_match "^loaded signed $WORK/libsigned.so \\(signed by key [0-9a-f]{16}\\)$" "$LAST_OUT" "lib load of a signed library"
 grep -q '/memfd:hotpatch-lib:signed (deleted)$' "/proc/$spid/maps" || fail "the library is not mapped from its memfd"
+expect_success python3 "$E2E_DIR/trust_sign/sealed.py" "$spid" hotpatch-lib:signed
 expect_success hp -p "$spid" func upgrade signed add_func
 wait_for_log s 'add_func\(1,2\)=1003 '
 expect_success hp -p "$spid" func rollback add_func

@@ -12,3 +12,6 @@ int compute_v2(int x) {
 HOTPATCH_ID("trust-fix");
 HOTPATCH_DESCRIPTION("trust_sign: compute multiplies by 10");
 HOTPATCH_REPLACE(compute, compute_v2);
+#ifdef NEAR
+HOTPATCH_LINK_NEAR(); /* written into the target by the loader, as `hotpatch create` makes them */
+#endif

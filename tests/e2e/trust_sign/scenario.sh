@@ -1,8 +1,9 @@
 # Signed patches (docs/security.md): keygen, sign, verify and info; a signed file
 # with one byte changed in its code, in its .hotpatch records or in the signature is
-# refused by verify and by apply (exit 10) and the target runs on unchanged; a key
+# refused by verify and by apply (exit 11) and the target runs on unchanged; a key
 # that is not in trusted_keys is refused; the bytes apply loads are the bytes it
-# checked, even when the file is rewritten in between; create --sign.
+# checked, even when the file is rewritten in between, and they sit in a sealed memfd
+# no one can change; create --sign.
 build_target target "$E2E_DIR/basic_pie/target.c" -fPIE -pie # the same program as basic_pie
 build_patch patch.so "$CASE_DIR/patch.c"
 build_patch evil.so "$CASE_DIR/patch.c" -DEVIL
@@ -53,6 +54,9 @@ cp patch.so signed.so
 chmod 644 keys/release.key
 expect_fail 2 'readable or writable by other users \(mode 644\); chmod 600 it' hp sign --key keys/release.key signed.so
 chmod 600 keys/release.key
+chown 65534 keys/release.key
+expect_fail 2 'keys/release.key: owned by uid 65534, not by you \(uid 0\)$' hp sign --key keys/release.key signed.so
+chown 0 keys/release.key
 expect_success hp sign --key keys/release.key signed.so
 assert_match "^signed signed.so with key $key_id \\(sha256 [0-9a-f]{64}\\)$" "$LAST_OUT" "sign"
 assert_eq $((unsigned_size + 128)) "$(stat -c %s signed.so)" "a signed file is the file and a 128-byte trailer"
@@ -112,21 +116,32 @@ apply_ok "$pid" signed.so trust-fix
 wait_for_log t '^compute\(7\)=70$' 2
 grep -q "/memfd:hotpatch:trust-fix (deleted)$" "/proc/$pid/maps" || fail "the patch is not mapped from its memfd: $(cat /proc/$pid/maps)"
 ! grep -q " $WORK/signed.so$" "/proc/$pid/maps" || fail "the patch was mapped from its file"
+expect_success python3 "$E2E_DIR/trust_sign/sealed.py" "$pid" hotpatch:trust-fix
 revert_ok "$pid" trust-fix
 wait_for_log t '^compute\(7\)=21$' 2
 
 step "the bytes checked are the bytes loaded: the file rewritten after the check changes nothing"
-cp signed.so swap.so
-stop_cli_at apply:thread-seized -p "$pid" apply swap.so
-# The same inode, other bytes: a patch that multiplies by 99 (and is not even signed).
-cat evil.so >swap.so
-kill -CONT "$CLI_PID"
-wait "$CLI_PID" || fail "apply failed after the file changed under it: $(cat cli.err)"
-assert_match '^applied trust-fix: ' "$(cat cli.out)" "apply output"
-mark_log t
-expect_output t '^compute\(7\)=70$' 3
-expect_log_lacks t '^BAD'
-revert_ok "$pid" trust-fix
+# Both ways of loading: dlopen (from a memfd) and near-linked (written by the loader).
+build_patch near.so "$CASE_DIR/patch.c" -DNEAR -nostartfiles
+build_patch evil-near.so "$CASE_DIR/patch.c" -DNEAR -DEVIL -nostartfiles
+expect_success hp sign --key keys/release.key near.so
+for pair in signed.so:evil.so near.so:evil-near.so; do
+  cp "${pair%%:*}" swap.so
+  memfds=$(grep -c 'memfd:hotpatch:' "/proc/$pid/maps" || true)
+  stop_cli_at apply:thread-seized -p "$pid" apply swap.so
+  # The same inode, other bytes: a patch that multiplies by 99 (and is not even signed).
+  cat "${pair#*:}" >swap.so
+  kill -CONT "$CLI_PID"
+  wait "$CLI_PID" || fail "apply of ${pair%%:*} failed after the file changed under it: $(cat cli.err)"
+  assert_match '^applied trust-fix: ' "$(cat cli.out)" "apply output"
+  mark_log t
+  expect_output t '^compute\(7\)=70$' 3
+  expect_log_lacks t '^BAD'
+  if [ "${pair%%:*}" = near.so ]; then
+    assert_eq "$memfds" "$(grep -c 'memfd:hotpatch:' "/proc/$pid/maps")" "memfd mappings (a near-linked patch is not dlopen'ed)"
+  fi
+  revert_ok "$pid" trust-fix
+done
 
 step "create --sign signs what it writes"
 cp -r "$E2E_DIR/create_basic/project" src

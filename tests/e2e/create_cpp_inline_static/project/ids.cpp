@@ -1,0 +1,3 @@
+#include "ids.h"
+
+int id_from_ids() { return next_id(); }

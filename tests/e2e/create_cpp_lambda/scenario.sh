@@ -18,12 +18,12 @@ step "create: a lambda's body changed"
 expect_success hp create --src src --diff "$CASE_DIR/body.diff" --binary app -o fix.so
 start_target t ./src/app
 pid=$LAST_PID
-wait_for_log t '^stored=102$'
+wait_for_log t '^stored=102 fresh=103$'
 step "apply"
 apply_ok "$pid" fix.so fix
-wait_for_log t '^stored=1102$' 2
-expect_output t '^stored=1102$' 3
+wait_for_log t '^stored=1102 fresh=1103$' 2
+expect_output t '^stored=1102 fresh=1103$' 3
 step "revert"
 revert_ok "$pid" fix
-wait_for_log t '^stored=102$' 2
+wait_for_log t '^stored=102 fresh=103$' 2
 finish_target t '^BAD'

@@ -78,6 +78,14 @@ class Closure {
     return changed.insert(f).second;
   }
 
+  // Whether `t`, in another unit than the global `name`'s definition, means it: an
+  // undefined reference, or that unit's own copy of a symbol of vague linkage.
+  static bool refers_by_name(const Unit& u, const Target& t, const std::string& name) {
+    if (t.kind != Target::External && t.kind != Target::Symbol) return false;
+    const ObjSymbol& s = u.syms()[t.index];
+    return (t.kind == Target::External || s.bind != STB_LOCAL) && s.name == name;
+  }
+
   // The functions of the program that refer to `target`: in its own unit by symbol,
   // in other units by name when it is global (loading the unchanged units then).
   std::vector<SymRef> readers_of(SymRef target) {
@@ -95,7 +103,7 @@ class Closure {
         for (const auto& r : relocations_in(u.patched, syms[i].section, syms[i].value, syms[i].size)) {
           Target t = target_of(u.patched, r, code);
           bool hit = u.number == target.unit ? t.kind == Target::Symbol && t.index == target.index
-                                             : t.kind == Target::External && syms[t.index].name == ts.name;
+                                             : refers_by_name(u, t, ts.name);
           if (hit) {
             readers.push_back({u.number, i});
             break;
@@ -122,8 +130,7 @@ class Closure {
           continue;
         for (const auto& r : u.patched.relocations(sec)) {
           Target t = target_of(u.patched, r, std::nullopt);
-          bool hit = u.number == k.unit ? t.kind == Target::Symbol && t.index == k.index
-                                        : t.kind == Target::External && u.syms()[t.index].name == ks.name;
+          bool hit = u.number == k.unit ? t.kind == Target::Symbol && t.index == k.index : refers_by_name(u, t, ks.name);
           if (!hit) continue;
           Plan::DataReference ref{k, std::nullopt, ""};
           if (const ObjSymbol* holder = u.patched.symbol_covering(sec, r.offset))

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -80,16 +81,42 @@ bool only_moved_lines(const Program& p, const Unit& u, const Correlation& c, con
   return true;
 }
 
+// GCC emits a C++ constructor's or destructor's complete- and base-object variants
+// (C1/C2, D1/D2) as aliases of one body, and the program keeps them at one address:
+// that function is replaced once, under the first of its names (the loader refuses
+// two replacements of one address). Where the program has the names apart, each is
+// its own function.
+bool alias_of_an_earlier_name(const Program& p, const Unit& u, uint32_t i) {
+  const auto& syms = u.patched.symbols();
+  const ObjSymbol& s = syms[i];
+  if (s.bind == STB_LOCAL) return false;
+  for (uint32_t j = 0; j < i; ++j) {
+    const ObjSymbol& o = syms[j];
+    if (o.bind == STB_LOCAL || !is_defined_function(o) || o.section != s.section || o.value != s.value) continue;
+    if (!p.binary) return true;
+    auto at = [&](const std::string& name) -> std::optional<uint64_t> {
+      for (const ElfSymbol* b : p.binary->find_symbols(name))
+        if (b->section_index != SHN_UNDEF && b->bind != STB_LOCAL) return b->value;
+      return std::nullopt;
+    };
+    auto mine = at(s.name), theirs = at(o.name);
+    if (!mine || mine == theirs) return true;
+  }
+  return false;
+}
+
 void compare_unit(const Program& p, const Unit& u, const Correlation& c, Changes& out, LineTables& tables) {
   const auto& syms = u.patched.symbols();
   const auto& osyms = u.orig.symbols();
   for (uint32_t i = 0; i < syms.size(); ++i) {
     const ObjSymbol& s = syms[i];
     SymRef ref{u.number, i};
+    if (!c.is_canonical(p, ref)) continue;  // compared where the first unit defines it
     if (is_defined_function(s)) {
+      if (alias_of_an_earlier_name(p, u, i)) continue;
       auto twin = c.twin_of(ref);
       if (!twin) {
-        out.added.insert(ref);
+        if (c.is_new(ref)) out.added.insert(ref);
         continue;
       }
       const ObjSymbol& o = osyms[*twin];

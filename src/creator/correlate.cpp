@@ -79,6 +79,58 @@ void renumbered_cpp_locals(const Unit& u, std::map<uint32_t, uint32_t>& twin,
   }
 }
 
+// The lambdas a demangled name mentions, each as its family: the text up to its
+// number, "make_cb(int)::{lambda(int)#" of "make_cb(int)::{lambda(int)#2}".
+std::vector<std::pair<std::string, std::string>> lambda_families(const std::string& demangled) {
+  std::vector<std::pair<std::string, std::string>> out;  // family, number
+  for (size_t at = demangled.find("{lambda("); at != std::string::npos; at = demangled.find("{lambda(", at + 1)) {
+    size_t i = at + 8;
+    for (int depth = 1; i < demangled.size() && depth > 0; ++i) depth += demangled[i] == '(' ? 1 : demangled[i] == ')' ? -1 : 0;
+    if (i >= demangled.size() || demangled[i] != '#') continue;
+    size_t end = demangled.find('}', i);
+    out.emplace_back(demangled.substr(0, i + 1), demangled.substr(i + 1, end == std::string::npos ? 0 : end - i - 1));
+  }
+  return out;
+}
+
+// GCC numbers the closure types of one function's lambdas of one signature in order
+// (`make_cb(int)::{lambda(int)#1}`, `#2`), and names after them what it makes for
+// each: the operator(), std::function's invoker and manager, typeinfo. A fix that
+// adds or removes one renumbers the others: the old lambda's invoker would be
+// "changed" into the new lambda's, and a callback stored before the apply would run
+// the other lambda's code on its captures. Which is which cannot be told: untied.
+void renumbered_lambdas(const Unit& u, std::map<uint32_t, uint32_t>& twin,
+                        std::map<uint32_t, std::string>& ambiguous) {
+  auto numbers_of = [](const ObjectFile& obj) {
+    std::map<std::string, std::set<std::string>> out;
+    for (const auto& s : obj.symbols())
+      if (s.name.find("Ul") != std::string::npos)
+        for (auto& [family, number] : lambda_families(readable_name(s.name))) out[family].insert(number);
+    return out;
+  };
+  auto before = numbers_of(u.orig), after = numbers_of(u.patched);
+  std::set<std::string> renumbered;
+  for (const auto& [family, numbers] : after)
+    if (before.count(family) && before.at(family) != numbers) renumbered.insert(family);
+  for (const auto& [family, numbers] : before)
+    if (!after.count(family)) renumbered.insert(family);
+  if (renumbered.empty()) return;
+  const auto& syms = u.patched.symbols();
+  for (uint32_t i = 0; i < syms.size(); ++i) {
+    if (syms[i].name.find("Ul") == std::string::npos) continue;
+    for (const auto& family_number : lambda_families(readable_name(syms[i].name))) {
+      if (!renumbered.count(family_number.first)) continue;
+      twin.erase(i);
+      ambiguous[i] =
+          "the fix adds or removes a lambda of this signature in the same function, and the compiler numbers them "
+          "in order ({lambda(...)#1}, #2), so which lambda is which cannot be told (a callback made before the apply "
+          "would run another lambda's code); put the new code in a named function (a lambda in a new function of "
+          "its own is numbered apart), or restart the program";
+      break;
+    }
+  }
+}
+
 void correlate_unit(const Unit& u, std::map<uint32_t, uint32_t>& twin, std::map<uint32_t, std::string>& ambiguous) {
   const auto& syms = u.patched.symbols();
   if (u.unchanged) {
@@ -98,6 +150,7 @@ void correlate_unit(const Unit& u, std::map<uint32_t, uint32_t>& twin, std::map<
   }
 
   renumbered_cpp_locals(u, twin, ambiguous);
+  renumbered_lambdas(u, twin, ambiguous);
 
   // Function-local statics: the originals each twin function refers to, by base name.
   std::map<uint32_t, std::map<std::string, std::set<uint32_t>>> orig_locals_of;  // orig function -> base -> statics
@@ -188,11 +241,23 @@ std::optional<uint32_t> Correlation::twin_of(SymRef s) const {
 }
 
 std::optional<SymRef> Correlation::definition(const Program& p, uint32_t unit, const Target& t) const {
-  if (t.kind == Target::Symbol) return SymRef{unit, t.index};
-  if (t.kind != Target::External) return std::nullopt;
-  auto it = globals.find(p.unit(unit).patched.symbols()[t.index].name);
+  if (t.kind != Target::Symbol && t.kind != Target::External) return std::nullopt;
+  const ObjSymbol& s = p.unit(unit).patched.symbols()[t.index];
+  // A C++ inline function, template instance or their statics is defined in every
+  // object that uses it (weak, in a COMDAT group); the linker kept one copy. Every
+  // unit's reference means that one: the first unit's definition (is_canonical()).
+  if (t.kind == Target::Symbol && s.bind == STB_LOCAL) return SymRef{unit, t.index};
+  auto it = globals.find(s.name);
+  if (t.kind == Target::Symbol) return it == globals.end() ? SymRef{unit, t.index} : it->second;
   if (it == globals.end()) return std::nullopt;
   return it->second;
+}
+
+bool Correlation::is_canonical(const Program& p, SymRef s) const {
+  const ObjSymbol& sym = p.sym(s);
+  if (sym.bind == STB_LOCAL) return true;
+  auto it = globals.find(sym.name);
+  return it == globals.end() || it->second == s;
 }
 
 std::string Correlation::binary_name(const Program& p, SymRef s) const {
@@ -212,8 +277,12 @@ void correlate_units(const Program& program, Correlation& c, size_t from) {
     const auto& syms = u.patched.symbols();
     for (uint32_t i = 0; i < syms.size(); ++i) {
       const ObjSymbol& s = syms[i];
-      if ((s.bind == STB_GLOBAL || s.bind == STB_WEAK) && (is_defined_function(s) || is_defined_object(s)))
-        c.globals.emplace(s.name, SymRef{static_cast<uint32_t>(n), i});
+      if (s.bind == STB_LOCAL || !(is_defined_function(s) || is_defined_object(s))) continue;  // GLOBAL, WEAK, UNIQUE
+      SymRef ref{static_cast<uint32_t>(n), i};
+      auto [it, fresh] = c.globals.emplace(s.name, ref);
+      // Of several copies of an inline function, the one of a file that had it before
+      // the fix stands for all: compared with its original, it shows a change.
+      if (!fresh && !c.twin_of(it->second) && c.twin_of(ref)) it->second = ref;
     }
   }
 }
@@ -221,6 +290,17 @@ void correlate_units(const Program& program, Correlation& c, size_t from) {
 Correlation correlate(const Program& program) {
   Correlation c;
   correlate_units(program, c, 0);
+  c.in_program.resize(program.units.size());
+  if (!program.binary) return c;
+  for (const auto& [name, ref] : c.globals) {
+    const ObjSymbol& s = program.sym(ref);
+    if (s.bind == STB_GLOBAL || c.twin_of(ref)) continue;
+    for (const ElfSymbol* b : program.binary->find_symbols(name))
+      if (b->section_index != SHN_UNDEF && b->bind != STB_LOCAL) {
+        c.in_program[ref.unit].insert(ref.index);
+        break;
+      }
+  }
   return c;
 }
 

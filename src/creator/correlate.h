@@ -25,10 +25,22 @@ struct Correlation {
   std::map<std::string, SymRef> globals;
 
   std::optional<uint32_t> twin_of(SymRef s) const;
-  bool is_new(SymRef s) const { return !twin_of(s); }
+  // Per unit: symbols of vague linkage (weak, GNU unique: C++ inline functions,
+  // template instances, their statics, vtables) that the unit's original object
+  // did not define, no other unit defined before either, and the running program
+  // has: the fix only makes this file use them. They are the program's, not new.
+  std::vector<std::set<uint32_t>> in_program;
+
+  // Neither in the unit's original object nor in the program.
+  bool is_new(SymRef s) const { return !twin_of(s) && !is_in_program(s); }
+  bool is_in_program(SymRef s) const { return s.unit < in_program.size() && in_program[s.unit].count(s.index); }
   // The definition in the patched program a reference of unit `unit` leads to: the
   // symbol itself, or for an undefined one the unit that defines it globally.
   std::optional<SymRef> definition(const Program& p, uint32_t unit, const Target& t) const;
+  // False for a second definition of a symbol of vague linkage (a C++ inline
+  // function, template instance, or their statics, which every object that uses
+  // them defines; the program has one): another unit's copy stands for it.
+  bool is_canonical(const Program& p, SymRef s) const;
   // How the running program's symbol table names `s` (its original's name, as
   // "file.c::name" when file-local).
   std::string binary_name(const Program& p, SymRef s) const;

@@ -206,7 +206,10 @@ class Verifier {
     auto def = c_.definition(p_, unit, t);
     if (!def) return;
     auto it = c_.ambiguous[def->unit].find(def->index);
-    if (it != c_.ambiguous[def->unit].end() && used_statics_.insert(*def).second)
+    if (it == c_.ambiguous[def->unit].end() || !used_statics_.insert(*def).second) return;
+    if (readable_name(p_.sym(*def).name).find("{lambda(") != std::string::npos)
+      refuse(from, fmt::format("uses '{}': {}", readable_name(p_.sym(*def).name), it->second));
+    else
       refuse(from, fmt::format("uses the function-local static '{}': {}; give the statics of one name in this "
                                "function distinct names in the fix, or restart the program", p_.sym(*def).name,
                                it->second));

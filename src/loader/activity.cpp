@@ -129,10 +129,13 @@ std::vector<std::optional<std::string>> ThreadActivity::find_active_each(
     if (!answers[q] && std::any_of(targets.begin(), targets.end(), [&](const Target& t) { return t.question == q; })) ++open;
   // The first open question a value falls in (in the questions' own order of
   // ranges), answered with `describe`.
-  auto hit = [&](uint64_t value, auto&& describe) {
+  // `stack_word`: `value` was read from a stack, not a pc: a function's first byte
+  // there is a pointer to it, not a return address (GuardedRange::function_start).
+  auto hit = [&](uint64_t value, auto&& describe, bool stack_word = false) {
     if (value - lo >= hi - lo) return;
     for (const Target& t : targets)
-      if (!answers[t.question] && value >= t.start && value < t.end) {
+      if (!answers[t.question] && value >= t.start && value < t.end &&
+          !(stack_word && value == t.start && t.range->function_start)) {
         answers[t.question] = describe(*t.range);
         --open;
       }
@@ -207,7 +210,7 @@ std::vector<std::optional<std::string>> ThreadActivity::find_active_each(
             return fmt::format("{} is on the stack of thread {} (return address {} at {}{})", g.what, r.thread->tid,
                                RemoteAddr(value), pieces[p].start + static_cast<int64_t>(w * 8),
                                r.behind_signal ? ", below a signal handler's frame" : "");
-          });
+          }, true);
           if (value - sig_lo <= sig_span && frames_followed + frames.size() < kMaxSignalFrames &&
               std::binary_search(signal_returns_.begin(), signal_returns_.end(), RemoteAddr(value)))
             frames.push_back({r.thread, pieces[p].start + static_cast<int64_t>(w * 8)});

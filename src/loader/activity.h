@@ -23,6 +23,10 @@ class AllThreadsStopped;
 struct GuardedRange {
   RemoteRange range;
   std::string what;  // "function 'compute'"
+  // The range is a whole function: a stack word equal to its first byte is a pointer
+  // to it (a callback, a std::function's invoker), not a return address into it (a
+  // return address is the byte after a call, inside the calling function).
+  bool function_start = false;
 };
 
 class ThreadActivity {

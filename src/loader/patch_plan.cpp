@@ -38,13 +38,15 @@ std::vector<GuardedRange> guarded_for_apply(const std::vector<RedirectRecord>& r
                                             const std::string& own_id) {
   std::vector<GuardedRange> guarded;
   for (const auto& r : redirects) {
-    guarded.push_back({{RemoteAddr(r.target), RemoteAddr(r.target + r.target_size)}, fmt::format("function '{}'", r.symbol)});
+    guarded.push_back(
+        {{RemoteAddr(r.target), RemoteAddr(r.target + r.target_size)}, fmt::format("function '{}'", r.symbol), true});
     if (const PatchRecord* p = top_below(below, r.target, own_id))
       for (const auto& b : p->redirects)
         if (b.target == r.target && b.replacement_size)
           guarded.push_back({{RemoteAddr(b.replacement), RemoteAddr(b.replacement + b.replacement_size)},
                              fmt::format("function '{}' of patch '{}'", b.replacement_name.empty() ? b.symbol : b.replacement_name,
-                                         p->id)});
+                                         p->id),
+                             true});
   }
   return guarded;
 }

@@ -260,3 +260,19 @@ TEST(ThreadActivity, FollowsASignalFrameFromAnAlternateStackToTheInterruptedFram
   EXPECT_NE(found->find("below a signal handler's frame"), std::string::npos) << *found;
   EXPECT_FALSE(activity.find_active({around(kAbsentWord, "absent")}).has_value());
 }
+
+// A stack word equal to a whole function's first byte is a pointer to it (a callback),
+// never a return address into it: it does not make the function active. Inside the
+// function, or for a range that is not a whole function, it does. Last in the file:
+// the ranges leave kDeepWord itself in this process's stack, which the next planted
+// child (a fork) would inherit in its main thread.
+TEST(ThreadActivity, AFunctionsFirstByteOnTheStackIsAPointerNotAFrame) {
+  StoppedChild stopped;
+  const ThreadActivity& activity = stopped.activity;
+  GuardedRange function{{RemoteAddr(kDeepWord), RemoteAddr(kDeepWord + 8)}, "function 'f'", true};
+  EXPECT_FALSE(activity.find_active({function}).has_value());
+  GuardedRange code{{RemoteAddr(kDeepWord), RemoteAddr(kDeepWord + 8)}, "code", false};
+  EXPECT_TRUE(activity.find_active({code}).has_value());
+  GuardedRange around_it{{RemoteAddr(kDeepWord - 8), RemoteAddr(kDeepWord + 8)}, "function 'g'", true};
+  EXPECT_TRUE(activity.find_active({around_it}).has_value());
+}

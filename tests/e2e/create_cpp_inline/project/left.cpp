@@ -1,0 +1,2 @@
+#include "util.h"
+int left(int v) { return scale(v) + 1; }

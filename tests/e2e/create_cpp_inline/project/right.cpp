@@ -1,0 +1,2 @@
+#include "util.h"
+int right(int v) { return scale(v) + 2; }

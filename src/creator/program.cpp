@@ -129,6 +129,26 @@ Target target_of(const ObjectFile& obj, const ObjRelocation& r, const CodeContex
     t.delta = at - static_cast<int64_t>(covering->value);
     return t;
   }
+  // Data that refers into code relative to itself: a switch's jump table holds
+  // `.L5 - table`, a PC32 relocation whose addend also counts the entry's offset in
+  // the table, so S + A may lie past the function's end. In a section of one
+  // function (-ffunction-sections) it is that function, at the same offset: the
+  // copy in the patch keeps the layout, and the same expression means the same.
+  if (!code && sym.section < obj.sections().size() && obj.sections()[sym.section].is_code()) {
+    const ObjSymbol* only = nullptr;
+    int functions = 0;
+    for (const auto& s : obj.symbols())
+      if (s.section == sym.section && s.type == STT_FUNC && !s.name.empty() && (!only || only->value != s.value)) {
+        only = &s;
+        ++functions;
+      }
+    if (functions == 1) {
+      t.kind = Target::Symbol;
+      t.index = static_cast<uint32_t>(only - obj.symbols().data());
+      t.delta = at - static_cast<int64_t>(only->value);
+      return t;
+    }
+  }
   t.kind = Target::Section;
   t.index = sym.section;
   t.delta = at;

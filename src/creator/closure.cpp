@@ -168,22 +168,9 @@ class Closure {
     if (!def) return;  // the program's or a library's
     const ObjSymbol& s = p_.sym(*def);
     if (s.type == STT_FUNC && c_.is_new(*def) && !c_.ambiguous[def->unit].count(def->index)) need_function(*def);
-    if (s.type == STT_OBJECT && ((c_.is_new(*def) && !c_.ambiguous[def->unit].count(def->index) &&
-                                  !programs_shared_copy(s)) ||
+    if (s.type == STT_OBJECT && ((c_.is_new(*def) && !c_.ambiguous[def->unit].count(def->index)) ||
                                  is_indirection_cell(s.name)))
       need_data(*def);
-  }
-
-  // A weak or unique object (the static of an inline function, a template's static
-  // member, their guard variables) that the program already has from another file:
-  // one object for the whole program, so the patch uses the program's (a copy of
-  // its own would be a second counter, starting over).
-  bool programs_shared_copy(const ObjSymbol& s) const {
-    if (!p_.binary || (s.bind != STB_WEAK && s.bind != STB_GNU_UNIQUE) || is_indirection_cell(s.name)) return false;
-    for (const ElfSymbol* b : p_.binary->find_symbols(s.name))
-      if (b->section_index != SHN_UNDEF && b->bind != STB_LOCAL && (b->type == STT_OBJECT || b->type == STT_TLS))
-        return true;
-    return false;
   }
 
   void drain() {

@@ -85,7 +85,7 @@ class Verifier {
   // variable), or leave the program's callers on the old code and drop a change
   // made in the move (a function). C++'s weak copies of inline functions are
   // interchangeable and stay allowed; for a weak or unique object (an inline
-  // function's static) the patch uses the program's (closure.cpp).
+  // function's static) the patch uses the program's (Correlation::in_program).
   void moved_definitions(const Unit& u) {
     if (!p_.binary) return;
     const auto& syms = u.patched.symbols();
